@@ -1,0 +1,60 @@
+# Quiver: two commands do everything on a fresh Debian 12 machine.
+#   make run   - install what is missing, build, start the standalone server
+#   make test  - install what is missing, build, run every test
+SHELL := /bin/bash
+BUILD_DIR ?= build
+DATA_DIR ?= ./data
+HOST ?= 127.0.0.1
+PORT ?= 8888
+JOBS ?= 2
+# Debian's interpreter: the packaged pytest/requests/numpy live there.
+PYTHON ?= /usr/bin/python3
+
+DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
+  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev \
+  python3 python3-pytest python3-requests python3-numpy curl
+
+.PHONY: all deps configure build run test test-unit test-e2e bench format clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing packages:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
+	else echo "All build and test packages are installed."; fi
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: deps configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/quiver serve --data $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+test: build
+	$(MAKE) --no-print-directory test-unit test-e2e
+
+test-unit:
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-e2e:
+	QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver $(PYTHON) -m pytest -q tests/e2e
+
+bench: build
+	$(PYTHON) bench/http_insert_search.py --bin $(BUILD_DIR)/bin/quiver
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

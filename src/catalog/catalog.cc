@@ -1,0 +1,154 @@
+#include "catalog/catalog.h"
+
+#include "common/checksum.h"
+#include "common/coding.h"
+
+namespace quiver {
+namespace {
+
+constexpr std::string_view kMagic{"QVCAT\x00\x00\x01", 8};
+constexpr uint32_t kVersion = 1;
+constexpr std::string_view kCatalogKey = "catalog";
+constexpr size_t kHeaderSize = 8 + 4 + 8 + 8;
+
+void EncodeField(ByteWriter* w, const Field& f) {
+  w->String(f.name);
+  w->U8(static_cast<uint8_t>(f.type));
+  w->U8(f.primary_key ? 1 : 0);
+  w->U32(f.dimensions);
+  w->U8(static_cast<uint8_t>(f.metric));
+}
+
+Status DecodeField(ByteReader* r, Field* f) {
+  uint8_t type, pk, metric;
+  QV_RETURN_IF_ERROR(r->String(&f->name));
+  QV_RETURN_IF_ERROR(r->U8(&type));
+  QV_RETURN_IF_ERROR(r->U8(&pk));
+  QV_RETURN_IF_ERROR(r->U32(&f->dimensions));
+  QV_RETURN_IF_ERROR(r->U8(&metric));
+  if (type < static_cast<uint8_t>(DataType::kBool) || type > static_cast<uint8_t>(DataType::kVectorDouble)) {
+    return Status::Corruption("catalog: unknown data type " + std::to_string(type));
+  }
+  if (metric > static_cast<uint8_t>(Metric::kDotProduct)) {
+    return Status::Corruption("catalog: unknown metric " + std::to_string(metric));
+  }
+  f->type = static_cast<DataType>(type);
+  f->primary_key = pk != 0;
+  f->metric = static_cast<Metric>(metric);
+  return Status::OK();
+}
+
+}  // namespace
+
+DatabaseEntry* CatalogState::FindDatabase(std::string_view name) {
+  for (auto& db : databases) {
+    if (db.name == name) return &db;
+  }
+  return nullptr;
+}
+
+const DatabaseEntry* CatalogState::FindDatabase(std::string_view name) const {
+  return const_cast<CatalogState*>(this)->FindDatabase(name);
+}
+
+std::string EncodeCatalog(const CatalogState& state) {
+  std::string payload;
+  ByteWriter w(&payload);
+  w.U64(state.next_id);
+  w.Varint(state.databases.size());
+  for (const auto& db : state.databases) {
+    w.U64(db.id);
+    w.String(db.name);
+    w.String(db.client_path);
+    w.U64(static_cast<uint64_t>(db.vector_scale));
+    w.U8(db.wal_requested ? 1 : 0);
+    w.U8(db.loaded ? 1 : 0);
+    w.Varint(db.tables.size());
+    for (const auto& table : db.tables) {
+      w.U64(table.id);
+      w.String(table.schema.name);
+      w.Varint(table.schema.fields.size());
+      for (const auto& field : table.schema.fields) EncodeField(&w, field);
+    }
+  }
+  std::string out;
+  ByteWriter h(&out);
+  h.Raw(kMagic.data(), kMagic.size());
+  h.U32(kVersion);
+  h.U64(payload.size());
+  h.U64(Checksum64(payload));
+  out += payload;
+  return out;
+}
+
+Result<CatalogState> DecodeCatalog(std::string_view data) {
+  if (data.size() < kHeaderSize || data.substr(0, 8) != kMagic) {
+    return Status::Corruption("catalog: bad header");
+  }
+  ByteReader header(data.substr(8, kHeaderSize - 8));
+  uint32_t version;
+  uint64_t length, sum;
+  QV_RETURN_IF_ERROR(header.U32(&version));
+  QV_RETURN_IF_ERROR(header.U64(&length));
+  QV_RETURN_IF_ERROR(header.U64(&sum));
+  if (version != kVersion) return Status::Corruption("catalog: unsupported version " + std::to_string(version));
+  if (data.size() - kHeaderSize != length) return Status::Corruption("catalog: length mismatch");
+  const std::string_view payload = data.substr(kHeaderSize);
+  if (Checksum64(payload) != sum) return Status::Corruption("catalog: checksum mismatch");
+
+  ByteReader r(payload);
+  CatalogState state;
+  uint64_t db_count;
+  QV_RETURN_IF_ERROR(r.U64(&state.next_id));
+  QV_RETURN_IF_ERROR(r.Varint(&db_count));
+  for (uint64_t i = 0; i < db_count; ++i) {
+    DatabaseEntry db;
+    uint64_t scale, table_count;
+    uint8_t wal, loaded;
+    QV_RETURN_IF_ERROR(r.U64(&db.id));
+    QV_RETURN_IF_ERROR(r.String(&db.name));
+    QV_RETURN_IF_ERROR(r.String(&db.client_path));
+    QV_RETURN_IF_ERROR(r.U64(&scale));
+    QV_RETURN_IF_ERROR(r.U8(&wal));
+    QV_RETURN_IF_ERROR(r.U8(&loaded));
+    QV_RETURN_IF_ERROR(r.Varint(&table_count));
+    db.vector_scale = static_cast<int64_t>(scale);
+    db.wal_requested = wal != 0;
+    db.loaded = loaded != 0;
+    for (uint64_t t = 0; t < table_count; ++t) {
+      TableEntry table;
+      uint64_t field_count;
+      QV_RETURN_IF_ERROR(r.U64(&table.id));
+      QV_RETURN_IF_ERROR(r.String(&table.schema.name));
+      QV_RETURN_IF_ERROR(r.Varint(&field_count));
+      for (uint64_t f = 0; f < field_count; ++f) {
+        Field field;
+        QV_RETURN_IF_ERROR(DecodeField(&r, &field));
+        table.schema.fields.push_back(std::move(field));
+      }
+      db.tables.push_back(std::move(table));
+    }
+    state.databases.push_back(std::move(db));
+  }
+  if (r.remaining() != 0) return Status::Corruption("catalog: trailing bytes");
+  return state;
+}
+
+Result<Catalog> Catalog::Load(MetaStore* store) {
+  Catalog catalog(store);
+  QV_ASSIGN_OR_RETURN(auto blob, store->Get(kCatalogKey));
+  if (blob) {
+    auto decoded = DecodeCatalog(*blob);
+    if (!decoded.ok()) return decoded.status().WithContext("loading the catalog");
+    catalog.state_ = std::move(decoded).value();
+  }
+  return catalog;
+}
+
+Status Catalog::Commit(CatalogState next) {
+  QV_RETURN_IF_ERROR(store_->Put(kCatalogKey, EncodeCatalog(next)));
+  state_ = std::move(next);
+  return Status::OK();
+}
+
+}  // namespace quiver

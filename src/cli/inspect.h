@@ -1,0 +1,12 @@
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace quiver {
+
+// Human-readable dumps of Quiver's files; return a process exit code.
+int InspectWal(const std::string& path, std::ostream& out);
+int InspectCatalog(const std::string& path, std::ostream& out);
+
+}  // namespace quiver

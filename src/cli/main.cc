@@ -1,0 +1,97 @@
+// quiver: the single binary. `quiver serve` runs the standalone server;
+// `quiver inspect` dumps on-disk files.
+
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "cli/inspect.h"
+#include "engine/engine.h"
+#include "io/file_system.h"
+#include "server/http_server.h"
+
+namespace {
+
+int Serve(const std::string& data_dir, const quiver::ServerOptions& server_options) {
+  // Block termination signals in every thread; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  quiver::EngineOptions engine_options;
+  engine_options.data_dir = data_dir;
+  auto engine = quiver::Engine::Open(quiver::NewPosixFileSystem(), engine_options);
+  if (!engine.ok()) {
+    spdlog::critical("cannot open data directory {}: {}", data_dir, engine.status().ToString());
+    return 1;
+  }
+  quiver::HttpServer server(engine->get(), server_options);
+  auto port = server.Bind();
+  if (!port.ok()) {
+    spdlog::critical("{}", port.status().ToString());
+    return 1;
+  }
+  std::thread waiter([&server, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("received signal {}; shutting down", sig);
+    server.Stop();
+  });
+  spdlog::info("quiver listening on http://{}:{} with data in {}", server_options.host, *port, data_dir);
+  server.Serve();
+  // Serve returns after Stop (or a listen failure); wake the waiter either way.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  engine->reset();
+  spdlog::info("quiver stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Quiver: a vector database with Epsilla-compatible REST API"};
+  app.require_subcommand(1);
+
+  std::string data_dir = "./data";
+  quiver::ServerOptions server_options;
+  size_t max_body_mb = 64;
+  std::string log_level = "info";
+  auto* serve = app.add_subcommand("serve", "Run the standalone server");
+  serve->add_option("--data", data_dir, "Data directory (created when missing)")->capture_default_str();
+  serve->add_option("--host", server_options.host, "Address to listen on")->capture_default_str();
+  serve->add_option("--port", server_options.port, "Port to listen on (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serve->add_option("--max-body-mb", max_body_mb, "Largest request body accepted, in MiB (413 above)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  serve->add_option("--threads", server_options.threads, "HTTP worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  std::string inspect_path;
+  auto* inspect = app.add_subcommand("inspect", "Dump an on-disk file readably");
+  inspect->require_subcommand(1);
+  auto* inspect_wal = inspect->add_subcommand("wal", "Dump a WAL file's records");
+  inspect_wal->add_option("path", inspect_path, "WAL file")->required();
+  auto* inspect_catalog = inspect->add_subcommand("catalog", "Dump the catalog");
+  inspect_catalog->add_option("path", inspect_path, "Catalog file (DATA/meta/catalog)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*serve) {
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    server_options.max_body_bytes = max_body_mb << 20;
+    return Serve(data_dir, server_options);
+  }
+  if (*inspect_wal) return quiver::InspectWal(inspect_path, std::cout);
+  if (*inspect_catalog) return quiver::InspectCatalog(inspect_path, std::cout);
+  return 0;
+}

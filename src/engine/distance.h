@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstddef>
+
+#include "schema/types.h"
+
+namespace quiver {
+
+// Distance kernels. Each is compiled for AVX-512, AVX2 and baseline x86-64
+// and picked at load time (GCC target_clones), so one binary runs everywhere.
+float L2Squared(const float* a, const float* b, size_t dims);
+float InnerProduct(const float* a, const float* b, size_t dims);
+// Dot product and squared norms in one pass (for cosine).
+void DotAndNorms(const float* a, const float* b, size_t dims, float* dot, float* norm_a,
+                 float* norm_b);
+
+// Distance under a metric, smaller = nearer, as Epsilla reports it:
+// EUCLIDEAN squared L2, DOT_PRODUCT -dot, COSINE 1 - cos (1 when a norm is 0).
+float Distance(Metric metric, const float* a, const float* b, size_t dims);
+
+}  // namespace quiver

@@ -1,0 +1,245 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <set>
+
+#include "common/names.h"
+
+namespace quiver {
+namespace {
+
+bool ParseId(std::string_view name, uint64_t* id) {
+  auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), *id);
+  return ec == std::errc() && ptr == name.data() + name.size();
+}
+
+Status DatabaseNotFound(const std::string& db) {
+  return Status::NotFound("database '" + db + "' is not loaded");
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<FileSystem> fs, EngineOptions options)
+    : fs_(std::move(fs)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<FileSystem> fs, EngineOptions options) {
+  std::unique_ptr<Engine> engine(new Engine(std::move(fs), std::move(options)));
+  QV_RETURN_IF_ERROR(engine->Start());
+  return engine;
+}
+
+std::string Engine::DatabaseDir(uint64_t db_id) const {
+  return JoinPath(JoinPath(options_.data_dir, "dbs"), std::to_string(db_id));
+}
+
+std::string Engine::TableDir(uint64_t db_id, uint64_t table_id) const {
+  return JoinPath(DatabaseDir(db_id), std::to_string(table_id));
+}
+
+Status Engine::Start() {
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(options_.data_dir, "dbs")));
+  QV_ASSIGN_OR_RETURN(dir_lock_, fs_->Lock(JoinPath(options_.data_dir, "LOCK")));
+  const std::string meta_dir = JoinPath(options_.data_dir, "meta");
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(meta_dir));
+  QV_ASSIGN_OR_RETURN(auto meta_files, fs_->ListDir(meta_dir));
+  for (const auto& name : meta_files) {
+    if (name.ends_with(kTempSuffix)) {
+      spdlog::info("removing stale temporary file {}", JoinPath(meta_dir, name));
+      QV_RETURN_IF_ERROR(fs_->RemoveFile(JoinPath(meta_dir, name)));
+    }
+  }
+  meta_ = NewLocalMetaStore(fs_.get(), meta_dir);
+  QV_ASSIGN_OR_RETURN(Catalog catalog, Catalog::Load(meta_.get()));
+  catalog_ = std::make_unique<Catalog>(std::move(catalog));
+  QV_RETURN_IF_ERROR(RemoveOrphans());
+  for (const auto& db : catalog_->state().databases) {
+    if (!db.loaded) continue;
+    QV_ASSIGN_OR_RETURN(OpenDatabase open, OpenDatabaseFiles(db));
+    open_.emplace(db.name, std::move(open));
+  }
+  spdlog::info("engine: {} database(s) open from {}", open_.size(), options_.data_dir);
+  return Status::OK();
+}
+
+// Directories left by a create or drop that crashed before its catalog
+// commit (create) or after it (drop) belong to no catalog entry.
+Status Engine::RemoveOrphans() {
+  const std::string dbs_dir = JoinPath(options_.data_dir, "dbs");
+  std::map<uint64_t, std::set<uint64_t>> known;
+  for (const auto& db : catalog_->state().databases) {
+    auto& tables = known[db.id];
+    for (const auto& t : db.tables) tables.insert(t.id);
+  }
+  QV_ASSIGN_OR_RETURN(auto db_dirs, fs_->ListDir(dbs_dir));
+  for (const auto& name : db_dirs) {
+    uint64_t id;
+    const std::string path = JoinPath(dbs_dir, name);
+    if (!ParseId(name, &id) || !known.contains(id)) {
+      spdlog::info("removing orphaned database directory {}", path);
+      QV_RETURN_IF_ERROR(fs_->RemoveAll(path));
+      continue;
+    }
+    QV_ASSIGN_OR_RETURN(auto table_dirs, fs_->ListDir(path));
+    for (const auto& tname : table_dirs) {
+      uint64_t tid;
+      if (!ParseId(tname, &tid) || !known[id].contains(tid)) {
+        spdlog::info("removing orphaned table directory {}", JoinPath(path, tname));
+        QV_RETURN_IF_ERROR(fs_->RemoveAll(JoinPath(path, tname)));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<Table>> Engine::OpenTable(const DatabaseEntry& db, const TableEntry& table) {
+  auto opened = Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options_.log);
+  if (!opened.ok()) {
+    return opened.status().WithContext("opening table '" + table.schema.name + "' of database '" +
+                                       db.name + "'");
+  }
+  return std::shared_ptr<Table>(std::move(opened).value());
+}
+
+Result<Engine::OpenDatabase> Engine::OpenDatabaseFiles(const DatabaseEntry& db) {
+  OpenDatabase open;
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(DatabaseDir(db.id)));
+  for (const auto& table : db.tables) {
+    QV_ASSIGN_OR_RETURN(auto opened, OpenTable(db, table));
+    open.tables.emplace(table.schema.name, std::move(opened));
+  }
+  return open;
+}
+
+Result<bool> Engine::LoadDatabase(const std::string& name, const LoadOptions& options) {
+  QV_RETURN_IF_ERROR(ValidateName("database", name));
+  std::unique_lock lock(mu_);
+  if (open_.contains(name)) return false;
+  CatalogState next = catalog_->state();
+  DatabaseEntry* entry = next.FindDatabase(name);
+  const bool created = entry == nullptr;
+  if (created) {
+    DatabaseEntry db;
+    db.id = next.next_id++;
+    db.name = name;
+    db.client_path = options.client_path;
+    db.vector_scale = options.vector_scale;
+    db.wal_requested = options.wal_enabled;
+    next.databases.push_back(std::move(db));
+    entry = &next.databases.back();
+    QV_RETURN_IF_ERROR(fs_->CreateDirs(DatabaseDir(entry->id)));
+  }
+  entry->loaded = true;
+  QV_ASSIGN_OR_RETURN(OpenDatabase open, OpenDatabaseFiles(*entry));
+  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
+  open_.emplace(name, std::move(open));
+  return created;
+}
+
+Status Engine::UnloadDatabase(const std::string& name) {
+  std::unique_lock lock(mu_);
+  if (!open_.contains(name)) return DatabaseNotFound(name);
+  CatalogState next = catalog_->state();
+  next.FindDatabase(name)->loaded = false;
+  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
+  open_.erase(name);
+  return Status::OK();
+}
+
+Status Engine::DropDatabase(const std::string& name) {
+  std::unique_lock lock(mu_);
+  CatalogState next = catalog_->state();
+  auto it = std::find_if(next.databases.begin(), next.databases.end(),
+                         [&](const DatabaseEntry& db) { return db.name == name; });
+  if (it == next.databases.end()) return Status::NotFound("database '" + name + "' does not exist");
+  const uint64_t id = it->id;
+  next.databases.erase(it);
+  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
+  open_.erase(name);
+  // After the commit the directory is an orphan: a crash here is repaired at startup.
+  return fs_->RemoveAll(DatabaseDir(id));
+}
+
+Status Engine::CreateTable(const std::string& db, TableSchema schema) {
+  QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
+  std::unique_lock lock(mu_);
+  auto open_it = open_.find(db);
+  if (open_it == open_.end()) return DatabaseNotFound(db);
+  if (open_it->second.tables.contains(schema.name)) {
+    return Status::AlreadyExists("table '" + schema.name + "' already exists in database '" + db + "'");
+  }
+  CatalogState next = catalog_->state();
+  DatabaseEntry* entry = next.FindDatabase(db);
+  TableEntry table{next.next_id++, schema};
+  // The directory exists before the catalog names it; a crash in between
+  // leaves an orphan that startup removes.
+  QV_ASSIGN_OR_RETURN(auto opened, OpenTable(*entry, table));
+  entry->tables.push_back(table);
+  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
+  open_it->second.tables.emplace(schema.name, std::move(opened));
+  return Status::OK();
+}
+
+Status Engine::DropTable(const std::string& db, const std::string& table) {
+  std::unique_lock lock(mu_);
+  auto open_it = open_.find(db);
+  if (open_it == open_.end()) return DatabaseNotFound(db);
+  if (!open_it->second.tables.contains(table)) {
+    return Status::NotFound("table '" + table + "' does not exist in database '" + db + "'");
+  }
+  CatalogState next = catalog_->state();
+  DatabaseEntry* entry = next.FindDatabase(db);
+  auto it = std::find_if(entry->tables.begin(), entry->tables.end(),
+                         [&](const TableEntry& t) { return t.schema.name == table; });
+  const uint64_t table_id = it->id;
+  entry->tables.erase(it);
+  const uint64_t db_id = entry->id;
+  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
+  open_it->second.tables.erase(table);
+  return fs_->RemoveAll(TableDir(db_id, table_id));
+}
+
+Result<const Engine::OpenDatabase*> Engine::FindOpen(const std::string& db) const {
+  auto it = open_.find(db);
+  if (it == open_.end()) return DatabaseNotFound(db);
+  return &it->second;
+}
+
+Result<std::vector<std::string>> Engine::ListTables(const std::string& db) const {
+  std::shared_lock lock(mu_);
+  QV_ASSIGN_OR_RETURN(const OpenDatabase* open, FindOpen(db));
+  std::vector<std::string> names;
+  // Creation order, as the catalog records it.
+  for (const auto& t : catalog_->state().FindDatabase(db)->tables) names.push_back(t.schema.name);
+  (void)open;
+  return names;
+}
+
+Result<std::shared_ptr<Table>> Engine::FindTable(const std::string& db, const std::string& table) const {
+  std::shared_lock lock(mu_);
+  QV_ASSIGN_OR_RETURN(const OpenDatabase* open, FindOpen(db));
+  auto it = open->tables.find(table);
+  if (it == open->tables.end()) {
+    return Status::NotFound("table '" + table + "' does not exist in database '" + db + "'");
+  }
+  return it->second;
+}
+
+Result<TableInfo> Engine::DescribeTable(const std::string& db, const std::string& table) const {
+  QV_ASSIGN_OR_RETURN(auto t, FindTable(db, table));
+  return TableInfo{t->schema(), t->RowCount()};
+}
+
+Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) const {
+  QV_ASSIGN_OR_RETURN(auto names, ListTables(db));
+  std::vector<TableStatistics> stats;
+  for (const auto& name : names) {
+    auto table = FindTable(db, name);
+    if (!table.ok()) continue;  // dropped meanwhile
+    stats.push_back({name, (*table)->RowCount()});
+  }
+  return stats;
+}
+
+}  // namespace quiver

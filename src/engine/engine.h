@@ -1,0 +1,85 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "engine/table.h"
+#include "io/file_system.h"
+
+namespace quiver {
+
+struct EngineOptions {
+  std::string data_dir;
+  LocalLogOptions log;
+};
+
+struct LoadOptions {
+  std::string client_path;
+  int64_t vector_scale = 0;
+  bool wal_enabled = true;
+};
+
+struct TableInfo {
+  TableSchema schema;
+  size_t row_count = 0;
+};
+
+struct TableStatistics {
+  std::string name;
+  size_t total_records = 0;
+};
+
+// The standalone engine: the catalog of databases and tables and every open
+// table, all under one data directory (layout in docs/FORMATS.md). Catalog
+// changes are serialised and durable before they return; data operations go
+// to the Table found with FindTable. Thread-safe.
+class Engine {
+ public:
+  // Locks the data directory, loads the catalog, removes stale temporary and
+  // orphaned files, and opens every loaded database (replaying its logs).
+  static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<FileSystem> fs, EngineOptions options);
+
+  // Creates the database, or reopens it when it exists; returns true if created.
+  Result<bool> LoadDatabase(const std::string& name, const LoadOptions& options);
+  // Closes the database; its files stay and a later load reopens it.
+  Status UnloadDatabase(const std::string& name);
+  // Closes the database and deletes its files.
+  Status DropDatabase(const std::string& name);
+
+  Status CreateTable(const std::string& db, TableSchema schema);
+  Status DropTable(const std::string& db, const std::string& table);
+  Result<std::vector<std::string>> ListTables(const std::string& db) const;
+  Result<TableInfo> DescribeTable(const std::string& db, const std::string& table) const;
+  Result<std::vector<TableStatistics>> Statistics(const std::string& db) const;
+  // The open table; it stays valid for the caller even if dropped meanwhile.
+  Result<std::shared_ptr<Table>> FindTable(const std::string& db, const std::string& table) const;
+
+ private:
+  struct OpenDatabase {
+    std::map<std::string, std::shared_ptr<Table>> tables;
+  };
+
+  Engine(std::unique_ptr<FileSystem> fs, EngineOptions options);
+  Status Start();
+  Status RemoveOrphans();
+  Result<std::shared_ptr<Table>> OpenTable(const DatabaseEntry& db, const TableEntry& table);
+  Result<OpenDatabase> OpenDatabaseFiles(const DatabaseEntry& db);
+  std::string DatabaseDir(uint64_t db_id) const;
+  std::string TableDir(uint64_t db_id, uint64_t table_id) const;
+  Result<const OpenDatabase*> FindOpen(const std::string& db) const;
+
+  std::unique_ptr<FileSystem> fs_;
+  const EngineOptions options_;
+  std::unique_ptr<FileLock> dir_lock_;
+  std::unique_ptr<MetaStore> meta_;
+
+  mutable std::shared_mutex mu_;  // guards catalog_ and open_
+  std::unique_ptr<Catalog> catalog_;
+  std::map<std::string, OpenDatabase> open_;  // loaded databases by name
+};
+
+}  // namespace quiver

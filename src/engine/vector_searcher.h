@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "schema/types.h"
+
+namespace quiver {
+
+struct Neighbor {
+  float distance;
+  uint32_t row;
+};
+
+// What a search may return: `allowed` (when set) has one byte per row, 1 for
+// rows that passed the filter and are not deleted; `accept` (when set) is
+// asked about each candidate with its distance (for @distance filters).
+struct SearchFilter {
+  std::span<const uint8_t> allowed;
+  const std::function<bool(uint32_t row, float distance)>* accept = nullptr;
+};
+
+// Orders neighbours nearest first; ties go to the smaller tie key (the
+// table passes a primary-key order so results are deterministic).
+using TieBreak = std::function<bool(uint32_t a, uint32_t b)>;
+
+// The search path's plug-in point: exact scan now, ANN indexes later. An
+// implementation sees vectors only through what it was built over and gets
+// the filter passed in. Search is const and thread-safe.
+class VectorSearcher {
+ public:
+  virtual ~VectorSearcher() = default;
+  virtual std::vector<Neighbor> Search(std::span<const float> query, size_t k,
+                                       const SearchFilter& filter, const TieBreak& tie) const = 0;
+};
+
+// Brute force over rows [0, rows) of a contiguous rows*dims float array.
+class ExactSearcher final : public VectorSearcher {
+ public:
+  ExactSearcher(const float* vectors, size_t rows, size_t dims, Metric metric)
+      : vectors_(vectors), rows_(rows), dims_(dims), metric_(metric) {}
+
+  std::vector<Neighbor> Search(std::span<const float> query, size_t k, const SearchFilter& filter,
+                               const TieBreak& tie) const override;
+
+ private:
+  const float* vectors_;
+  size_t rows_;
+  size_t dims_;
+  Metric metric_;
+};
+
+}  // namespace quiver

@@ -1,0 +1,167 @@
+#include <cmath>
+#include <limits>
+#include <string_view>
+
+#include "expr/filter.h"
+
+namespace quiver {
+namespace {
+
+double AsDouble(const Value& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
+}
+
+// Three-way comparison of two non-null values of comparable types.
+int Compare(const Value& a, const Value& b) {
+  if (std::holds_alternative<int64_t>(a) && std::holds_alternative<int64_t>(b)) {
+    int64_t x = std::get<int64_t>(a), y = std::get<int64_t>(b);
+    return (x > y) - (x < y);
+  }
+  if (std::holds_alternative<std::string>(a)) {
+    int c = std::get<std::string>(a).compare(std::get<std::string>(b));
+    return (c > 0) - (c < 0);
+  }
+  if (std::holds_alternative<bool>(a)) {
+    return static_cast<int>(std::get<bool>(a)) - static_cast<int>(std::get<bool>(b));
+  }
+  double x = AsDouble(a), y = AsDouble(b);
+  return (x > y) - (x < y);
+}
+
+Value Arithmetic(ExprOp op, const Value& a, const Value& b) {
+  if (std::holds_alternative<int64_t>(a) && std::holds_alternative<int64_t>(b)) {
+    // Wrapping arithmetic through unsigned keeps overflow defined.
+    uint64_t x = static_cast<uint64_t>(std::get<int64_t>(a));
+    uint64_t y = static_cast<uint64_t>(std::get<int64_t>(b));
+    int64_t sy = std::get<int64_t>(b), sx = std::get<int64_t>(a);
+    switch (op) {
+      case ExprOp::kAdd: return static_cast<int64_t>(x + y);
+      case ExprOp::kSubtract: return static_cast<int64_t>(x - y);
+      case ExprOp::kMultiply: return static_cast<int64_t>(x * y);
+      case ExprOp::kDivide:
+        if (sy == 0 || (sy == -1 && sx == std::numeric_limits<int64_t>::min())) return std::monostate{};
+        return sx / sy;
+      case ExprOp::kModulo:
+        if (sy == 0 || sy == -1) return sy == 0 ? Value(std::monostate{}) : Value(int64_t{0});
+        return sx % sy;
+      default: return std::monostate{};
+    }
+  }
+  double x = AsDouble(a), y = AsDouble(b);
+  switch (op) {
+    case ExprOp::kAdd: return x + y;
+    case ExprOp::kSubtract: return x - y;
+    case ExprOp::kMultiply: return x * y;
+    case ExprOp::kDivide:
+      if (y == 0) return std::monostate{};
+      return x / y;
+    default: return std::monostate{};
+  }
+}
+
+Value Logical(const Expr& expr, const RowView& row) {
+  // Kleene logic: FALSE dominates AND, TRUE dominates OR, otherwise unknown.
+  const bool is_and = expr.op == ExprOp::kAnd;
+  Value left = Evaluate(*expr.args[0], row);
+  if (const bool* l = std::get_if<bool>(&left); l && *l != is_and) return *l;
+  Value right = Evaluate(*expr.args[1], row);
+  if (const bool* r = std::get_if<bool>(&right); r && *r != is_and) return *r;
+  if (IsNull(left) || IsNull(right)) return std::monostate{};
+  return is_and;
+}
+
+}  // namespace
+
+bool LikeMatch(std::string_view text, std::string_view pattern) {
+  size_t t = 0, p = 0;
+  size_t star_p = std::string_view::npos, star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '_' || pattern[p] == text[t])) {
+      ++t;
+      ++p;
+    } else if (p < pattern.size() && pattern[p] == '%') {
+      star_p = p++;
+      star_t = t;
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '%') ++p;
+  return p == pattern.size();
+}
+
+Value Evaluate(const Expr& expr, const RowView& row) {
+  switch (expr.op) {
+    case ExprOp::kLiteral: return expr.literal;
+    case ExprOp::kField: return row.columns[expr.field].GetValue(row.row);
+    case ExprOp::kDistance: return row.distance;
+    case ExprOp::kNot: {
+      Value v = Evaluate(*expr.args[0], row);
+      if (IsNull(v)) return v;
+      return !std::get<bool>(v);
+    }
+    case ExprOp::kNegate: {
+      Value v = Evaluate(*expr.args[0], row);
+      if (IsNull(v)) return v;
+      if (const auto* i = std::get_if<int64_t>(&v)) {
+        return static_cast<int64_t>(0 - static_cast<uint64_t>(*i));
+      }
+      return -std::get<double>(v);
+    }
+    case ExprOp::kAnd:
+    case ExprOp::kOr: return Logical(expr, row);
+    case ExprOp::kAdd:
+    case ExprOp::kSubtract:
+    case ExprOp::kMultiply:
+    case ExprOp::kDivide:
+    case ExprOp::kModulo: {
+      Value a = Evaluate(*expr.args[0], row);
+      if (IsNull(a)) return a;
+      Value b = Evaluate(*expr.args[1], row);
+      if (IsNull(b)) return b;
+      return Arithmetic(expr.op, a, b);
+    }
+    case ExprOp::kEq:
+    case ExprOp::kNe:
+    case ExprOp::kLt:
+    case ExprOp::kLe:
+    case ExprOp::kGt:
+    case ExprOp::kGe: {
+      Value a = Evaluate(*expr.args[0], row);
+      if (IsNull(a)) return a;
+      Value b = Evaluate(*expr.args[1], row);
+      if (IsNull(b)) return b;
+      const int c = Compare(a, b);
+      switch (expr.op) {
+        case ExprOp::kEq: return c == 0;
+        case ExprOp::kNe: return c != 0;
+        case ExprOp::kLt: return c < 0;
+        case ExprOp::kLe: return c <= 0;
+        case ExprOp::kGt: return c > 0;
+        default: return c >= 0;
+      }
+    }
+    case ExprOp::kLike: {
+      Value text = Evaluate(*expr.args[0], row);
+      if (IsNull(text)) return text;
+      Value pattern = Evaluate(*expr.args[1], row);
+      if (IsNull(pattern)) return pattern;
+      return LikeMatch(std::get<std::string>(text), std::get<std::string>(pattern)) != expr.negated;
+    }
+    case ExprOp::kIn: {
+      Value v = Evaluate(*expr.args[0], row);
+      if (IsNull(v)) return v;
+      for (const Value& item : expr.list) {
+        if (Compare(v, item) == 0) return !expr.negated;
+      }
+      return expr.negated;
+    }
+  }
+  return std::monostate{};
+}
+
+}  // namespace quiver

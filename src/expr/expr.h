@@ -1,0 +1,47 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "schema/types.h"
+
+namespace quiver {
+
+// The static type of a filter expression node, fixed when it is parsed.
+enum class ExprType : uint8_t { kBool, kInt, kDouble, kString };
+
+enum class ExprOp : uint8_t {
+  kLiteral,
+  kField,
+  kDistance,
+  kNot,
+  kNegate,
+  kAnd,
+  kOr,
+  kAdd,
+  kSubtract,
+  kMultiply,
+  kDivide,
+  kModulo,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kLike,
+  kIn,
+};
+
+// A typed filter expression tree. Owns its children.
+struct Expr {
+  ExprOp op;
+  ExprType type;
+  Value literal;          // kLiteral: bool, int64_t, double or std::string
+  size_t field = 0;       // kField: index into the table schema
+  bool negated = false;   // NOT LIKE, NOT IN
+  std::vector<std::unique_ptr<Expr>> args;
+  std::vector<Value> list;  // kIn: the literal values, already of the left side's type
+};
+
+}  // namespace quiver

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "common/status.h"
+#include "expr/expr.h"
+#include "schema/column.h"
+#include "schema/schema.h"
+
+namespace quiver {
+
+// Where a filter is used: @distance exists only in vector queries.
+enum class FilterScope { kRows, kVectorQuery };
+
+// Limits that keep a hostile filter from exhausting the stack or memory.
+inline constexpr size_t kMaxFilterLength = 64 * 1024;
+inline constexpr int kMaxFilterDepth = 64;
+
+// One row as the evaluator sees it: the table's columns, a row number and,
+// in vector queries, the row's distance to the query.
+struct RowView {
+  std::span<const Column> columns;
+  size_t row = 0;
+  double distance = 0;
+};
+
+// A filter parsed once into a typed tree and checked against a schema.
+// Immutable after Parse; safe to evaluate from many threads.
+//
+// Semantics: SQL three-valued logic. A comparison with a missing (null)
+// value is unknown; NOT unknown is unknown; a row matches only when the
+// whole filter is TRUE. Integer division truncates; division or modulo by
+// zero is unknown.
+class Filter {
+ public:
+  static Result<Filter> Parse(std::string_view text, const TableSchema& schema, FilterScope scope);
+
+  bool Matches(const RowView& row) const;
+  bool UsesDistance() const { return uses_distance_; }
+
+ private:
+  std::shared_ptr<const Expr> root_;
+  bool uses_distance_ = false;
+};
+
+// Evaluates any expression node; null (monostate) is SQL's unknown.
+Value Evaluate(const Expr& expr, const RowView& row);
+
+// SQL LIKE with % (any run) and _ (any one byte); case-sensitive.
+bool LikeMatch(std::string_view text, std::string_view pattern);
+
+}  // namespace quiver

@@ -1,0 +1,370 @@
+// Recursive-descent parser that builds a typed Expr tree in one pass.
+//
+//   or      := and (OR and)*
+//   and     := not (AND not)*
+//   not     := NOT not | compare
+//   compare := sum [(= | <> | != | < | <= | > | >=) sum
+//                  | [NOT] LIKE sum | [NOT] IN '(' literal (',' literal)* ')']
+//   sum     := product ((+ | -) product)*
+//   product := unary ((* | / | %) unary)*
+//   unary   := - unary | primary
+//   primary := integer | float | string | TRUE | FALSE | field | @distance | '(' or ')'
+
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+
+#include "expr/filter.h"
+#include "expr/lexer.h"
+
+namespace quiver {
+namespace {
+
+using ExprPtr = std::unique_ptr<Expr>;
+
+const char* TypeName(ExprType t) {
+  switch (t) {
+    case ExprType::kBool: return "boolean";
+    case ExprType::kInt: return "integer";
+    case ExprType::kDouble: return "number";
+    case ExprType::kString: return "string";
+  }
+  return "?";
+}
+
+bool IsNumeric(ExprType t) { return t == ExprType::kInt || t == ExprType::kDouble; }
+
+ExprPtr MakeNode(ExprOp op, ExprType type) {
+  auto e = std::make_unique<Expr>();
+  e->op = op;
+  e->type = type;
+  return e;
+}
+
+class Parser {
+ public:
+  Parser(std::vector<Token> tokens, const TableSchema& schema, FilterScope scope)
+      : tokens_(std::move(tokens)), schema_(schema), scope_(scope) {}
+
+  Result<ExprPtr> ParseFilter() {
+    QV_ASSIGN_OR_RETURN(ExprPtr root, ParseOr());
+    if (Peek().kind != TokenKind::kEnd) return FilterError(Peek(), "unexpected token");
+    if (root->type != ExprType::kBool) {
+      return FilterError(tokens_.front(), std::string("a filter must be a condition, not a ") +
+                                              TypeName(root->type) + " expression");
+    }
+    return root;
+  }
+
+  bool uses_distance() const { return uses_distance_; }
+
+ private:
+  const Token& Peek() const { return tokens_[pos_]; }
+  const Token& Next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
+  bool Accept(TokenKind kind) {
+    if (Peek().kind != kind) return false;
+    Next();
+    return true;
+  }
+
+  // Guards recursion so a deeply nested filter is an error, not a crash.
+  struct DepthGuard {
+    explicit DepthGuard(int* depth) : depth_(depth) { ++*depth_; }
+    ~DepthGuard() { --*depth_; }
+    int* depth_;
+  };
+
+  Status CheckDepth(const Token& at) const {
+    if (depth_ > kMaxFilterDepth) {
+      return FilterError(at, "filter nests deeper than " + std::to_string(kMaxFilterDepth) + " levels");
+    }
+    return Status::OK();
+  }
+
+  Result<ExprPtr> ParseOr() {
+    QV_ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
+    while (Peek().kind == TokenKind::kOr) {
+      const Token op = Next();
+      QV_ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
+      QV_ASSIGN_OR_RETURN(left, Logical(ExprOp::kOr, op, std::move(left), std::move(right)));
+    }
+    return left;
+  }
+
+  Result<ExprPtr> ParseAnd() {
+    QV_ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
+    while (Peek().kind == TokenKind::kAnd) {
+      const Token op = Next();
+      QV_ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
+      QV_ASSIGN_OR_RETURN(left, Logical(ExprOp::kAnd, op, std::move(left), std::move(right)));
+    }
+    return left;
+  }
+
+  Result<ExprPtr> Logical(ExprOp op, const Token& at, ExprPtr left, ExprPtr right) {
+    if (left->type != ExprType::kBool || right->type != ExprType::kBool) {
+      return FilterError(at, "both sides of " + at.text + " must be conditions");
+    }
+    auto node = MakeNode(op, ExprType::kBool);
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(right));
+    return node;
+  }
+
+  Result<ExprPtr> ParseNot() {
+    DepthGuard guard(&depth_);
+    QV_RETURN_IF_ERROR(CheckDepth(Peek()));
+    if (Peek().kind == TokenKind::kNot) {
+      const Token op = Next();
+      QV_ASSIGN_OR_RETURN(ExprPtr operand, ParseNot());
+      if (operand->type != ExprType::kBool) return FilterError(op, "NOT needs a condition");
+      auto node = MakeNode(ExprOp::kNot, ExprType::kBool);
+      node->args.push_back(std::move(operand));
+      return node;
+    }
+    return ParseCompare();
+  }
+
+  Result<ExprPtr> ParseCompare() {
+    QV_ASSIGN_OR_RETURN(ExprPtr left, ParseSum());
+    const Token op = Peek();
+    bool negated = false;
+    if (op.kind == TokenKind::kNot) {
+      const TokenKind after = tokens_[pos_ + 1].kind;
+      if (after != TokenKind::kLike && after != TokenKind::kIn) return left;
+      Next();
+      negated = true;
+    }
+    switch (Peek().kind) {
+      case TokenKind::kEq: return Comparison(ExprOp::kEq, std::move(left));
+      case TokenKind::kNe: return Comparison(ExprOp::kNe, std::move(left));
+      case TokenKind::kLt: return Comparison(ExprOp::kLt, std::move(left));
+      case TokenKind::kLe: return Comparison(ExprOp::kLe, std::move(left));
+      case TokenKind::kGt: return Comparison(ExprOp::kGt, std::move(left));
+      case TokenKind::kGe: return Comparison(ExprOp::kGe, std::move(left));
+      case TokenKind::kLike: return Like(std::move(left), negated);
+      case TokenKind::kIn: return In(std::move(left), negated);
+      default: return left;
+    }
+  }
+
+  Result<ExprPtr> Comparison(ExprOp op, ExprPtr left) {
+    const Token at = Next();
+    QV_ASSIGN_OR_RETURN(ExprPtr right, ParseSum());
+    const bool comparable = (IsNumeric(left->type) && IsNumeric(right->type)) ||
+                            (left->type == right->type && left->type != ExprType::kBool) ||
+                            (left->type == ExprType::kBool && right->type == ExprType::kBool &&
+                             (op == ExprOp::kEq || op == ExprOp::kNe));
+    if (!comparable) {
+      return FilterError(at, std::string("cannot compare ") + TypeName(left->type) + " with " +
+                                 TypeName(right->type));
+    }
+    auto node = MakeNode(op, ExprType::kBool);
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(right));
+    return node;
+  }
+
+  Result<ExprPtr> Like(ExprPtr left, bool negated) {
+    const Token at = Next();
+    QV_ASSIGN_OR_RETURN(ExprPtr pattern, ParseSum());
+    if (left->type != ExprType::kString || pattern->type != ExprType::kString) {
+      return FilterError(at, "LIKE needs a string on both sides");
+    }
+    auto node = MakeNode(ExprOp::kLike, ExprType::kBool);
+    node->negated = negated;
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(pattern));
+    return node;
+  }
+
+  Result<ExprPtr> In(ExprPtr left, bool negated) {
+    const Token at = Next();
+    if (!Accept(TokenKind::kLParen)) return FilterError(Peek(), "IN needs a parenthesised list");
+    auto node = MakeNode(ExprOp::kIn, ExprType::kBool);
+    node->negated = negated;
+    do {
+      const Token item_at = Peek();
+      QV_ASSIGN_OR_RETURN(ExprPtr item, ParseUnary());
+      if (item->op != ExprOp::kLiteral) return FilterError(item_at, "IN lists hold literals only");
+      const bool fits = (IsNumeric(left->type) && IsNumeric(item->type)) || left->type == item->type;
+      if (!fits) {
+        return FilterError(item_at, std::string("IN list value is a ") + TypeName(item->type) +
+                                        ", the left side is a " + TypeName(left->type));
+      }
+      node->list.push_back(item->literal);
+    } while (Accept(TokenKind::kComma));
+    if (!Accept(TokenKind::kRParen)) return FilterError(Peek(), "expected ',' or ')' in IN list");
+    (void)at;
+    node->args.push_back(std::move(left));
+    return node;
+  }
+
+  Result<ExprPtr> ParseSum() {
+    QV_ASSIGN_OR_RETURN(ExprPtr left, ParseProduct());
+    while (Peek().kind == TokenKind::kPlus || Peek().kind == TokenKind::kMinus) {
+      const Token at = Next();
+      QV_ASSIGN_OR_RETURN(ExprPtr right, ParseProduct());
+      QV_ASSIGN_OR_RETURN(left, Arithmetic(at.kind == TokenKind::kPlus ? ExprOp::kAdd : ExprOp::kSubtract,
+                                           at, std::move(left), std::move(right)));
+    }
+    return left;
+  }
+
+  Result<ExprPtr> ParseProduct() {
+    QV_ASSIGN_OR_RETURN(ExprPtr left, ParseUnary());
+    while (Peek().kind == TokenKind::kStar || Peek().kind == TokenKind::kSlash ||
+           Peek().kind == TokenKind::kPercent) {
+      const Token at = Next();
+      ExprOp op = at.kind == TokenKind::kStar    ? ExprOp::kMultiply
+                  : at.kind == TokenKind::kSlash ? ExprOp::kDivide
+                                                 : ExprOp::kModulo;
+      QV_ASSIGN_OR_RETURN(ExprPtr right, ParseUnary());
+      QV_ASSIGN_OR_RETURN(left, Arithmetic(op, at, std::move(left), std::move(right)));
+    }
+    return left;
+  }
+
+  Result<ExprPtr> Arithmetic(ExprOp op, const Token& at, ExprPtr left, ExprPtr right) {
+    if (!IsNumeric(left->type) || !IsNumeric(right->type)) {
+      return FilterError(at, std::string("arithmetic needs numbers, got ") + TypeName(left->type) +
+                                 " and " + TypeName(right->type));
+    }
+    if (op == ExprOp::kModulo && (left->type != ExprType::kInt || right->type != ExprType::kInt)) {
+      return FilterError(at, "% needs integers");
+    }
+    const ExprType type = (left->type == ExprType::kInt && right->type == ExprType::kInt)
+                              ? ExprType::kInt
+                              : ExprType::kDouble;
+    auto node = MakeNode(op, type);
+    node->args.push_back(std::move(left));
+    node->args.push_back(std::move(right));
+    return node;
+  }
+
+  Result<ExprPtr> ParseUnary() {
+    DepthGuard guard(&depth_);
+    QV_RETURN_IF_ERROR(CheckDepth(Peek()));
+    if (Peek().kind == TokenKind::kMinus) {
+      const Token at = Next();
+      QV_ASSIGN_OR_RETURN(ExprPtr operand, ParseUnary());
+      if (!IsNumeric(operand->type)) return FilterError(at, "unary minus needs a number");
+      if (operand->op == ExprOp::kLiteral) {  // fold -literal so IN lists accept it
+        if (operand->type == ExprType::kInt) {
+          int64_t v = std::get<int64_t>(operand->literal);
+          if (v == std::numeric_limits<int64_t>::min()) return FilterError(at, "integer overflow");
+          operand->literal = -v;
+        } else {
+          operand->literal = -std::get<double>(operand->literal);
+        }
+        return operand;
+      }
+      auto node = MakeNode(ExprOp::kNegate, operand->type);
+      node->args.push_back(std::move(operand));
+      return node;
+    }
+    return ParsePrimary();
+  }
+
+  Result<ExprPtr> ParsePrimary() {
+    const Token tok = Next();
+    switch (tok.kind) {
+      case TokenKind::kInteger: {
+        int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(tok.text.data(), tok.text.data() + tok.text.size(), v);
+        if (ec == std::errc()) {
+          auto node = MakeNode(ExprOp::kLiteral, ExprType::kInt);
+          node->literal = v;
+          return node;
+        }
+        auto node = MakeNode(ExprOp::kLiteral, ExprType::kDouble);  // too big for int64
+        node->literal = std::strtod(tok.text.c_str(), nullptr);
+        return node;
+      }
+      case TokenKind::kFloat: {
+        auto node = MakeNode(ExprOp::kLiteral, ExprType::kDouble);
+        node->literal = std::strtod(tok.text.c_str(), nullptr);
+        return node;
+      }
+      case TokenKind::kString: {
+        auto node = MakeNode(ExprOp::kLiteral, ExprType::kString);
+        node->literal = tok.text;
+        return node;
+      }
+      case TokenKind::kTrue:
+      case TokenKind::kFalse: {
+        auto node = MakeNode(ExprOp::kLiteral, ExprType::kBool);
+        node->literal = tok.kind == TokenKind::kTrue;
+        return node;
+      }
+      case TokenKind::kIdentifier: return FieldRef(tok);
+      case TokenKind::kDistance: {
+        if (scope_ != FilterScope::kVectorQuery) {
+          return FilterError(tok, "@distance is only available in vector queries");
+        }
+        uses_distance_ = true;
+        return MakeNode(ExprOp::kDistance, ExprType::kDouble);
+      }
+      case TokenKind::kLParen: {
+        QV_ASSIGN_OR_RETURN(ExprPtr inner, ParseOr());
+        if (!Accept(TokenKind::kRParen)) return FilterError(Peek(), "expected ')'");
+        return inner;
+      }
+      case TokenKind::kEnd: return FilterError(tok, "the filter ends too early");
+      default: return FilterError(tok, "expected a value, a field or '('");
+    }
+  }
+
+  Result<ExprPtr> FieldRef(const Token& tok) {
+    auto index = schema_.FieldIndex(tok.text);
+    if (!index) return FilterError(tok, "unknown field '" + tok.text + "'");
+    const Field& field = schema_.fields[*index];
+    ExprType type;
+    if (field.type == DataType::kBool) {
+      type = ExprType::kBool;
+    } else if (IsIntegerType(field.type)) {
+      type = ExprType::kInt;
+    } else if (IsFloatingType(field.type)) {
+      type = ExprType::kDouble;
+    } else if (field.type == DataType::kString) {
+      type = ExprType::kString;
+    } else {
+      return FilterError(tok, "field '" + field.name + "' of type " + DataTypeName(field.type) +
+                                  " cannot be used in a filter");
+    }
+    auto node = MakeNode(ExprOp::kField, type);
+    node->field = *index;
+    return node;
+  }
+
+  std::vector<Token> tokens_;
+  const TableSchema& schema_;
+  FilterScope scope_;
+  size_t pos_ = 0;
+  int depth_ = 0;
+  bool uses_distance_ = false;
+};
+
+}  // namespace
+
+Result<Filter> Filter::Parse(std::string_view text, const TableSchema& schema, FilterScope scope) {
+  if (text.size() > kMaxFilterLength) {
+    return Status::InvalidArgument("filter is " + std::to_string(text.size()) +
+                                   " bytes long; the limit is " + std::to_string(kMaxFilterLength));
+  }
+  QV_ASSIGN_OR_RETURN(auto tokens, Tokenize(text));
+  Parser parser(std::move(tokens), schema, scope);
+  QV_ASSIGN_OR_RETURN(ExprPtr root, parser.ParseFilter());
+  Filter filter;
+  filter.root_ = std::shared_ptr<const Expr>(std::move(root));
+  filter.uses_distance_ = parser.uses_distance();
+  return filter;
+}
+
+bool Filter::Matches(const RowView& row) const {
+  Value v = Evaluate(*root_, row);
+  const bool* b = std::get_if<bool>(&v);
+  return b != nullptr && *b;
+}
+
+}  // namespace quiver

@@ -1,0 +1,31 @@
+#include "io/file_system.h"
+
+namespace quiver {
+
+std::string JoinPath(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (!out.empty() && out.back() != '/') out.push_back('/');
+  out.append(name);
+  return out;
+}
+
+std::string DirName(std::string_view path) {
+  auto pos = path.find_last_of('/');
+  if (pos == std::string_view::npos) return ".";
+  if (pos == 0) return "/";
+  return std::string(path.substr(0, pos));
+}
+
+Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data) {
+  const std::string temp = path + std::string(kTempSuffix);
+  {
+    QV_ASSIGN_OR_RETURN(auto file, OpenWritable(temp, /*truncate=*/true));
+    QV_RETURN_IF_ERROR(file->Append(data));
+    QV_RETURN_IF_ERROR(file->Sync());
+    QV_RETURN_IF_ERROR(file->Close());
+  }
+  QV_RETURN_IF_ERROR(Rename(temp, path));
+  return SyncDir(DirName(path));
+}
+
+}  // namespace quiver

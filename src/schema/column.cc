@@ -1,0 +1,177 @@
+#include "schema/column.h"
+
+#include <cmath>
+
+namespace quiver {
+namespace {
+
+enum class Storage { kInt, kDouble, kString, kVector };
+
+Storage StorageOf(DataType type) {
+  if (type == DataType::kBool || IsIntegerType(type)) return Storage::kInt;
+  if (IsFloatingType(type)) return Storage::kDouble;
+  if (IsVectorType(type)) return Storage::kVector;
+  return Storage::kString;
+}
+
+}  // namespace
+
+void Column::AppendNull() {
+  valid_.push_back(0);
+  switch (StorageOf(type_)) {
+    case Storage::kInt: ints_.push_back(0); break;
+    case Storage::kDouble: doubles_.push_back(0); break;
+    case Storage::kString: strings_.emplace_back(); break;
+    case Storage::kVector: floats_.resize(floats_.size() + dims_, 0.0f); break;
+  }
+}
+
+void Column::AppendInt(int64_t v) {
+  valid_.push_back(1);
+  ints_.push_back(v);
+}
+
+void Column::AppendDouble(double v) {
+  valid_.push_back(1);
+  doubles_.push_back(type_ == DataType::kFloat ? static_cast<double>(static_cast<float>(v)) : v);
+}
+
+void Column::AppendString(std::string_view v) {
+  valid_.push_back(1);
+  strings_.emplace_back(v);
+}
+
+void Column::AppendVector(std::span<const float> v) {
+  valid_.push_back(1);
+  floats_.insert(floats_.end(), v.begin(), v.end());
+}
+
+void Column::AppendFrom(const Column& other, size_t row) {
+  if (other.IsNull(row)) {
+    AppendNull();
+    return;
+  }
+  switch (StorageOf(type_)) {
+    case Storage::kInt: AppendInt(other.ints_[row]); break;
+    case Storage::kDouble: AppendDouble(other.doubles_[row]); break;
+    case Storage::kString: AppendString(other.strings_[row]); break;
+    case Storage::kVector: AppendVector(other.GetVector(row)); break;
+  }
+}
+
+void Column::Reserve(size_t rows) {
+  valid_.reserve(rows);
+  switch (StorageOf(type_)) {
+    case Storage::kInt: ints_.reserve(rows); break;
+    case Storage::kDouble: doubles_.reserve(rows); break;
+    case Storage::kString: strings_.reserve(rows); break;
+    case Storage::kVector: floats_.reserve(rows * dims_); break;
+  }
+}
+
+Value Column::GetValue(size_t row) const {
+  if (IsNull(row)) return std::monostate{};
+  switch (StorageOf(type_)) {
+    case Storage::kInt:
+      if (type_ == DataType::kBool) return ints_[row] != 0;
+      return ints_[row];
+    case Storage::kDouble: return doubles_[row];
+    case Storage::kString: return strings_[row];
+    case Storage::kVector: {
+      auto v = GetVector(row);
+      return std::vector<float>(v.begin(), v.end());
+    }
+  }
+  return std::monostate{};
+}
+
+void Column::EncodeTo(ByteWriter* out) const {
+  out->Raw(valid_.data(), valid_.size());
+  switch (StorageOf(type_)) {
+    case Storage::kInt: out->Raw(ints_.data(), ints_.size() * sizeof(int64_t)); break;
+    case Storage::kDouble: out->Raw(doubles_.data(), doubles_.size() * sizeof(double)); break;
+    case Storage::kString:
+      for (const auto& s : strings_) out->String(s);
+      break;
+    case Storage::kVector: out->Raw(floats_.data(), floats_.size() * sizeof(float)); break;
+  }
+}
+
+Status Column::DecodeFrom(ByteReader* in, size_t rows) {
+  valid_.resize(rows);
+  QV_RETURN_IF_ERROR(in->Raw(valid_.data(), rows));
+  switch (StorageOf(type_)) {
+    case Storage::kInt:
+      ints_.resize(rows);
+      return in->Raw(ints_.data(), rows * sizeof(int64_t));
+    case Storage::kDouble:
+      doubles_.resize(rows);
+      return in->Raw(doubles_.data(), rows * sizeof(double));
+    case Storage::kString:
+      strings_.resize(rows);
+      for (auto& s : strings_) QV_RETURN_IF_ERROR(in->String(&s));
+      return Status::OK();
+    case Storage::kVector:
+      floats_.resize(rows * dims_);
+      return in->Raw(floats_.data(), floats_.size() * sizeof(float));
+  }
+  return Status::OK();
+}
+
+RecordBatch RecordBatch::ForSchema(const TableSchema& schema) {
+  RecordBatch batch;
+  batch.columns.reserve(schema.fields.size());
+  for (const Field& field : schema.fields) batch.columns.emplace_back(field);
+  return batch;
+}
+
+Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
+  if (batch.columns.size() != schema.fields.size()) {
+    return Status::InvalidArgument("batch has " + std::to_string(batch.columns.size()) +
+                                   " columns, the table has " + std::to_string(schema.fields.size()) +
+                                   " fields");
+  }
+  const size_t rows = batch.num_rows();
+  for (size_t f = 0; f < schema.fields.size(); ++f) {
+    const Field& field = schema.fields[f];
+    const Column& column = batch.columns[f];
+    if (column.size() != rows || column.type() != field.type || column.dimensions() != field.dimensions) {
+      return Status::InvalidArgument("column for field '" + field.name + "' does not match the schema");
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      const std::string where = "record " + std::to_string(r) + ", field '" + field.name + "'";
+      if (column.IsNull(r)) {
+        if (field.primary_key) return Status::InvalidArgument(where + ": the primary key is missing");
+        if (IsVectorType(field.type)) return Status::InvalidArgument(where + ": the vector is missing");
+        continue;
+      }
+      if (IsIntegerType(field.type)) {
+        int64_t lo, hi;
+        IntegerRange(field.type, &lo, &hi);
+        int64_t v = column.GetInt(r);
+        if (v < lo || v > hi) {
+          return Status::InvalidArgument(where + ": " + std::to_string(v) + " is out of range for " +
+                                         DataTypeName(field.type));
+        }
+      } else if (IsFloatingType(field.type)) {
+        if (!std::isfinite(column.GetDouble(r))) {
+          return Status::InvalidArgument(where + ": value is not a finite number");
+        }
+      } else if (IsVectorType(field.type)) {
+        for (float x : column.GetVector(r)) {
+          if (!std::isfinite(x)) {
+            return Status::InvalidArgument(where + ": vector holds NaN or infinity");
+          }
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+PrimaryKey KeyAt(const Column& pk_column, size_t row) {
+  if (pk_column.type() == DataType::kString) return pk_column.GetString(row);
+  return pk_column.GetInt(row);
+}
+
+}  // namespace quiver

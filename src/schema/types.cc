@@ -1,0 +1,105 @@
+#include "schema/types.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <limits>
+
+namespace quiver {
+namespace {
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+struct TypeName {
+  DataType type;
+  const char* name;
+};
+constexpr std::array kTypeNames = {
+    TypeName{DataType::kBool, "BOOL"},          TypeName{DataType::kTinyInt, "TINYINT"},
+    TypeName{DataType::kSmallInt, "SMALLINT"},  TypeName{DataType::kInt, "INT"},
+    TypeName{DataType::kBigInt, "BIGINT"},      TypeName{DataType::kFloat, "FLOAT"},
+    TypeName{DataType::kDouble, "DOUBLE"},      TypeName{DataType::kString, "STRING"},
+    TypeName{DataType::kJson, "JSON"},          TypeName{DataType::kVectorFloat, "VECTOR_FLOAT"},
+    TypeName{DataType::kVectorDouble, "VECTOR_DOUBLE"},
+};
+
+struct MetricNameEntry {
+  Metric metric;
+  const char* name;
+};
+constexpr std::array kMetricNames = {
+    MetricNameEntry{Metric::kEuclidean, "EUCLIDEAN"},
+    MetricNameEntry{Metric::kCosine, "COSINE"},
+    MetricNameEntry{Metric::kDotProduct, "DOT_PRODUCT"},
+};
+
+}  // namespace
+
+std::optional<DataType> ParseDataType(std::string_view name) {
+  std::string upper = Upper(name);
+  for (const auto& entry : kTypeNames) {
+    if (upper == entry.name) return entry.type;
+  }
+  return std::nullopt;
+}
+
+std::optional<Metric> ParseMetric(std::string_view name) {
+  std::string upper = Upper(name);
+  for (const auto& entry : kMetricNames) {
+    if (upper == entry.name) return entry.metric;
+  }
+  return std::nullopt;
+}
+
+const char* DataTypeName(DataType type) {
+  for (const auto& entry : kTypeNames) {
+    if (entry.type == type) return entry.name;
+  }
+  return "UNKNOWN";
+}
+
+const char* MetricName(Metric metric) {
+  for (const auto& entry : kMetricNames) {
+    if (entry.metric == metric) return entry.name;
+  }
+  return "NONE";
+}
+
+bool IsVectorType(DataType type) {
+  return type == DataType::kVectorFloat || type == DataType::kVectorDouble;
+}
+
+bool IsIntegerType(DataType type) {
+  return type == DataType::kTinyInt || type == DataType::kSmallInt || type == DataType::kInt ||
+         type == DataType::kBigInt;
+}
+
+bool IsFloatingType(DataType type) { return type == DataType::kFloat || type == DataType::kDouble; }
+
+void IntegerRange(DataType type, int64_t* min, int64_t* max) {
+  switch (type) {
+    case DataType::kTinyInt:
+      *min = std::numeric_limits<int8_t>::min();
+      *max = std::numeric_limits<int8_t>::max();
+      return;
+    case DataType::kSmallInt:
+      *min = std::numeric_limits<int16_t>::min();
+      *max = std::numeric_limits<int16_t>::max();
+      return;
+    case DataType::kInt:
+      *min = std::numeric_limits<int32_t>::min();
+      *max = std::numeric_limits<int32_t>::max();
+      return;
+    default:
+      *min = std::numeric_limits<int64_t>::min();
+      *max = std::numeric_limits<int64_t>::max();
+      return;
+  }
+}
+
+}  // namespace quiver

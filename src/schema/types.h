@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace quiver {
+
+// Stored as one byte in the catalog: values never change meaning.
+enum class DataType : uint8_t {
+  kBool = 1,
+  kTinyInt = 2,
+  kSmallInt = 3,
+  kInt = 4,
+  kBigInt = 5,
+  kFloat = 6,
+  kDouble = 7,
+  kString = 8,
+  kJson = 9,
+  kVectorFloat = 10,
+  kVectorDouble = 11,  // accepted for compatibility, stored as float32
+};
+
+enum class Metric : uint8_t {
+  kNone = 0,
+  kEuclidean = 1,   // squared L2
+  kCosine = 2,      // 1 - cos(a, b)
+  kDotProduct = 3,  // -dot(a, b)
+};
+
+std::optional<DataType> ParseDataType(std::string_view name);  // case-insensitive
+std::optional<Metric> ParseMetric(std::string_view name);      // case-insensitive
+const char* DataTypeName(DataType type);
+const char* MetricName(Metric metric);
+
+bool IsVectorType(DataType type);
+bool IsIntegerType(DataType type);  // TINYINT .. BIGINT
+bool IsFloatingType(DataType type);
+// Inclusive value range of an integer type.
+void IntegerRange(DataType type, int64_t* min, int64_t* max);
+
+// A single value of a row. Vectors appear only in results, never in filters.
+using Value = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<float>>;
+
+inline bool IsNull(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+
+// A primary key: integer or string.
+using PrimaryKey = std::variant<int64_t, std::string>;
+
+}  // namespace quiver

@@ -1,0 +1,348 @@
+#include "server/json_request.h"
+
+#include <cmath>
+
+#include "common/names.h"
+
+namespace quiver {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+Status Invalid(std::string message) { return Status::InvalidArgument(std::move(message)); }
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser p;
+    // Sets the depth limit; on failure the first parse reports the error.
+    [[maybe_unused]] auto error = p.allocate(1 << 16, kMaxJsonDepth);
+    return p;
+  }();
+  return parser;
+}
+
+const char* JsonTypeName(element_type type) {
+  switch (type) {
+    case element_type::ARRAY: return "an array";
+    case element_type::OBJECT: return "an object";
+    case element_type::INT64:
+    case element_type::UINT64: return "an integer";
+    case element_type::DOUBLE: return "a number";
+    case element_type::STRING: return "a string";
+    case element_type::BOOL: return "a boolean";
+    case element_type::NULL_VALUE: return "null";
+  }
+  return "a value";
+}
+
+Result<int64_t> AsInt(element value, const std::string& what) {
+  int64_t v;
+  if (value.get_int64().get(v) == simdjson::SUCCESS) return v;
+  if (value.type() == element_type::UINT64) return Invalid(what + " is out of range");
+  return Invalid(what + " must be an integer, not " + JsonTypeName(value.type()));
+}
+
+// Appends one JSON value to a column of the field's type.
+Status AppendValue(const Field& field, element value, Column* column, const std::string& where) {
+  if (value.type() == element_type::NULL_VALUE) {
+    column->AppendNull();
+    return Status::OK();
+  }
+  switch (field.type) {
+    case DataType::kBool: {
+      bool b;
+      if (value.get_bool().get(b) != simdjson::SUCCESS) {
+        return Invalid(where + " must be a boolean, not " + JsonTypeName(value.type()));
+      }
+      column->AppendInt(b ? 1 : 0);
+      return Status::OK();
+    }
+    case DataType::kTinyInt:
+    case DataType::kSmallInt:
+    case DataType::kInt:
+    case DataType::kBigInt: {
+      QV_ASSIGN_OR_RETURN(int64_t v, AsInt(value, where));
+      column->AppendInt(v);
+      return Status::OK();
+    }
+    case DataType::kFloat:
+    case DataType::kDouble: {
+      double d;
+      if (value.get_double().get(d) != simdjson::SUCCESS) {
+        return Invalid(where + " must be a number, not " + JsonTypeName(value.type()));
+      }
+      column->AppendDouble(d);
+      return Status::OK();
+    }
+    case DataType::kString: {
+      std::string_view s;
+      if (value.get_string().get(s) != simdjson::SUCCESS) {
+        return Invalid(where + " must be a string, not " + JsonTypeName(value.type()));
+      }
+      column->AppendString(s);
+      return Status::OK();
+    }
+    case DataType::kJson:
+      column->AppendString(simdjson::minify(value));
+      return Status::OK();
+    case DataType::kVectorFloat:
+    case DataType::kVectorDouble: {
+      QV_ASSIGN_OR_RETURN(auto vec, DecodeVector(value, where));
+      if (vec.size() != field.dimensions) {
+        return Invalid(where + " has " + std::to_string(vec.size()) + " dimensions, expected " +
+                       std::to_string(field.dimensions));
+      }
+      column->AppendVector(vec);
+      return Status::OK();
+    }
+  }
+  return Status::Internal("unhandled data type");
+}
+
+Result<PrimaryKey> DecodeKey(element value, size_t i) {
+  const std::string what = "primaryKeys[" + std::to_string(i) + "]";
+  std::string_view s;
+  if (value.get_string().get(s) == simdjson::SUCCESS) return PrimaryKey(std::string(s));
+  QV_ASSIGN_OR_RETURN(int64_t v, AsInt(value, what));
+  return PrimaryKey(v);
+}
+
+Result<size_t> DecodeLimit(const JsonBody& body, std::string_view key) {
+  QV_ASSIGN_OR_RETURN(auto limit, body.OptionalInt(key));
+  if (!limit) return Invalid(std::string(key) + " is missing");
+  if (*limit <= 0 || static_cast<uint64_t>(*limit) > kMaxResultRows) {
+    return Invalid(std::string(key) + " must be between 1 and " + std::to_string(kMaxResultRows) +
+                   ", got " + std::to_string(*limit));
+  }
+  return static_cast<size_t>(*limit);
+}
+
+}  // namespace
+
+Result<JsonBody> JsonBody::Parse(std::string_view body) {
+  element root;
+  auto error = ThreadParser().parse(body.data(), body.size()).get(root);
+  if (error == simdjson::DEPTH_ERROR) {
+    return Invalid("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  if (error != simdjson::SUCCESS) {
+    return Invalid(std::string("request body is not valid JSON: ") + simdjson::error_message(error));
+  }
+  JsonBody out;
+  if (root.get_object().get(out.root_) != simdjson::SUCCESS) {
+    return Invalid("request body must be a JSON object");
+  }
+  return out;
+}
+
+std::optional<element> JsonBody::Get(std::string_view key) const {
+  element value;
+  if (root_.at_key(key).get(value) != simdjson::SUCCESS) return std::nullopt;
+  if (value.type() == element_type::NULL_VALUE) return std::nullopt;
+  return value;
+}
+
+bool JsonBody::Has(std::string_view key) const { return Get(key).has_value(); }
+
+Result<std::optional<std::string>> JsonBody::OptionalString(std::string_view key) const {
+  auto value = Get(key);
+  if (!value) return std::optional<std::string>();
+  std::string_view s;
+  if (value->get_string().get(s) != simdjson::SUCCESS) {
+    return Invalid(std::string(key) + " must be a string, not " + JsonTypeName(value->type()));
+  }
+  return std::optional<std::string>(std::string(s));
+}
+
+Result<std::string> JsonBody::RequiredString(std::string_view key) const {
+  QV_ASSIGN_OR_RETURN(auto value, OptionalString(key));
+  if (!value) return Invalid(std::string(key) + " is missing");
+  return std::move(*value);
+}
+
+Result<std::optional<bool>> JsonBody::OptionalBool(std::string_view key) const {
+  auto value = Get(key);
+  if (!value) return std::optional<bool>();
+  bool b;
+  if (value->get_bool().get(b) != simdjson::SUCCESS) {
+    return Invalid(std::string(key) + " must be a boolean, not " + JsonTypeName(value->type()));
+  }
+  return std::optional<bool>(b);
+}
+
+Result<std::optional<int64_t>> JsonBody::OptionalInt(std::string_view key) const {
+  auto value = Get(key);
+  if (!value) return std::optional<int64_t>();
+  QV_ASSIGN_OR_RETURN(int64_t v, AsInt(*value, std::string(key)));
+  return std::optional<int64_t>(v);
+}
+
+Result<std::optional<std::vector<std::string>>> JsonBody::OptionalStringList(std::string_view key) const {
+  auto value = Get(key);
+  if (!value) return std::optional<std::vector<std::string>>();
+  simdjson::dom::array array;
+  if (value->get_array().get(array) != simdjson::SUCCESS) {
+    return Invalid(std::string(key) + " must be an array of strings");
+  }
+  std::vector<std::string> out;
+  for (element item : array) {
+    std::string_view s;
+    if (item.get_string().get(s) != simdjson::SUCCESS) {
+      return Invalid(std::string(key) + " must be an array of strings");
+    }
+    out.emplace_back(s);
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
+Result<std::vector<float>> DecodeVector(element value, std::string_view what) {
+  simdjson::dom::array array;
+  if (value.get_array().get(array) != simdjson::SUCCESS) {
+    return Invalid(std::string(what) + " must be an array of numbers, not " + JsonTypeName(value.type()));
+  }
+  std::vector<float> out;
+  out.reserve(array.size());
+  for (element item : array) {
+    double d;
+    if (item.get_double().get(d) != simdjson::SUCCESS) {
+      return Invalid(std::string(what) + " must hold only numbers");
+    }
+    const float f = static_cast<float>(d);
+    if (!std::isfinite(f)) {
+      return Invalid(std::string(what) + " holds a value outside the float range");
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
+Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
+  TableSchema schema;
+  QV_ASSIGN_OR_RETURN(schema.name, body.RequiredString("name"));
+  auto fields = body.Get("fields");
+  simdjson::dom::array array;
+  if (!fields || fields->get_array().get(array) != simdjson::SUCCESS) {
+    return Invalid("fields must be an array of field definitions");
+  }
+  size_t i = 0;
+  for (element item : array) {
+    const std::string where = "fields[" + std::to_string(i++) + "]";
+    simdjson::dom::object obj;
+    if (item.get_object().get(obj) != simdjson::SUCCESS) return Invalid(where + " must be an object");
+    Field field;
+    std::string_view s;
+    if (obj["name"].get_string().get(s) != simdjson::SUCCESS) return Invalid(where + ".name is missing");
+    field.name = std::string(s);
+    if (obj["dataType"].get_string().get(s) != simdjson::SUCCESS) {
+      return Invalid(where + ".dataType is missing");
+    }
+    auto type = ParseDataType(s);
+    if (!type) return Invalid(where + ": unknown dataType '" + std::string(s) + "'");
+    field.type = *type;
+    element v;
+    if (obj["primaryKey"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
+      if (v.get_bool().get(field.primary_key) != simdjson::SUCCESS) {
+        return Invalid(where + ".primaryKey must be a boolean");
+      }
+    }
+    if (obj["dimensions"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
+      QV_ASSIGN_OR_RETURN(int64_t dims, AsInt(v, where + ".dimensions"));
+      if (dims <= 0 || dims > kMaxDimensions) {
+        return Invalid(where + ".dimensions must be between 1 and " + std::to_string(kMaxDimensions));
+      }
+      field.dimensions = static_cast<uint32_t>(dims);
+    }
+    if (obj["metricType"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
+      if (v.get_string().get(s) != simdjson::SUCCESS) return Invalid(where + ".metricType must be a string");
+      auto metric = ParseMetric(s);
+      if (!metric) return Invalid(where + ": unknown metricType '" + std::string(s) + "'");
+      field.metric = *metric;
+    }
+    schema.fields.push_back(std::move(field));
+  }
+  QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
+  return schema;
+}
+
+Result<RecordBatch> DecodeRecords(const TableSchema& schema, element data) {
+  simdjson::dom::array array;
+  if (data.get_array().get(array) != simdjson::SUCCESS) return Invalid("data must be an array of records");
+  RecordBatch batch = RecordBatch::ForSchema(schema);
+  for (auto& column : batch.columns) column.Reserve(array.size());
+  std::vector<uint8_t> seen(schema.fields.size());
+  size_t r = 0;
+  for (element item : array) {
+    const std::string record = "record " + std::to_string(r);
+    simdjson::dom::object obj;
+    if (item.get_object().get(obj) != simdjson::SUCCESS) return Invalid(record + " must be an object");
+    std::fill(seen.begin(), seen.end(), 0);
+    for (auto [key, value] : obj) {
+      auto index = schema.FieldIndex(key);
+      if (!index) return Invalid(record + ": unknown field '" + std::string(key.substr(0, 255)) + "'");
+      if (seen[*index]) return Invalid(record + ": field '" + std::string(key) + "' appears twice");
+      seen[*index] = 1;
+      QV_RETURN_IF_ERROR(AppendValue(schema.fields[*index], value, &batch.columns[*index],
+                                     record + ", field '" + std::string(key) + "'"));
+    }
+    for (size_t f = 0; f < seen.size(); ++f) {
+      if (!seen[f]) batch.columns[f].AppendNull();
+    }
+    ++r;
+  }
+  return batch;
+}
+
+Result<std::vector<PrimaryKey>> DecodeKeys(element keys) {
+  simdjson::dom::array array;
+  if (keys.get_array().get(array) != simdjson::SUCCESS) return Invalid("primaryKeys must be an array");
+  std::vector<PrimaryKey> out;
+  size_t i = 0;
+  for (element item : array) {
+    QV_ASSIGN_OR_RETURN(PrimaryKey key, DecodeKey(item, i++));
+    out.push_back(std::move(key));
+  }
+  if (out.empty()) return Invalid("primaryKeys must not be empty when given");
+  return out;
+}
+
+Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
+  SearchRequest request;
+  QV_ASSIGN_OR_RETURN(auto field, body.OptionalString("queryField"));
+  if (!field) {
+    QV_ASSIGN_OR_RETURN(field, body.OptionalString("queryIndex"));
+  }
+  request.field = field.value_or("");
+  auto vector = body.Get("queryVector");
+  if (!vector) return Invalid("queryVector is missing");
+  QV_ASSIGN_OR_RETURN(request.vector, DecodeVector(*vector, "queryVector"));
+  QV_ASSIGN_OR_RETURN(request.limit, DecodeLimit(body, "limit"));
+  QV_ASSIGN_OR_RETURN(auto filter, body.OptionalString("filter"));
+  request.filter = filter.value_or("");
+  QV_ASSIGN_OR_RETURN(auto response, body.OptionalStringList("response"));
+  request.response = response.value_or(std::vector<std::string>{});
+  QV_ASSIGN_OR_RETURN(auto with_distance, body.OptionalBool("withDistance"));
+  request.with_distance = with_distance.value_or(false);
+  return request;
+}
+
+Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
+  GetRequest request;
+  if (auto keys = body.Get("primaryKeys")) {
+    QV_ASSIGN_OR_RETURN(auto decoded, DecodeKeys(*keys));
+    request.keys = std::move(decoded);
+  }
+  QV_ASSIGN_OR_RETURN(auto filter, body.OptionalString("filter"));
+  request.filter = filter.value_or("");
+  QV_ASSIGN_OR_RETURN(auto skip, body.OptionalInt("skip"));
+  if (skip && *skip < 0) return Invalid("skip must not be negative");
+  request.skip = static_cast<size_t>(skip.value_or(0));
+  if (body.Has("limit")) {
+    QV_ASSIGN_OR_RETURN(request.limit, DecodeLimit(body, "limit"));
+  }
+  QV_ASSIGN_OR_RETURN(auto response, body.OptionalStringList("response"));
+  request.response = response.value_or(std::vector<std::string>{});
+  return request;
+}
+
+}  // namespace quiver

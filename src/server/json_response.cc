@@ -1,0 +1,70 @@
+#include "server/json_response.h"
+
+#include <charconv>
+
+namespace quiver {
+namespace {
+
+// The double whose shortest decimal form is the float's shortest form, so
+// 0.1f prints as 0.1 rather than 0.10000000149011612.
+double FloatForJson(float f) {
+  char buf[32];
+  auto end = std::to_chars(buf, buf + sizeof buf, f).ptr;
+  double d = 0;
+  std::from_chars(buf, end, d);
+  return d;
+}
+
+Json EncodeValue(const Field& field, const Value& value) {
+  return std::visit(
+      [&](const auto& v) -> Json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<T, double>) {
+          return field.type == DataType::kFloat ? FloatForJson(static_cast<float>(v)) : v;
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          if (field.type == DataType::kJson) return Json::parse(v, nullptr, /*allow_exceptions=*/false);
+          return v;
+        } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+          Json array = Json::array();
+          for (float x : v) array.push_back(FloatForJson(x));
+          return array;
+        } else {
+          return v;
+        }
+      },
+      value);
+}
+
+}  // namespace
+
+Json EncodeResultSet(const TableSchema& schema, const ResultSet& result) {
+  Json records = Json::array();
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    Json record = Json::object();
+    for (size_t i = 0; i < result.fields.size(); ++i) {
+      const Field& field = schema.fields[result.fields[i]];
+      record[field.name] = EncodeValue(field, result.rows[r][i]);
+    }
+    if (r < result.distances.size()) record["@distance"] = FloatForJson(result.distances[r]);
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+Json EncodeTableInfo(const TableInfo& info) {
+  Json fields = Json::array();
+  for (const Field& f : info.schema.fields) {
+    Json field = {{"name", f.name}, {"dataType", DataTypeName(f.type)}};
+    if (f.primary_key) field["primaryKey"] = true;
+    if (IsVectorType(f.type)) {
+      field["dimensions"] = f.dimensions;
+      field["metricType"] = MetricName(f.metric);
+    }
+    fields.push_back(std::move(field));
+  }
+  return {{"name", info.schema.name}, {"fields", std::move(fields)}, {"rowCount", info.row_count}};
+}
+
+}  // namespace quiver

@@ -1,0 +1,200 @@
+#include "wal/local_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include "wal/wal_format.h"
+
+namespace quiver {
+
+struct LocalLog::Writer {
+  RecordType type;
+  std::string_view payload;
+  bool done = false;
+  Lsn lsn = 0;
+  Status status;
+  std::condition_variable cv;
+};
+
+namespace {
+
+// True when some intact frame with an LSN above `after_lsn` starts anywhere
+// in data[from, end): the damage before it is then not a torn tail.
+bool IntactFrameFollows(std::string_view data, size_t from, Lsn after_lsn) {
+  for (size_t p = from; p + wal::kFrameHeaderSize <= data.size(); ++p) {
+    LogRecord record;
+    size_t size;
+    if (wal::DecodeFrame(data.substr(p), &record, &size) == wal::FrameStatus::kOk &&
+        record.lsn > after_lsn) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+LocalLog::LocalLog(FileSystem* fs, std::string dir, LocalLogOptions options)
+    : fs_(fs), dir_(std::move(dir)), options_(options) {}
+
+LocalLog::~LocalLog() {
+  if (file_) (void)file_->Close();
+}
+
+Result<std::unique_ptr<LocalLog>> LocalLog::Open(FileSystem* fs, std::string dir,
+                                                 LocalLogOptions options, const ReplayFn& replay) {
+  QV_RETURN_IF_ERROR(fs->CreateDirs(dir));
+  std::unique_ptr<LocalLog> log(new LocalLog(fs, std::move(dir), options));
+  QV_RETURN_IF_ERROR(log->Recover(replay));
+  return log;
+}
+
+Status LocalLog::Recover(const ReplayFn& replay) {
+  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_));
+  std::vector<std::string> files;
+  for (const auto& name : names) {
+    Lsn first;
+    if (wal::ParseFileName(name, &first)) files.push_back(name);
+  }
+  Lsn last_lsn = 0;
+  std::string last_file;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const bool is_last = i + 1 == files.size();
+    const std::string path = JoinPath(dir_, files[i]);
+    QV_ASSIGN_OR_RETURN(std::string data, fs_->ReadFile(path));
+    std::string_view view(data);
+    if (view.substr(0, wal::kFileMagic.size()) != wal::kFileMagic) {
+      const bool torn_header = view.size() < wal::kFileMagic.size() &&
+                               wal::kFileMagic.substr(0, view.size()) == view;
+      if (!is_last || !(torn_header || !IntactFrameFollows(view, 0, last_lsn))) {
+        return Status::Corruption("WAL file " + path + " at offset 0: bad file header");
+      }
+      spdlog::warn("wal: {} has a torn header; removing the empty file", path);
+      QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
+      QV_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+      continue;
+    }
+    size_t offset = wal::kFileMagic.size();
+    while (offset < view.size()) {
+      LogRecord record;
+      size_t size = 0;
+      const auto frame = wal::DecodeFrame(view.substr(offset), &record, &size);
+      if (frame == wal::FrameStatus::kOk) {
+        if (record.lsn != last_lsn + 1) {
+          return Status::Corruption("WAL file " + path + " at offset " + std::to_string(offset) +
+                                    ": LSN " + std::to_string(record.lsn) + " follows LSN " +
+                                    std::to_string(last_lsn));
+        }
+        QV_RETURN_IF_ERROR(replay(record).WithContext(
+            "replaying WAL file " + path + " at offset " + std::to_string(offset)));
+        last_lsn = record.lsn;
+        offset += size;
+        continue;
+      }
+      if (!is_last || IntactFrameFollows(view, offset + 1, last_lsn)) {
+        return Status::Corruption("WAL file " + path + " at offset " + std::to_string(offset) +
+                                  ": damaged record followed by valid records; refusing to start");
+      }
+      spdlog::warn("wal: truncating torn tail of {} at offset {} ({} bytes dropped)", path, offset,
+                   view.size() - offset);
+      QV_RETURN_IF_ERROR(fs_->Truncate(path, offset));
+      break;
+    }
+    last_file = path;
+  }
+  next_lsn_ = last_lsn + 1;
+  durable_lsn_ = last_lsn;
+  if (last_file.empty()) return OpenNextFile(next_lsn_);
+  QV_ASSIGN_OR_RETURN(file_, fs_->OpenWritable(last_file, /*truncate=*/false));
+  return Status::OK();
+}
+
+Status LocalLog::OpenNextFile(Lsn first_lsn) {
+  if (file_) QV_RETURN_IF_ERROR(file_->Close());
+  const std::string path = JoinPath(dir_, wal::FileName(first_lsn));
+  QV_ASSIGN_OR_RETURN(file_, fs_->OpenWritable(path, /*truncate=*/true));
+  QV_RETURN_IF_ERROR(file_->Append(wal::kFileMagic));
+  QV_RETURN_IF_ERROR(file_->Sync());
+  return fs_->SyncDir(dir_);
+}
+
+Status LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn) {
+  if (file_->Size() >= options_.max_file_bytes) QV_RETURN_IF_ERROR(OpenNextFile(first_lsn));
+  QV_RETURN_IF_ERROR(file_->Append(frames));
+  return file_->Sync();
+}
+
+Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
+  if (payload.size() > wal::kMaxPayloadSize) {
+    return Status::PayloadTooLarge("log record of " + std::to_string(payload.size()) +
+                                   " bytes exceeds the limit of " +
+                                   std::to_string(wal::kMaxPayloadSize));
+  }
+  Writer self;
+  self.type = type;
+  self.payload = payload;
+
+  std::unique_lock lock(mu_);
+  if (!poisoned_.ok()) return poisoned_;
+  queue_.push_back(&self);
+  self.cv.wait(lock, [&] { return self.done || queue_.front() == &self; });
+  if (self.done) {
+    if (!self.status.ok()) return self.status;
+    return self.lsn;
+  }
+
+  // This writer leads: take every queued record into one batch.
+  const size_t batch_size = queue_.size();
+  std::string frames;
+  const Lsn first_lsn = next_lsn_;
+  for (size_t i = 0; i < batch_size; ++i) {
+    Writer* w = queue_[i];
+    w->lsn = next_lsn_++;
+  }
+  std::vector<Writer*> batch(queue_.begin(), queue_.begin() + static_cast<long>(batch_size));
+  lock.unlock();
+
+  for (Writer* w : batch) wal::AppendFrame(&frames, w->lsn, w->type, w->payload);
+  Status status = WriteBatch(frames, first_lsn);
+
+  lock.lock();
+  if (status.ok()) {
+    durable_lsn_ = batch.back()->lsn;
+  } else {
+    spdlog::error("wal: {} failed; the log is poisoned and accepts no more writes: {}", dir_,
+                  status.ToString());
+    poisoned_ = Status::Unavailable("the write-ahead log failed and accepts no more writes: " +
+                                    status.message());
+  }
+  for (Writer* w : batch) {
+    queue_.pop_front();
+    w->status = status.ok() ? Status::OK() : poisoned_;
+    w->done = true;
+    if (w != &self) w->cv.notify_one();
+  }
+  // Fail whoever queued behind a poisoned batch; otherwise hand over leadership.
+  if (!poisoned_.ok()) {
+    while (!queue_.empty()) {
+      Writer* w = queue_.front();
+      queue_.pop_front();
+      w->status = poisoned_;
+      w->done = true;
+      w->cv.notify_one();
+    }
+  } else if (!queue_.empty()) {
+    queue_.front()->cv.notify_one();
+  }
+  if (!self.status.ok()) return self.status;
+  return self.lsn;
+}
+
+Lsn LocalLog::LastLsn() const {
+  std::lock_guard lock(mu_);
+  return durable_lsn_;
+}
+
+Status LocalLog::Health() const {
+  std::lock_guard lock(mu_);
+  return poisoned_;
+}
+
+}  // namespace quiver
