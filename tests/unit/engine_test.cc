@@ -1,0 +1,144 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "catalog/catalog.h"
+#include "common/coding.h"
+#include "common/names.h"
+#include "engine/engine.h"
+#include "test_util.h"
+
+namespace quiver {
+namespace {
+
+using testing::TempDir;
+
+TableSchema Schema(const std::string& name) {
+  return {name,
+          {{"id", DataType::kString, true},
+           {"meta", DataType::kJson},
+           {"v", DataType::kVectorFloat, false, 3, Metric::kCosine}}};
+}
+
+std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
+  auto engine = Engine::Open(NewPosixFileSystem(), {dir, {}});
+  EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+  return engine.ok() ? std::move(engine).value() : nullptr;
+}
+
+TEST(Engine, CatalogSurvivesRestartAndUnloadedDatabasesStayClosed) {
+  TempDir dir;
+  {
+    auto engine = OpenEngine(dir.path());
+    ASSERT_TRUE(engine->LoadDatabase("a", {"/client/path", 0, true}).ok());
+    ASSERT_TRUE(engine->LoadDatabase("b", {}).ok());
+    ASSERT_TRUE(engine->CreateTable("a", Schema("t1")).ok());
+    ASSERT_TRUE(engine->CreateTable("a", Schema("t2")).ok());
+    ASSERT_TRUE(engine->CreateTable("b", Schema("t1")).ok());
+    ASSERT_TRUE(engine->UnloadDatabase("b").ok());
+    auto again = engine->LoadDatabase("a", {});
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(*again) << "loading a loaded database is harmless";
+  }
+  auto engine = OpenEngine(dir.path());
+  EXPECT_EQ(*engine->ListTables("a"), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_EQ(engine->ListTables("b").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(engine->LoadDatabase("b", {}).ok());
+  EXPECT_EQ(*engine->ListTables("b"), (std::vector<std::string>{"t1"}));
+  auto info = engine->DescribeTable("a", "t2");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->schema.fields[2].metric, Metric::kCosine);
+}
+
+TEST(Engine, DropRemovesFilesAndNamesCanBeReused) {
+  TempDir dir;
+  auto engine = OpenEngine(dir.path());
+  ASSERT_TRUE(engine->LoadDatabase("db", {}).ok());
+  ASSERT_TRUE(engine->CreateTable("db", Schema("t")).ok());
+  EXPECT_EQ(engine->CreateTable("db", Schema("t")).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(engine->DropTable("db", "t").ok());
+  ASSERT_TRUE(engine->CreateTable("db", Schema("t")).ok());
+  auto table = engine->FindTable("db", "t");
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ((*table)->RowCount(), 0u);
+  ASSERT_TRUE(engine->DropDatabase("db").ok());
+  EXPECT_TRUE(std::filesystem::is_empty(JoinPath(dir.path(), "dbs")));
+  EXPECT_EQ(engine->DropDatabase("db").code(), StatusCode::kNotFound);
+}
+
+TEST(Engine, RemovesOrphansAndStaleTempFilesAtStartup) {
+  TempDir dir;
+  { OpenEngine(dir.path())->LoadDatabase("db", {}).value(); }
+  std::filesystem::create_directories(JoinPath(dir.path(), "dbs/999/5/wal"));
+  std::ofstream(JoinPath(dir.path(), "meta/catalog.tmp")) << "half-written";
+  auto engine = OpenEngine(dir.path());
+  ASSERT_NE(engine, nullptr);
+  EXPECT_FALSE(std::filesystem::exists(JoinPath(dir.path(), "dbs/999")));
+  EXPECT_FALSE(std::filesystem::exists(JoinPath(dir.path(), "meta/catalog.tmp")));
+  EXPECT_TRUE(engine->ListTables("db").ok());
+}
+
+TEST(Engine, SecondProcessCannotOpenTheSameDataDirectory) {
+  TempDir dir;
+  auto first = OpenEngine(dir.path());
+  auto second = Engine::Open(NewPosixFileSystem(), {dir.path(), {}});
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("locked"), std::string::npos);
+}
+
+TEST(Engine, RefusesToStartOnACorruptCatalog) {
+  TempDir dir;
+  { OpenEngine(dir.path())->LoadDatabase("db", {}).value(); }
+  const std::string path = JoinPath(dir.path(), "meta/catalog");
+  std::string data = NewPosixFileSystem()->ReadFile(path).value();
+  data[data.size() - 3] ^= 1;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+  auto engine = Engine::Open(NewPosixFileSystem(), {dir.path(), {}});
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), StatusCode::kCorruption);
+}
+
+TEST(Catalog, EncodingRoundTrips) {
+  CatalogState state;
+  state.next_id = 77;
+  DatabaseEntry db{5, "db", "/p", 150000, false, true, {}};
+  db.tables.push_back({6, Schema("t")});
+  state.databases.push_back(db);
+  auto decoded = DecodeCatalog(EncodeCatalog(state));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, state);
+  std::string truncated = EncodeCatalog(state);
+  truncated.pop_back();
+  EXPECT_FALSE(DecodeCatalog(truncated).ok());
+}
+
+TEST(Names, FollowTheNameRule) {
+  EXPECT_TRUE(ValidateName("table", "My_Table1").ok());
+  EXPECT_TRUE(ValidateName("table", "_x").ok());
+  EXPECT_TRUE(ValidateName("table", std::string(255, 'a')).ok());
+  for (const std::string& bad : std::vector<std::string>{"", "../x", "a/b", "1abc", "a b", "a.b", "é", std::string(256, 'a')}) {
+    EXPECT_EQ(ValidateName("table", bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ByteCoding, VarintsAndStringsRoundTripAndShortInputIsCorruption) {
+  std::string buf;
+  ByteWriter w(&buf);
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, ~0ull}) w.Varint(v);
+  w.String("hello");
+  ByteReader r(buf);
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, ~0ull}) {
+    uint64_t got;
+    ASSERT_TRUE(r.Varint(&got).ok());
+    EXPECT_EQ(got, v);
+  }
+  std::string s;
+  ASSERT_TRUE(r.String(&s).ok());
+  EXPECT_EQ(s, "hello");
+  uint32_t x;
+  EXPECT_EQ(r.U32(&x).code(), StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace quiver

@@ -1,0 +1,144 @@
+// Runs tests/data/filters.txt: every filter against a fixed table.
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "expr/filter.h"
+
+namespace quiver {
+namespace {
+
+TableSchema FixtureSchema() {
+  TableSchema schema{"people",
+                     {{"id", DataType::kInt, true},
+                      {"name", DataType::kString},
+                      {"age", DataType::kInt},
+                      {"score", DataType::kDouble},
+                      {"active", DataType::kBool},
+                      {"tag", DataType::kString},
+                      {"vec", DataType::kVectorFloat, false, 2, Metric::kEuclidean}}};
+  return schema;
+}
+
+RecordBatch FixtureRows(const TableSchema& schema) {
+  RecordBatch batch = RecordBatch::ForSchema(schema);
+  struct Row {
+    int64_t id;
+    const char* name;
+    std::optional<int64_t> age;
+    double score;
+    std::optional<bool> active;
+    const char* tag;
+  };
+  const Row rows[] = {{1, "alice", 25, 1.5, true, "x"},      {2, "bob", 35, 2.5, false, "o'neil"},
+                      {3, "carol", {}, -1, true, nullptr},   {4, "dave", 45, 0, {}, "x_y"},
+                      {5, "eve%", 30, 10, false, "xay"}};
+  for (const Row& r : rows) {
+    auto& c = batch.columns;
+    c[0].AppendInt(r.id);
+    c[1].AppendString(r.name);
+    r.age ? c[2].AppendInt(*r.age) : c[2].AppendNull();
+    c[3].AppendDouble(r.score);
+    r.active ? c[4].AppendInt(*r.active) : c[4].AppendNull();
+    r.tag ? c[5].AppendString(r.tag) : c[5].AppendNull();
+    const float v[2] = {0, 0};
+    c[6].AppendVector(v);
+  }
+  return batch;
+}
+
+std::string Trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  const auto e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+TEST(FilterLanguage, DataDrivenCases) {
+  const TableSchema schema = FixtureSchema();
+  const RecordBatch rows = FixtureRows(schema);
+  std::ifstream file(QUIVER_TEST_DATA_DIR "/filters.txt");
+  ASSERT_TRUE(file.good()) << "missing filters.txt";
+  std::string line;
+  int cases = 0, line_no = 0;
+  while (std::getline(file, line)) {
+    ++line_no;
+    if (Trim(line).empty() || Trim(line)[0] == '#') continue;
+    const auto arrow = line.rfind("=>");
+    ASSERT_NE(arrow, std::string::npos) << "line " << line_no;
+    const std::string filter_text = Trim(line.substr(0, arrow));
+    const std::string expected = Trim(line.substr(arrow + 2));
+    SCOPED_TRACE("filters.txt:" + std::to_string(line_no) + ": " + filter_text);
+    auto filter = Filter::Parse(filter_text, schema, FilterScope::kRows);
+    if (expected.rfind("ERROR", 0) == 0) {
+      ASSERT_FALSE(filter.ok()) << "expected an error";
+      EXPECT_EQ(filter.status().code(), StatusCode::kInvalidArgument);
+      const std::string& message = filter.status().message();
+      const std::string position = "position " + Trim(expected.substr(5));
+      const size_t at = message.find(position);
+      ASSERT_NE(at, std::string::npos) << message;
+      EXPECT_FALSE(std::isdigit(static_cast<unsigned char>(message[at + position.size()]))) << message;
+    } else {
+      ASSERT_TRUE(filter.ok()) << filter.status().ToString();
+      std::string got;
+      for (size_t r = 0; r < rows.num_rows(); ++r) {
+        if (filter->Matches({rows.columns, r, 0})) {
+          got += (got.empty() ? "" : " ") + std::to_string(rows.columns[0].GetInt(r));
+        }
+      }
+      std::stringstream normalized;
+      std::string token;
+      std::stringstream in(expected);
+      bool first = true;
+      while (in >> token) {
+        normalized << (first ? "" : " ") << token;
+        first = false;
+      }
+      EXPECT_EQ(got, normalized.str());
+    }
+    ++cases;
+  }
+  EXPECT_GT(cases, 80);
+}
+
+TEST(FilterLanguage, DistanceIsAvailableInVectorQueries) {
+  const TableSchema schema = FixtureSchema();
+  const RecordBatch rows = FixtureRows(schema);
+  auto filter = Filter::Parse("@distance < 2.5 AND id > 1", schema, FilterScope::kVectorQuery);
+  ASSERT_TRUE(filter.ok()) << filter.status().ToString();
+  EXPECT_TRUE(filter->UsesDistance());
+  EXPECT_TRUE(filter->Matches({rows.columns, 1, 2.0}));
+  EXPECT_FALSE(filter->Matches({rows.columns, 1, 3.0}));
+  EXPECT_FALSE(filter->Matches({rows.columns, 0, 1.0}));
+}
+
+TEST(FilterLanguage, RefusesOverlongAndOverdeepFilters) {
+  const TableSchema schema = FixtureSchema();
+  std::string deep(kMaxFilterDepth + 5, '(');
+  deep += "id = 1" + std::string(kMaxFilterDepth + 5, ')');
+  auto nested = Filter::Parse(deep, schema, FilterScope::kRows);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.status().message().find("deeper"), std::string::npos);
+
+  std::string negations;
+  for (int i = 0; i < 100000; ++i) negations += "NOT ";
+  EXPECT_FALSE(Filter::Parse(negations + "active", schema, FilterScope::kRows).ok());
+
+  std::string long_filter = "id IN (1";
+  while (long_filter.size() <= kMaxFilterLength) long_filter += ", 1";
+  long_filter += ")";
+  EXPECT_FALSE(Filter::Parse(long_filter, schema, FilterScope::kRows).ok());
+}
+
+TEST(LikeMatch, HandlesBacktracking) {
+  EXPECT_TRUE(LikeMatch("abcabcabd", "%abd"));
+  EXPECT_TRUE(LikeMatch("", "%"));
+  EXPECT_FALSE(LikeMatch("", "_"));
+  EXPECT_TRUE(LikeMatch("aXbXc", "a%b%c"));
+  EXPECT_FALSE(LikeMatch("abc", "a%d"));
+}
+
+}  // namespace
+}  // namespace quiver
