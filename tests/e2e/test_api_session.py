@@ -1,0 +1,151 @@
+"""An Epsilla-style session through the Python client and the raw API."""
+
+import pytest
+
+from quiver import Client, QuiverError
+
+FIELDS = [
+    {"name": "ID", "dataType": "INT", "primaryKey": True},
+    {"name": "Doc", "dataType": "STRING"},
+    {"name": "Meta", "dataType": "JSON"},
+    {"name": "Score", "dataType": "FLOAT"},
+    {"name": "Embedding", "dataType": "VECTOR_FLOAT", "dimensions": 4},
+]
+RECORDS = [
+    {"ID": 1, "Doc": "Berlin", "Meta": {"country": "DE"}, "Score": 0.5, "Embedding": [0.05, 0.61, 0.76, 0.74]},
+    {"ID": 2, "Doc": "London", "Meta": {"country": "UK"}, "Score": 1.5, "Embedding": [0.19, 0.81, 0.75, 0.11]},
+    {"ID": 3, "Doc": "Moscow", "Meta": None, "Score": 2.5, "Embedding": [0.36, 0.55, 0.47, 0.94]},
+    {"ID": 4, "Doc": "San Francisco", "Meta": {"tags": [1, 2]}, "Score": 3.5, "Embedding": [0.18, 0.01, 0.85, 0.80]},
+    {"ID": 5, "Doc": "Shanghai", "Embedding": [0.24, 0.18, 0.22, 0.44]},
+]
+
+
+def ids(records):
+    return [r["ID"] for r in records]
+
+
+@pytest.fixture
+def client(server):
+    c = Client(host="127.0.0.1", port=server.port)
+    c.load_db("MyDB", "/tmp/epsilla-style-path")
+    c.use_db("MyDB")
+    c.create_table("MyTable", FIELDS)
+    return c
+
+
+def test_full_session(client, server):
+    status, body = client.state()
+    assert status == 200 and body["message"] == "Server is online!"
+    status, body = client.insert("MyTable", RECORDS)
+    assert body["result"] == {"inserted": 5, "skipped": 0}
+    assert client.list_tables()[1]["result"] == ["MyTable"]
+
+    _, body = client.query("MyTable", query_field="Embedding", query_vector=[0.35, 0.55, 0.47, 0.94],
+                           limit=2, with_distance=True)
+    assert ids(body["result"]) == [3, 1]
+    assert body["result"][0]["@distance"] == pytest.approx(0.0001, abs=1e-6)
+    assert body["result"][0]["Doc"] == "Moscow"
+
+    _, body = client.query("MyTable", query_vector=[0.35, 0.55, 0.47, 0.94], limit=5,
+                           filter="ID <> 3 AND Doc LIKE '%o%'", response_fields=["ID"])
+    assert body["result"] == [{"ID": 4}, {"ID": 2}]  # Berlin has no 'o'; SF is nearer than London
+
+    _, body = client.get("MyTable", primary_keys=[4, 2])
+    assert ids(body["result"]) == [4, 2]
+    assert body["result"][0]["Meta"] == {"tags": [1, 2]}
+    assert body["result"][0]["Score"] == 3.5
+    _, body = client.get("MyTable", filter="Score >= 1.5", skip=1, limit=2, response_fields=["ID", "Meta"])
+    assert body["result"] == [{"ID": 3, "Meta": None}, {"ID": 4, "Meta": {"tags": [1, 2]}}]
+
+    _, body = client.delete("MyTable", primary_keys=[1, 99])
+    assert body["result"] == {"deleted": 1}
+    _, body = client.delete("MyTable", filter="Doc = 'London' OR Doc = 'Paris'")
+    assert body["result"] == {"deleted": 1}
+
+    _, body = client.insert("MyTable", [{"ID": 3, "Doc": "dup", "Embedding": [0, 0, 0, 0]}])
+    assert body["result"] == {"inserted": 0, "skipped": 1}
+    _, body = client.upsert("MyTable", [{"ID": 3, "Doc": "Moskva", "Embedding": [1, 1, 1, 1]}])
+    assert body["result"] == {"inserted": 1, "skipped": 0}
+    _, body = client.get("MyTable", primary_keys=[3])
+    assert body["result"][0]["Doc"] == "Moskva" and body["result"][0]["Embedding"] == [1, 1, 1, 1]
+
+    _, body = client.statistics()
+    assert body["result"] == [{"tableName": "MyTable", "totalRecords": 3}]
+    _, body = client.describe_table("MyTable")
+    assert body["result"]["rowCount"] == 3
+    assert body["result"]["fields"][4] == {"name": "Embedding", "dataType": "VECTOR_FLOAT",
+                                           "dimensions": 4, "metricType": "EUCLIDEAN"}
+    assert client.rebuild()[0] == 200
+
+    # Everything acknowledged is still there after kill -9, and nothing deleted returns.
+    server.restart()
+    client = Client(host="127.0.0.1", port=server.port)
+    client.use_db("MyDB")
+    _, body = client.get("MyTable")
+    assert sorted(ids(body["result"])) == [3, 4, 5]
+    assert [r["Doc"] for r in body["result"] if r["ID"] == 3] == ["Moskva"]
+
+    client.drop_table("MyTable")
+    with pytest.raises(QuiverError) as error:
+        client.get("MyTable")
+    assert error.value.status_code == 404
+
+
+def test_metrics_follow_epsilla_conventions(client):
+    for metric in ("COSINE", "DOT_PRODUCT"):
+        client.create_table(f"T_{metric}", [
+            {"name": "id", "dataType": "BIGINT", "primaryKey": True},
+            {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2, "metricType": metric}])
+        client.insert(f"T_{metric}", [{"id": 1, "v": [1, 0]}, {"id": 2, "v": [3, 3]}, {"id": 3, "v": [0, -1]}])
+    _, body = client.query("T_COSINE", query_vector=[1, 1], limit=3, with_distance=True)
+    assert ids_of(body, "id") == [2, 1, 3]
+    assert body["result"][0]["@distance"] == pytest.approx(0, abs=1e-6)
+    assert body["result"][1]["@distance"] == pytest.approx(1 - 2 ** -0.5, abs=1e-6)
+    _, body = client.query("T_DOT_PRODUCT", query_vector=[1, 1], limit=3, with_distance=True)
+    assert ids_of(body, "id") == [2, 1, 3]
+    assert [r["@distance"] for r in body["result"]] == [-6, -1, 1]
+    _, body = client.query("T_DOT_PRODUCT", query_vector=[1, 1], limit=3, filter="@distance < 0")
+    assert ids_of(body, "id") == [2, 1]
+
+
+def ids_of(body, key):
+    return [r[key] for r in body["result"]]
+
+
+def test_string_primary_keys_and_all_scalar_types(client):
+    client.create_table("Typed", [
+        {"name": "k", "dataType": "STRING", "primaryKey": True},
+        {"name": "b", "dataType": "BOOL"}, {"name": "t", "dataType": "TINYINT"},
+        {"name": "s", "dataType": "SMALLINT"}, {"name": "i", "dataType": "INT"},
+        {"name": "l", "dataType": "BIGINT"}, {"name": "d", "dataType": "DOUBLE"},
+        {"name": "v", "dataType": "VECTOR_DOUBLE", "dimensions": 2}])
+    row = {"k": "a'b", "b": True, "t": -128, "s": 32767, "i": -2147483648,
+           "l": 9007199254740993, "d": 0.1, "v": [0.5, -0.25]}
+    _, body = client.insert("Typed", [row])
+    assert body["result"]["inserted"] == 1
+    _, body = client.get("Typed", primary_keys=["a'b"])
+    assert body["result"] == [row]
+    _, body = client.get("Typed", filter="k = 'a''b' AND b = TRUE AND l = 9007199254740993")
+    assert len(body["result"]) == 1
+    _, body = client.delete("Typed", primary_keys=["a'b"])
+    assert body["result"] == {"deleted": 1}
+
+
+def test_load_is_idempotent_and_databases_reopen_after_restart(server, api):
+    assert api.post("/api/load", {"name": "A", "path": "/x"})[0] == 200
+    assert api.post("/api/load", {"name": "A", "path": "/somewhere/else"})[0] == 200
+    assert api.post("/api/load", {"name": "B", "path": "/y"})[0] == 200
+    assert api.post("/api/A/schema/tables", {"name": "t", "fields": [
+        {"name": "id", "dataType": "INT", "primaryKey": True}]})[0] == 200
+    assert api.post("/api/B/unload")[0] == 200
+    assert api.get("/api/B/statistics")[0] == 404
+    server.terminate()
+    server.start()
+    assert api.get("/api/A/schema/tables/show")[1]["result"] == ["t"]
+    assert api.get("/api/B/statistics")[0] == 404, "an unloaded database stays closed"
+    assert api.post("/api/load", {"name": "B", "path": "/y"})[0] == 200
+    assert api.delete("/api/B/drop")[0] == 200
+    assert api.get("/api/B/statistics")[0] == 404
+    assert "Server is online!" in api.get("/state")[1]["message"]
+    status, banner = api.get("/")
+    assert status == 200 and "Quiver" in banner
