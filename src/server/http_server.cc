@@ -175,6 +175,9 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_keep_alive_max_count(10000);
+  // Responses go out as header and body writes; without TCP_NODELAY the
+  // second waits for the client's delayed ACK (~40 ms per request).
+  server_->set_tcp_nodelay(true);
   server_->set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
