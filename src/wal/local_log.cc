@@ -44,6 +44,7 @@ Result<std::unique_ptr<LocalLog>> LocalLog::Open(FileSystem* fs, std::string dir
                                                  LocalLogOptions options, const ReplayFn& replay) {
   QV_RETURN_IF_ERROR(fs->CreateDirs(dir));
   std::unique_ptr<LocalLog> log(new LocalLog(fs, std::move(dir), options));
+  QV_ASSIGN_OR_RETURN(log->dir_lock_, fs->Lock(JoinPath(log->dir_, "LOCK")));
   QV_RETURN_IF_ERROR(log->Recover(replay));
   return log;
 }

@@ -29,7 +29,8 @@ class LocalLog final : public Log {
   // Opens (creating when missing) the log in `dir`, feeding every valid
   // record to `replay` in LSN order first. A torn tail of the last file is
   // truncated with a log line; a damaged record followed by valid ones is a
-  // kCorruption naming the file and offset, and nothing is changed.
+  // kCorruption naming the file and offset, and nothing is changed. While
+  // open, the directory is locked: a second Open fails with kUnavailable.
   static Result<std::unique_ptr<LocalLog>> Open(FileSystem* fs, std::string dir,
                                                 LocalLogOptions options, const ReplayFn& replay);
 
@@ -57,6 +58,7 @@ class LocalLog final : public Log {
   Lsn next_lsn_ = 1;             // guarded by mu_
   Lsn durable_lsn_ = 0;          // guarded by mu_
   Status poisoned_;              // guarded by mu_
+  std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process
   std::unique_ptr<WritableFile> file_;  // used only by the current leader
 };
 

@@ -192,7 +192,10 @@ TEST_P(SearchOracle, MatchesBruteForceWithFiltersAndDeletes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllMetrics, SearchOracle,
-                         ::testing::Values(Metric::kEuclidean, Metric::kCosine, Metric::kDotProduct));
+                         ::testing::Values(Metric::kEuclidean, Metric::kCosine, Metric::kDotProduct),
+                         [](const ::testing::TestParamInfo<Metric>& info) {
+                           return std::string(MetricName(info.param));
+                         });
 
 TEST(Table, DistanceFilterActsAsRangeSearch) {
   TempDir dir;

@@ -29,7 +29,10 @@ Result<std::unique_ptr<LocalLog>> OpenLog(FileSystem* fs, const std::string& dir
 }
 
 std::string OnlyWalFile(const std::string& dir) {
-  for (auto& e : std::filesystem::directory_iterator(dir)) return e.path().string();
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".wal") return e.path().string();
+  }
+  ADD_FAILURE() << "no WAL file in " << dir;
   return "";
 }
 
@@ -104,7 +107,8 @@ TEST(LocalLog, RotatesFilesAndReplaysAcrossThem) {
     ASSERT_TRUE(log.ok());
     for (int i = 0; i < 30; ++i) ASSERT_TRUE((*log)->Append(RecordType::kInsert, std::string(40, 'a' + i % 26)).ok());
   }
-  size_t files = std::distance(std::filesystem::directory_iterator(dir.path()), {});
+  size_t files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) files += e.path().extension() == ".wal";
   EXPECT_GT(files, 3u);
   Replayed replayed;
   ASSERT_TRUE(OpenLog(fs.get(), dir.path(), &replayed, small).ok());
@@ -189,6 +193,19 @@ TEST(LocalLog, FlippedBitInEveryPositionIsNeverReplayed) {
       EXPECT_LE(replayed.lsns.size(), 1u) << "byte " << byte;
     }
   }
+}
+
+TEST(LocalLog, OnlyOneInstancePerDirectory) {
+  TempDir dir;
+  auto fs = NewPosixFileSystem();
+  Replayed none;
+  auto first = OpenLog(fs.get(), dir.path(), &none);
+  ASSERT_TRUE(first.ok());
+  auto second = OpenLog(fs.get(), dir.path(), &none);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  first->reset();
+  EXPECT_TRUE(OpenLog(fs.get(), dir.path(), &none).ok()) << "the lock goes with the log";
 }
 
 // D4: after a failed sync the log acknowledges nothing more.
