@@ -9,6 +9,24 @@
 #include "expr/filter.h"
 
 namespace quiver {
+namespace {
+
+Status CheckLimit(size_t limit) {
+  if (limit == 0 || limit > kMaxResultRows) {
+    return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxResultRows));
+  }
+  return Status::OK();
+}
+
+// No filter when the text is empty.
+Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text, const TableSchema& schema,
+                                                  FilterScope scope) {
+  if (text.empty()) return std::optional<Filter>();
+  QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(text, schema, scope));
+  return std::optional<Filter>(std::move(filter));
+}
+
+}  // namespace
 
 Table::Table(TableSchema schema)
     : schema_(std::move(schema)), pk_index_(*schema_.PrimaryKeyIndex()), segment_(schema_) {}
@@ -151,13 +169,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   for (float x : request.vector) {
     if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
   }
-  if (request.limit == 0 || request.limit > kMaxResultRows) {
-    return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxResultRows));
-  }
-  std::optional<Filter> filter;
-  if (!request.filter.empty()) {
-    QV_ASSIGN_OR_RETURN(filter, Filter::Parse(request.filter, schema_, FilterScope::kVectorQuery));
-  }
+  QV_RETURN_IF_ERROR(CheckLimit(request.limit));
+  QV_ASSIGN_OR_RETURN(auto filter, ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
 
   std::shared_lock lock(data_mu_);
@@ -189,14 +202,9 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
 }
 
 Result<ResultSet> Table::Get(const GetRequest& request) const {
-  if (request.limit && (*request.limit == 0 || *request.limit > kMaxResultRows)) {
-    return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxResultRows));
-  }
+  if (request.limit) QV_RETURN_IF_ERROR(CheckLimit(*request.limit));
   if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
-  std::optional<Filter> filter;
-  if (!request.filter.empty()) {
-    QV_ASSIGN_OR_RETURN(filter, Filter::Parse(request.filter, schema_, FilterScope::kRows));
-  }
+  QV_ASSIGN_OR_RETURN(auto filter, ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
 
   std::shared_lock lock(data_mu_);
