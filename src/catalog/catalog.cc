@@ -26,7 +26,8 @@ Status DecodeField(ByteReader* r, Field* f) {
   QV_RETURN_IF_ERROR(r->U8(&pk));
   QV_RETURN_IF_ERROR(r->U32(&f->dimensions));
   QV_RETURN_IF_ERROR(r->U8(&metric));
-  if (type < static_cast<uint8_t>(DataType::kBool) || type > static_cast<uint8_t>(DataType::kVectorDouble)) {
+  if (type < static_cast<uint8_t>(DataType::kBool) ||
+      type > static_cast<uint8_t>(DataType::kVectorDouble)) {
     return Status::Corruption("catalog: unknown data type " + std::to_string(type));
   }
   if (metric > static_cast<uint8_t>(Metric::kDotProduct)) {
@@ -91,7 +92,8 @@ Result<CatalogState> DecodeCatalog(std::string_view data) {
   QV_RETURN_IF_ERROR(header.U32(&version));
   QV_RETURN_IF_ERROR(header.U64(&length));
   QV_RETURN_IF_ERROR(header.U64(&sum));
-  if (version != kVersion) return Status::Corruption("catalog: unsupported version " + std::to_string(version));
+  if (version != kVersion)
+    return Status::Corruption("catalog: unsupported version " + std::to_string(version));
   if (data.size() - kHeaderSize != length) return Status::Corruption("catalog: length mismatch");
   const std::string_view payload = data.substr(kHeaderSize);
   if (Checksum64(payload) != sum) return Status::Corruption("catalog: checksum mismatch");

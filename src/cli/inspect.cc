@@ -27,9 +27,10 @@ int InspectWal(const std::string& path, std::ostream& out) {
     size_t size;
     auto status = wal::DecodeFrame(view.substr(offset), &record, &size);
     if (status != wal::FrameStatus::kOk) {
-      out << fmt::format("offset {}: {} ({} bytes to end of file)\n", offset,
-                         status == wal::FrameStatus::kTruncated ? "truncated record" : "checksum mismatch",
-                         view.size() - offset);
+      out << fmt::format(
+          "offset {}: {} ({} bytes to end of file)\n", offset,
+          status == wal::FrameStatus::kTruncated ? "truncated record" : "checksum mismatch",
+          view.size() - offset);
       return 1;
     }
     const char* type = record.type == RecordType::kInsert   ? "INSERT"
@@ -63,10 +64,10 @@ int InspectCatalog(const std::string& path, std::ostream& out) {
     for (const auto& table : db.tables) {
       out << fmt::format("  table {} id {}\n", table.schema.name, table.id);
       for (const auto& f : table.schema.fields) {
-        out << fmt::format("    {} {}{}{}\n", f.name, DataTypeName(f.type), f.primary_key ? " PRIMARY KEY" : "",
-                           IsVectorType(f.type)
-                               ? fmt::format(" dims {} {}", f.dimensions, MetricName(f.metric))
-                               : "");
+        out << fmt::format(
+            "    {} {}{}{}\n", f.name, DataTypeName(f.type), f.primary_key ? " PRIMARY KEY" : "",
+            IsVectorType(f.type) ? fmt::format(" dims {} {}", f.dimensions, MetricName(f.metric))
+                                 : "");
       }
     }
   }

@@ -1,10 +1,10 @@
 // quiver: the single binary. `quiver serve` runs the standalone server;
 // `quiver inspect` dumps on-disk files.
 
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <thread>
 
@@ -42,7 +42,8 @@ int Serve(const std::string& data_dir, const quiver::ServerOptions& server_optio
     spdlog::info("received signal {}; shutting down", sig);
     server.Stop();
   });
-  spdlog::info("quiver listening on http://{}:{} with data in {}", server_options.host, *port, data_dir);
+  spdlog::info("quiver listening on http://{}:{} with data in {}", server_options.host, *port,
+               data_dir);
   server.Serve();
   // Serve returns after Stop (or a listen failure); wake the waiter either way.
   pthread_kill(waiter.native_handle(), SIGTERM);
@@ -63,18 +64,22 @@ int main(int argc, char** argv) {
   size_t max_body_mb = 64;
   std::string log_level = "info";
   auto* serve = app.add_subcommand("serve", "Run the standalone server");
-  serve->add_option("--data", data_dir, "Data directory (created when missing)")->capture_default_str();
+  serve->add_option("--data", data_dir, "Data directory (created when missing)")
+      ->capture_default_str();
   serve->add_option("--host", server_options.host, "Address to listen on")->capture_default_str();
   serve->add_option("--port", server_options.port, "Port to listen on (0: any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  serve->add_option("--max-body-mb", max_body_mb, "Largest request body accepted, in MiB (413 above)")
+  serve
+      ->add_option("--max-body-mb", max_body_mb,
+                   "Largest request body accepted, in MiB (413 above)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   serve->add_option("--threads", server_options.threads, "HTTP worker threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
 
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "Dump an on-disk file readably");

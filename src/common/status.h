@@ -31,10 +31,14 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-  static Status PayloadTooLarge(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
+  static Status PayloadTooLarge(std::string m) {
+    return {StatusCode::kPayloadTooLarge, std::move(m)};
+  }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
@@ -58,8 +62,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}                 // NOLINT: implicit by design
-  Result(Status status) : data_(std::move(status)) {}          // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : data_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   const Status& status() const {
@@ -84,9 +88,9 @@ class [[nodiscard]] Result {
 #define QV_CONCAT_INNER(a, b) a##b
 #define QV_CONCAT(a, b) QV_CONCAT_INNER(a, b)
 
-#define QV_RETURN_IF_ERROR(expr)            \
-  do {                                      \
-    ::quiver::Status qv_status_ = (expr);   \
+#define QV_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::quiver::Status qv_status_ = (expr);    \
     if (!qv_status_.ok()) return qv_status_; \
   } while (0)
 

@@ -68,7 +68,8 @@ QV_KERNEL void DotAndNorms(const float* a, const float* b, size_t dims, float* d
 
 float Distance(Metric metric, const float* a, const float* b, size_t dims) {
   switch (metric) {
-    case Metric::kDotProduct: return -InnerProduct(a, b, dims);
+    case Metric::kDotProduct:
+      return -InnerProduct(a, b, dims);
     case Metric::kCosine: {
       float dot, na, nb;
       DotAndNorms(a, b, dims, &dot, &na, &nb);
@@ -76,7 +77,8 @@ float Distance(Metric metric, const float* a, const float* b, size_t dims) {
       return 1.0f - dot / (std::sqrt(na) * std::sqrt(nb));
     }
     case Metric::kEuclidean:
-    case Metric::kNone: return L2Squared(a, b, dims);
+    case Metric::kNone:
+      return L2Squared(a, b, dims);
   }
   return L2Squared(a, b, dims);
 }

@@ -24,7 +24,8 @@ Status DatabaseNotFound(const std::string& db) {
 Engine::Engine(std::unique_ptr<FileSystem> fs, EngineOptions options)
     : fs_(std::move(fs)), options_(std::move(options)) {}
 
-Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<FileSystem> fs, EngineOptions options) {
+Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<FileSystem> fs,
+                                             EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(fs), std::move(options)));
   QV_RETURN_IF_ERROR(engine->Start());
   return engine;
@@ -167,7 +168,8 @@ Status Engine::CreateTable(const std::string& db, TableSchema schema) {
   auto open_it = open_.find(db);
   if (open_it == open_.end()) return DatabaseNotFound(db);
   if (open_it->second.tables.contains(schema.name)) {
-    return Status::AlreadyExists("table '" + schema.name + "' already exists in database '" + db + "'");
+    return Status::AlreadyExists("table '" + schema.name + "' already exists in database '" + db +
+                                 "'");
   }
   CatalogState next = catalog_->state();
   DatabaseEntry* entry = next.FindDatabase(db);
@@ -216,7 +218,8 @@ Result<std::vector<std::string>> Engine::ListTables(const std::string& db) const
   return names;
 }
 
-Result<std::shared_ptr<Table>> Engine::FindTable(const std::string& db, const std::string& table) const {
+Result<std::shared_ptr<Table>> Engine::FindTable(const std::string& db,
+                                                 const std::string& table) const {
   std::shared_lock lock(mu_);
   QV_ASSIGN_OR_RETURN(const OpenDatabase* open, FindOpen(db));
   auto it = open->tables.find(table);

@@ -41,7 +41,8 @@ class Engine {
  public:
   // Locks the data directory, loads the catalog, removes stale temporary and
   // orphaned files, and opens every loaded database (replaying its logs).
-  static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<FileSystem> fs, EngineOptions options);
+  static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<FileSystem> fs,
+                                              EngineOptions options);
 
   // Creates the database, or reopens it when it exists; returns true if created.
   Result<bool> LoadDatabase(const std::string& name, const LoadOptions& options);

@@ -2,8 +2,7 @@
 
 namespace quiver {
 
-GrowingSegment::GrowingSegment(const TableSchema& schema)
-    : pk_index_(*schema.PrimaryKeyIndex()) {
+GrowingSegment::GrowingSegment(const TableSchema& schema) : pk_index_(*schema.PrimaryKeyIndex()) {
   for (const Field& field : schema.fields) columns_.emplace_back(field);
 }
 

@@ -19,8 +19,8 @@ Status CheckLimit(size_t limit) {
 }
 
 // No filter when the text is empty.
-Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text, const TableSchema& schema,
-                                                  FilterScope scope) {
+Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text,
+                                                  const TableSchema& schema, FilterScope scope) {
   if (text.empty()) return std::optional<Filter>();
   QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(text, schema, scope));
   return std::optional<Filter>(std::move(filter));
@@ -36,8 +36,9 @@ Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& di
   if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
   std::unique_ptr<Table> table(new Table(std::move(schema)));
   Table* raw = table.get();
-  QV_ASSIGN_OR_RETURN(auto log, LocalLog::Open(fs, JoinPath(dir, "wal"), options,
-                                               [raw](const LogRecord& r) { return raw->Replay(r); }));
+  QV_ASSIGN_OR_RETURN(auto log,
+                      LocalLog::Open(fs, JoinPath(dir, "wal"), options,
+                                     [raw](const LogRecord& r) { return raw->Replay(r); }));
   table->applied_lsn_ = log->LastLsn();
   table->log_ = std::move(log);
   return table;
@@ -107,7 +108,8 @@ Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
     std::shared_lock lock(data_mu_);
     const auto columns = segment_.columns();
     for (size_t row = 0; row < segment_.num_rows(); ++row) {
-      if (segment_.IsLive(row) && filter.Matches({columns, row, 0})) keys.push_back(segment_.KeyOf(row));
+      if (segment_.IsLive(row) && filter.Matches({columns, row, 0}))
+        keys.push_back(segment_.KeyOf(row));
     }
   }
   // Rows inserted between the scan and the log append are not deleted: the
@@ -170,7 +172,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
   }
   QV_RETURN_IF_ERROR(CheckLimit(request.limit));
-  QV_ASSIGN_OR_RETURN(auto filter, ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
+  QV_ASSIGN_OR_RETURN(auto filter,
+                      ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
 
   std::shared_lock lock(data_mu_);
@@ -204,7 +207,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
 Result<ResultSet> Table::Get(const GetRequest& request) const {
   if (request.limit) QV_RETURN_IF_ERROR(CheckLimit(*request.limit));
   if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
-  QV_ASSIGN_OR_RETURN(auto filter, ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
+  QV_ASSIGN_OR_RETURN(auto filter,
+                      ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
 
   std::shared_lock lock(data_mu_);

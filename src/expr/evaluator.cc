@@ -36,27 +36,36 @@ Value Arithmetic(ExprOp op, const Value& a, const Value& b) {
     uint64_t y = static_cast<uint64_t>(std::get<int64_t>(b));
     int64_t sy = std::get<int64_t>(b), sx = std::get<int64_t>(a);
     switch (op) {
-      case ExprOp::kAdd: return static_cast<int64_t>(x + y);
-      case ExprOp::kSubtract: return static_cast<int64_t>(x - y);
-      case ExprOp::kMultiply: return static_cast<int64_t>(x * y);
+      case ExprOp::kAdd:
+        return static_cast<int64_t>(x + y);
+      case ExprOp::kSubtract:
+        return static_cast<int64_t>(x - y);
+      case ExprOp::kMultiply:
+        return static_cast<int64_t>(x * y);
       case ExprOp::kDivide:
-        if (sy == 0 || (sy == -1 && sx == std::numeric_limits<int64_t>::min())) return std::monostate{};
+        if (sy == 0 || (sy == -1 && sx == std::numeric_limits<int64_t>::min()))
+          return std::monostate{};
         return sx / sy;
       case ExprOp::kModulo:
         if (sy == 0 || sy == -1) return sy == 0 ? Value(std::monostate{}) : Value(int64_t{0});
         return sx % sy;
-      default: return std::monostate{};
+      default:
+        return std::monostate{};
     }
   }
   double x = AsDouble(a), y = AsDouble(b);
   switch (op) {
-    case ExprOp::kAdd: return x + y;
-    case ExprOp::kSubtract: return x - y;
-    case ExprOp::kMultiply: return x * y;
+    case ExprOp::kAdd:
+      return x + y;
+    case ExprOp::kSubtract:
+      return x - y;
+    case ExprOp::kMultiply:
+      return x * y;
     case ExprOp::kDivide:
       if (y == 0) return std::monostate{};
       return x / y;
-    default: return std::monostate{};
+    default:
+      return std::monostate{};
   }
 }
 
@@ -96,9 +105,12 @@ bool LikeMatch(std::string_view text, std::string_view pattern) {
 
 Value Evaluate(const Expr& expr, const RowView& row) {
   switch (expr.op) {
-    case ExprOp::kLiteral: return expr.literal;
-    case ExprOp::kField: return row.columns[expr.field].GetValue(row.row);
-    case ExprOp::kDistance: return row.distance;
+    case ExprOp::kLiteral:
+      return expr.literal;
+    case ExprOp::kField:
+      return row.columns[expr.field].GetValue(row.row);
+    case ExprOp::kDistance:
+      return row.distance;
     case ExprOp::kNot: {
       Value v = Evaluate(*expr.args[0], row);
       if (IsNull(v)) return v;
@@ -113,7 +125,8 @@ Value Evaluate(const Expr& expr, const RowView& row) {
       return -std::get<double>(v);
     }
     case ExprOp::kAnd:
-    case ExprOp::kOr: return Logical(expr, row);
+    case ExprOp::kOr:
+      return Logical(expr, row);
     case ExprOp::kAdd:
     case ExprOp::kSubtract:
     case ExprOp::kMultiply:
@@ -137,12 +150,18 @@ Value Evaluate(const Expr& expr, const RowView& row) {
       if (IsNull(b)) return b;
       const int c = Compare(a, b);
       switch (expr.op) {
-        case ExprOp::kEq: return c == 0;
-        case ExprOp::kNe: return c != 0;
-        case ExprOp::kLt: return c < 0;
-        case ExprOp::kLe: return c <= 0;
-        case ExprOp::kGt: return c > 0;
-        default: return c >= 0;
+        case ExprOp::kEq:
+          return c == 0;
+        case ExprOp::kNe:
+          return c != 0;
+        case ExprOp::kLt:
+          return c < 0;
+        case ExprOp::kLe:
+          return c <= 0;
+        case ExprOp::kGt:
+          return c > 0;
+        default:
+          return c >= 0;
       }
     }
     case ExprOp::kLike: {

@@ -37,9 +37,9 @@ enum class ExprOp : uint8_t {
 struct Expr {
   ExprOp op;
   ExprType type;
-  Value literal;          // kLiteral: bool, int64_t, double or std::string
-  size_t field = 0;       // kField: index into the table schema
-  bool negated = false;   // NOT LIKE, NOT IN
+  Value literal;         // kLiteral: bool, int64_t, double or std::string
+  size_t field = 0;      // kField: index into the table schema
+  bool negated = false;  // NOT LIKE, NOT IN
   std::vector<std::unique_ptr<Expr>> args;
   std::vector<Value> list;  // kIn: the literal values, already of the left side's type
 };

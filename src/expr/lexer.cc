@@ -6,8 +6,12 @@
 namespace quiver {
 namespace {
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsIdentStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool IsIdentChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -61,7 +65,8 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
       ++i;
       while (i < s.size() && IsIdentChar(s[i])) ++i;
       std::string_view word = s.substr(start, i - start);
-      if (Upper(word) != "@DISTANCE") return LexError(start, "unknown name '" + std::string(word) + "'");
+      if (Upper(word) != "@DISTANCE")
+        return LexError(start, "unknown name '" + std::string(word) + "'");
       tokens.push_back({TokenKind::kDistance, std::string(word), start});
       continue;
     }
@@ -84,7 +89,8 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
         }
       }
       if (i < s.size() && IsIdentStart(s[i])) {
-        return LexError(start, "malformed number '" + std::string(s.substr(start, i - start + 1)) + "'");
+        return LexError(start,
+                        "malformed number '" + std::string(s.substr(start, i - start + 1)) + "'");
       }
       tokens.push_back({is_float ? TokenKind::kFloat : TokenKind::kInteger,
                         std::string(s.substr(start, i - start)), start});
@@ -122,17 +128,39 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
       kind = TokenKind::kNe, len = 2;
     } else {
       switch (c) {
-        case '(': kind = TokenKind::kLParen; break;
-        case ')': kind = TokenKind::kRParen; break;
-        case ',': kind = TokenKind::kComma; break;
-        case '+': kind = TokenKind::kPlus; break;
-        case '-': kind = TokenKind::kMinus; break;
-        case '*': kind = TokenKind::kStar; break;
-        case '/': kind = TokenKind::kSlash; break;
-        case '%': kind = TokenKind::kPercent; break;
-        case '=': kind = TokenKind::kEq; break;
-        case '<': kind = TokenKind::kLt; break;
-        case '>': kind = TokenKind::kGt; break;
+        case '(':
+          kind = TokenKind::kLParen;
+          break;
+        case ')':
+          kind = TokenKind::kRParen;
+          break;
+        case ',':
+          kind = TokenKind::kComma;
+          break;
+        case '+':
+          kind = TokenKind::kPlus;
+          break;
+        case '-':
+          kind = TokenKind::kMinus;
+          break;
+        case '*':
+          kind = TokenKind::kStar;
+          break;
+        case '/':
+          kind = TokenKind::kSlash;
+          break;
+        case '%':
+          kind = TokenKind::kPercent;
+          break;
+        case '=':
+          kind = TokenKind::kEq;
+          break;
+        case '<':
+          kind = TokenKind::kLt;
+          break;
+        case '>':
+          kind = TokenKind::kGt;
+          break;
         default:
           return LexError(start, "unexpected character '" + std::string(1, c) + "'");
       }

@@ -24,15 +24,21 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 const char* TypeName(ExprType t) {
   switch (t) {
-    case ExprType::kBool: return "boolean";
-    case ExprType::kInt: return "integer";
-    case ExprType::kDouble: return "number";
-    case ExprType::kString: return "string";
+    case ExprType::kBool:
+      return "boolean";
+    case ExprType::kInt:
+      return "integer";
+    case ExprType::kDouble:
+      return "number";
+    case ExprType::kString:
+      return "string";
   }
   return "?";
 }
 
-bool IsNumeric(ExprType t) { return t == ExprType::kInt || t == ExprType::kDouble; }
+bool IsNumeric(ExprType t) {
+  return t == ExprType::kInt || t == ExprType::kDouble;
+}
 
 ExprPtr MakeNode(ExprOp op, ExprType type) {
   auto e = std::make_unique<Expr>();
@@ -76,7 +82,8 @@ class Parser {
 
   Status CheckDepth(const Token& at) const {
     if (depth_ > kMaxFilterDepth) {
-      return FilterError(at, "filter nests deeper than " + std::to_string(kMaxFilterDepth) + " levels");
+      return FilterError(at,
+                         "filter nests deeper than " + std::to_string(kMaxFilterDepth) + " levels");
     }
     return Status::OK();
   }
@@ -136,15 +143,24 @@ class Parser {
       negated = true;
     }
     switch (Peek().kind) {
-      case TokenKind::kEq: return Comparison(ExprOp::kEq, std::move(left));
-      case TokenKind::kNe: return Comparison(ExprOp::kNe, std::move(left));
-      case TokenKind::kLt: return Comparison(ExprOp::kLt, std::move(left));
-      case TokenKind::kLe: return Comparison(ExprOp::kLe, std::move(left));
-      case TokenKind::kGt: return Comparison(ExprOp::kGt, std::move(left));
-      case TokenKind::kGe: return Comparison(ExprOp::kGe, std::move(left));
-      case TokenKind::kLike: return Like(std::move(left), negated);
-      case TokenKind::kIn: return In(std::move(left), negated);
-      default: return left;
+      case TokenKind::kEq:
+        return Comparison(ExprOp::kEq, std::move(left));
+      case TokenKind::kNe:
+        return Comparison(ExprOp::kNe, std::move(left));
+      case TokenKind::kLt:
+        return Comparison(ExprOp::kLt, std::move(left));
+      case TokenKind::kLe:
+        return Comparison(ExprOp::kLe, std::move(left));
+      case TokenKind::kGt:
+        return Comparison(ExprOp::kGt, std::move(left));
+      case TokenKind::kGe:
+        return Comparison(ExprOp::kGe, std::move(left));
+      case TokenKind::kLike:
+        return Like(std::move(left), negated);
+      case TokenKind::kIn:
+        return In(std::move(left), negated);
+      default:
+        return left;
     }
   }
 
@@ -187,7 +203,8 @@ class Parser {
       const Token item_at = Peek();
       QV_ASSIGN_OR_RETURN(ExprPtr item, ParseUnary());
       if (item->op != ExprOp::kLiteral) return FilterError(item_at, "IN lists hold literals only");
-      const bool fits = (IsNumeric(left->type) && IsNumeric(item->type)) || left->type == item->type;
+      const bool fits =
+          (IsNumeric(left->type) && IsNumeric(item->type)) || left->type == item->type;
       if (!fits) {
         return FilterError(item_at, std::string("IN list value is a ") + TypeName(item->type) +
                                         ", the left side is a " + TypeName(left->type));
@@ -205,8 +222,9 @@ class Parser {
     while (Peek().kind == TokenKind::kPlus || Peek().kind == TokenKind::kMinus) {
       const Token at = Next();
       QV_ASSIGN_OR_RETURN(ExprPtr right, ParseProduct());
-      QV_ASSIGN_OR_RETURN(left, Arithmetic(at.kind == TokenKind::kPlus ? ExprOp::kAdd : ExprOp::kSubtract,
-                                           at, std::move(left), std::move(right)));
+      QV_ASSIGN_OR_RETURN(
+          left, Arithmetic(at.kind == TokenKind::kPlus ? ExprOp::kAdd : ExprOp::kSubtract, at,
+                           std::move(left), std::move(right)));
     }
     return left;
   }
@@ -297,7 +315,8 @@ class Parser {
         node->literal = tok.kind == TokenKind::kTrue;
         return node;
       }
-      case TokenKind::kIdentifier: return FieldRef(tok);
+      case TokenKind::kIdentifier:
+        return FieldRef(tok);
       case TokenKind::kDistance: {
         if (scope_ != FilterScope::kVectorQuery) {
           return FilterError(tok, "@distance is only available in vector queries");
@@ -310,8 +329,10 @@ class Parser {
         if (!Accept(TokenKind::kRParen)) return FilterError(Peek(), "expected ')'");
         return inner;
       }
-      case TokenKind::kEnd: return FilterError(tok, "the filter ends too early");
-      default: return FilterError(tok, "expected a value, a field or '('");
+      case TokenKind::kEnd:
+        return FilterError(tok, "the filter ends too early");
+      default:
+        return FilterError(tok, "expected a value, a field or '('");
     }
   }
 

@@ -191,7 +191,8 @@ class PosixFileSystem final : public FileSystem {
       int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
-        return Status::Unavailable(path + " is locked: another quiver process uses this data directory");
+        return Status::Unavailable(path +
+                                   " is locked: another quiver process uses this data directory");
       }
       return ErrnoStatus("flock", path, err);
     }
@@ -201,6 +202,8 @@ class PosixFileSystem final : public FileSystem {
 
 }  // namespace
 
-std::unique_ptr<FileSystem> NewPosixFileSystem() { return std::make_unique<PosixFileSystem>(); }
+std::unique_ptr<FileSystem> NewPosixFileSystem() {
+  return std::make_unique<PosixFileSystem>();
+}
 
 }  // namespace quiver

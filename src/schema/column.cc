@@ -19,10 +19,18 @@ Storage StorageOf(DataType type) {
 void Column::AppendNull() {
   valid_.push_back(0);
   switch (StorageOf(type_)) {
-    case Storage::kInt: ints_.push_back(0); break;
-    case Storage::kDouble: doubles_.push_back(0); break;
-    case Storage::kString: strings_.emplace_back(); break;
-    case Storage::kVector: floats_.resize(floats_.size() + dims_, 0.0f); break;
+    case Storage::kInt:
+      ints_.push_back(0);
+      break;
+    case Storage::kDouble:
+      doubles_.push_back(0);
+      break;
+    case Storage::kString:
+      strings_.emplace_back();
+      break;
+    case Storage::kVector:
+      floats_.resize(floats_.size() + dims_, 0.0f);
+      break;
   }
 }
 
@@ -52,20 +60,36 @@ void Column::AppendFrom(const Column& other, size_t row) {
     return;
   }
   switch (StorageOf(type_)) {
-    case Storage::kInt: AppendInt(other.ints_[row]); break;
-    case Storage::kDouble: AppendDouble(other.doubles_[row]); break;
-    case Storage::kString: AppendString(other.strings_[row]); break;
-    case Storage::kVector: AppendVector(other.GetVector(row)); break;
+    case Storage::kInt:
+      AppendInt(other.ints_[row]);
+      break;
+    case Storage::kDouble:
+      AppendDouble(other.doubles_[row]);
+      break;
+    case Storage::kString:
+      AppendString(other.strings_[row]);
+      break;
+    case Storage::kVector:
+      AppendVector(other.GetVector(row));
+      break;
   }
 }
 
 void Column::Reserve(size_t rows) {
   valid_.reserve(rows);
   switch (StorageOf(type_)) {
-    case Storage::kInt: ints_.reserve(rows); break;
-    case Storage::kDouble: doubles_.reserve(rows); break;
-    case Storage::kString: strings_.reserve(rows); break;
-    case Storage::kVector: floats_.reserve(rows * dims_); break;
+    case Storage::kInt:
+      ints_.reserve(rows);
+      break;
+    case Storage::kDouble:
+      doubles_.reserve(rows);
+      break;
+    case Storage::kString:
+      strings_.reserve(rows);
+      break;
+    case Storage::kVector:
+      floats_.reserve(rows * dims_);
+      break;
   }
 }
 
@@ -75,8 +99,10 @@ Value Column::GetValue(size_t row) const {
     case Storage::kInt:
       if (type_ == DataType::kBool) return ints_[row] != 0;
       return ints_[row];
-    case Storage::kDouble: return doubles_[row];
-    case Storage::kString: return strings_[row];
+    case Storage::kDouble:
+      return doubles_[row];
+    case Storage::kString:
+      return strings_[row];
     case Storage::kVector: {
       auto v = GetVector(row);
       return std::vector<float>(v.begin(), v.end());
@@ -88,12 +114,18 @@ Value Column::GetValue(size_t row) const {
 void Column::EncodeTo(ByteWriter* out) const {
   out->Raw(valid_.data(), valid_.size());
   switch (StorageOf(type_)) {
-    case Storage::kInt: out->Raw(ints_.data(), ints_.size() * sizeof(int64_t)); break;
-    case Storage::kDouble: out->Raw(doubles_.data(), doubles_.size() * sizeof(double)); break;
+    case Storage::kInt:
+      out->Raw(ints_.data(), ints_.size() * sizeof(int64_t));
+      break;
+    case Storage::kDouble:
+      out->Raw(doubles_.data(), doubles_.size() * sizeof(double));
+      break;
     case Storage::kString:
       for (const auto& s : strings_) out->String(s);
       break;
-    case Storage::kVector: out->Raw(floats_.data(), floats_.size() * sizeof(float)); break;
+    case Storage::kVector:
+      out->Raw(floats_.data(), floats_.size() * sizeof(float));
+      break;
   }
 }
 
@@ -128,21 +160,25 @@ RecordBatch RecordBatch::ForSchema(const TableSchema& schema) {
 Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
   if (batch.columns.size() != schema.fields.size()) {
     return Status::InvalidArgument("batch has " + std::to_string(batch.columns.size()) +
-                                   " columns, the table has " + std::to_string(schema.fields.size()) +
-                                   " fields");
+                                   " columns, the table has " +
+                                   std::to_string(schema.fields.size()) + " fields");
   }
   const size_t rows = batch.num_rows();
   for (size_t f = 0; f < schema.fields.size(); ++f) {
     const Field& field = schema.fields[f];
     const Column& column = batch.columns[f];
-    if (column.size() != rows || column.type() != field.type || column.dimensions() != field.dimensions) {
-      return Status::InvalidArgument("column for field '" + field.name + "' does not match the schema");
+    if (column.size() != rows || column.type() != field.type ||
+        column.dimensions() != field.dimensions) {
+      return Status::InvalidArgument("column for field '" + field.name +
+                                     "' does not match the schema");
     }
     for (size_t r = 0; r < rows; ++r) {
       const std::string where = "record " + std::to_string(r) + ", field '" + field.name + "'";
       if (column.IsNull(r)) {
-        if (field.primary_key) return Status::InvalidArgument(where + ": the primary key is missing");
-        if (IsVectorType(field.type)) return Status::InvalidArgument(where + ": the vector is missing");
+        if (field.primary_key)
+          return Status::InvalidArgument(where + ": the primary key is missing");
+        if (IsVectorType(field.type))
+          return Status::InvalidArgument(where + ": the vector is missing");
         continue;
       }
       if (IsIntegerType(field.type)) {
@@ -150,8 +186,8 @@ Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
         IntegerRange(field.type, &lo, &hi);
         int64_t v = column.GetInt(r);
         if (v < lo || v > hi) {
-          return Status::InvalidArgument(where + ": " + std::to_string(v) + " is out of range for " +
-                                         DataTypeName(field.type));
+          return Status::InvalidArgument(where + ": " + std::to_string(v) +
+                                         " is out of range for " + DataTypeName(field.type));
         }
       } else if (IsFloatingType(field.type)) {
         if (!std::isfinite(column.GetDouble(r))) {

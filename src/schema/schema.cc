@@ -41,24 +41,26 @@ Status ValidateAndNormalize(TableSchema* schema) {
     if (field.primary_key) {
       ++primary_keys;
       if (!IsIntegerType(field.type) && field.type != DataType::kString) {
-        return Status::InvalidArgument("primary key '" + field.name + "' must be an integer or STRING, not " +
+        return Status::InvalidArgument("primary key '" + field.name +
+                                       "' must be an integer or STRING, not " +
                                        DataTypeName(field.type));
       }
     }
     if (IsVectorType(field.type)) {
       if (field.dimensions == 0 || field.dimensions > kMaxDimensions) {
-        return Status::InvalidArgument("vector field '" + field.name + "' needs dimensions between 1 and " +
+        return Status::InvalidArgument("vector field '" + field.name +
+                                       "' needs dimensions between 1 and " +
                                        std::to_string(kMaxDimensions));
       }
       if (field.metric == Metric::kNone) field.metric = Metric::kEuclidean;
     } else {
       if (field.dimensions != 0) {
-        return Status::InvalidArgument("field '" + field.name + "' of type " + DataTypeName(field.type) +
-                                       " cannot have dimensions");
+        return Status::InvalidArgument("field '" + field.name + "' of type " +
+                                       DataTypeName(field.type) + " cannot have dimensions");
       }
       if (field.metric != Metric::kNone) {
-        return Status::InvalidArgument("field '" + field.name + "' of type " + DataTypeName(field.type) +
-                                       " cannot have a metricType");
+        return Status::InvalidArgument("field '" + field.name + "' of type " +
+                                       DataTypeName(field.type) + " cannot have a metricType");
       }
     }
   }

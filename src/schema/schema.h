@@ -15,7 +15,7 @@ struct Field {
   std::string name;
   DataType type = DataType::kString;
   bool primary_key = false;
-  uint32_t dimensions = 0;       // vector fields only
+  uint32_t dimensions = 0;        // vector fields only
   Metric metric = Metric::kNone;  // vector fields only
 
   bool operator==(const Field&) const = default;

@@ -20,11 +20,16 @@ struct TypeName {
   const char* name;
 };
 constexpr std::array kTypeNames = {
-    TypeName{DataType::kBool, "BOOL"},          TypeName{DataType::kTinyInt, "TINYINT"},
-    TypeName{DataType::kSmallInt, "SMALLINT"},  TypeName{DataType::kInt, "INT"},
-    TypeName{DataType::kBigInt, "BIGINT"},      TypeName{DataType::kFloat, "FLOAT"},
-    TypeName{DataType::kDouble, "DOUBLE"},      TypeName{DataType::kString, "STRING"},
-    TypeName{DataType::kJson, "JSON"},          TypeName{DataType::kVectorFloat, "VECTOR_FLOAT"},
+    TypeName{DataType::kBool, "BOOL"},
+    TypeName{DataType::kTinyInt, "TINYINT"},
+    TypeName{DataType::kSmallInt, "SMALLINT"},
+    TypeName{DataType::kInt, "INT"},
+    TypeName{DataType::kBigInt, "BIGINT"},
+    TypeName{DataType::kFloat, "FLOAT"},
+    TypeName{DataType::kDouble, "DOUBLE"},
+    TypeName{DataType::kString, "STRING"},
+    TypeName{DataType::kJson, "JSON"},
+    TypeName{DataType::kVectorFloat, "VECTOR_FLOAT"},
     TypeName{DataType::kVectorDouble, "VECTOR_DOUBLE"},
 };
 
@@ -79,7 +84,9 @@ bool IsIntegerType(DataType type) {
          type == DataType::kBigInt;
 }
 
-bool IsFloatingType(DataType type) { return type == DataType::kFloat || type == DataType::kDouble; }
+bool IsFloatingType(DataType type) {
+  return type == DataType::kFloat || type == DataType::kDouble;
+}
 
 void IntegerRange(DataType type, int64_t* min, int64_t* max) {
   switch (type) {

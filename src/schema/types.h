@@ -45,7 +45,9 @@ void IntegerRange(DataType type, int64_t* min, int64_t* max);
 // A single value of a row. Vectors appear only in results, never in filters.
 using Value = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<float>>;
 
-inline bool IsNull(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+inline bool IsNull(const Value& v) {
+  return std::holds_alternative<std::monostate>(v);
+}
 
 // A primary key: integer or string.
 using PrimaryKey = std::variant<int64_t, std::string>;

@@ -48,7 +48,8 @@ Result<Reply> LoadDatabase(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(bool created, engine.LoadDatabase(name, options));
   std::string message = (created ? "Create " : "Load ") + name + " successfully.";
   if (!options.wal_enabled) {
-    message += " walEnabled=false is ignored: every write is logged durably before it is acknowledged.";
+    message +=
+        " walEnabled=false is ignored: every write is logged durably before it is acknowledged.";
   }
   return Reply{message, std::nullopt};
 }
@@ -157,7 +158,8 @@ Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(auto stats, engine.Statistics(db));
   Json result = Json::array();
-  for (const auto& s : stats) result.push_back({{"tableName", s.name}, {"totalRecords", s.total_records}});
+  for (const auto& s : stats)
+    result.push_back({{"tableName", s.name}, {"totalRecords", s.total_records}});
   return Reply{"Get statistics of " + db + " successfully.", result};
 }
 
@@ -178,30 +180,30 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
   // Responses go out as header and body writes; without TCP_NODELAY the
   // second waits for the client's delayed ACK (~40 ms per request).
   server_->set_tcp_nodelay(true);
-  server_->set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 413) {
-      WriteEnvelope(res, 413, "request body exceeds the configured limit", std::nullopt);
-    } else if (res.status == 404) {
-      WriteEnvelope(res, 404, "no route for " + req.method + " " + req.path, std::nullopt);
-    } else {
-      WriteEnvelope(res, res.status, "request failed", std::nullopt);
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server_->set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                    std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("http: {} {} raised: {}", req.method, req.path, what);
-    WriteEnvelope(res, 500, "internal error: " + what, std::nullopt);
-  });
+  server_->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (res.status == 413) {
+          WriteEnvelope(res, 413, "request body exceeds the configured limit", std::nullopt);
+        } else if (res.status == 404) {
+          WriteEnvelope(res, 404, "no route for " + req.method + " " + req.path, std::nullopt);
+        } else {
+          WriteEnvelope(res, res.status, "request failed", std::nullopt);
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server_->set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("http: {} {} raised: {}", req.method, req.path, what);
+        WriteEnvelope(res, 500, "internal error: " + what, std::nullopt);
+      });
   RegisterRoutes();
 }
 
@@ -256,8 +258,12 @@ Result<int> HttpServer::Bind() {
   return options_.port;
 }
 
-void HttpServer::Serve() { server_->listen_after_bind(); }
+void HttpServer::Serve() {
+  server_->listen_after_bind();
+}
 
-void HttpServer::Stop() { server_->stop(); }
+void HttpServer::Stop() {
+  server_->stop();
+}
 
 }  // namespace quiver

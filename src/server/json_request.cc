@@ -10,7 +10,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-Status Invalid(std::string message) { return Status::InvalidArgument(std::move(message)); }
+Status Invalid(std::string message) {
+  return Status::InvalidArgument(std::move(message));
+}
 
 simdjson::dom::parser& ThreadParser() {
   thread_local simdjson::dom::parser parser = [] {
@@ -24,14 +26,21 @@ simdjson::dom::parser& ThreadParser() {
 
 const char* JsonTypeName(element_type type) {
   switch (type) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
-    case element_type::UINT64: return "an integer";
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::UINT64:
+      return "an integer";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -127,7 +136,8 @@ Result<JsonBody> JsonBody::Parse(std::string_view body) {
     return Invalid("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   if (error != simdjson::SUCCESS) {
-    return Invalid(std::string("request body is not valid JSON: ") + simdjson::error_message(error));
+    return Invalid(std::string("request body is not valid JSON: ") +
+                   simdjson::error_message(error));
   }
   JsonBody out;
   if (root.get_object().get(out.root_) != simdjson::SUCCESS) {
@@ -143,7 +153,9 @@ std::optional<element> JsonBody::Get(std::string_view key) const {
   return value;
 }
 
-bool JsonBody::Has(std::string_view key) const { return Get(key).has_value(); }
+bool JsonBody::Has(std::string_view key) const {
+  return Get(key).has_value();
+}
 
 Result<std::optional<std::string>> JsonBody::OptionalString(std::string_view key) const {
   auto value = Get(key);
@@ -178,7 +190,8 @@ Result<std::optional<int64_t>> JsonBody::OptionalInt(std::string_view key) const
   return std::optional<int64_t>(v);
 }
 
-Result<std::optional<std::vector<std::string>>> JsonBody::OptionalStringList(std::string_view key) const {
+Result<std::optional<std::vector<std::string>>> JsonBody::OptionalStringList(
+    std::string_view key) const {
   auto value = Get(key);
   if (!value) return std::optional<std::vector<std::string>>();
   simdjson::dom::array array;
@@ -199,7 +212,8 @@ Result<std::optional<std::vector<std::string>>> JsonBody::OptionalStringList(std
 Result<std::vector<float>> DecodeVector(element value, std::string_view what) {
   simdjson::dom::array array;
   if (value.get_array().get(array) != simdjson::SUCCESS) {
-    return Invalid(std::string(what) + " must be an array of numbers, not " + JsonTypeName(value.type()));
+    return Invalid(std::string(what) + " must be an array of numbers, not " +
+                   JsonTypeName(value.type()));
   }
   std::vector<float> out;
   out.reserve(array.size());
@@ -229,10 +243,12 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
   for (element item : array) {
     const std::string where = "fields[" + std::to_string(i++) + "]";
     simdjson::dom::object obj;
-    if (item.get_object().get(obj) != simdjson::SUCCESS) return Invalid(where + " must be an object");
+    if (item.get_object().get(obj) != simdjson::SUCCESS)
+      return Invalid(where + " must be an object");
     Field field;
     std::string_view s;
-    if (obj["name"].get_string().get(s) != simdjson::SUCCESS) return Invalid(where + ".name is missing");
+    if (obj["name"].get_string().get(s) != simdjson::SUCCESS)
+      return Invalid(where + ".name is missing");
     field.name = std::string(s);
     if (obj["dataType"].get_string().get(s) != simdjson::SUCCESS) {
       return Invalid(where + ".dataType is missing");
@@ -249,12 +265,14 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
     if (obj["dimensions"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
       QV_ASSIGN_OR_RETURN(int64_t dims, AsInt(v, where + ".dimensions"));
       if (dims <= 0 || dims > kMaxDimensions) {
-        return Invalid(where + ".dimensions must be between 1 and " + std::to_string(kMaxDimensions));
+        return Invalid(where + ".dimensions must be between 1 and " +
+                       std::to_string(kMaxDimensions));
       }
       field.dimensions = static_cast<uint32_t>(dims);
     }
     if (obj["metricType"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
-      if (v.get_string().get(s) != simdjson::SUCCESS) return Invalid(where + ".metricType must be a string");
+      if (v.get_string().get(s) != simdjson::SUCCESS)
+        return Invalid(where + ".metricType must be a string");
       auto metric = ParseMetric(s);
       if (!metric) return Invalid(where + ": unknown metricType '" + std::string(s) + "'");
       field.metric = *metric;
@@ -267,7 +285,8 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
 
 Result<RecordBatch> DecodeRecords(const TableSchema& schema, element data) {
   simdjson::dom::array array;
-  if (data.get_array().get(array) != simdjson::SUCCESS) return Invalid("data must be an array of records");
+  if (data.get_array().get(array) != simdjson::SUCCESS)
+    return Invalid("data must be an array of records");
   RecordBatch batch = RecordBatch::ForSchema(schema);
   for (auto& column : batch.columns) column.Reserve(array.size());
   std::vector<uint8_t> seen(schema.fields.size());
@@ -275,11 +294,13 @@ Result<RecordBatch> DecodeRecords(const TableSchema& schema, element data) {
   for (element item : array) {
     const std::string record = "record " + std::to_string(r);
     simdjson::dom::object obj;
-    if (item.get_object().get(obj) != simdjson::SUCCESS) return Invalid(record + " must be an object");
+    if (item.get_object().get(obj) != simdjson::SUCCESS)
+      return Invalid(record + " must be an object");
     std::fill(seen.begin(), seen.end(), 0);
     for (auto [key, value] : obj) {
       auto index = schema.FieldIndex(key);
-      if (!index) return Invalid(record + ": unknown field '" + std::string(key.substr(0, 255)) + "'");
+      if (!index)
+        return Invalid(record + ": unknown field '" + std::string(key.substr(0, 255)) + "'");
       if (seen[*index]) return Invalid(record + ": field '" + std::string(key) + "' appears twice");
       seen[*index] = 1;
       QV_RETURN_IF_ERROR(AppendValue(schema.fields[*index], value, &batch.columns[*index],
@@ -295,7 +316,8 @@ Result<RecordBatch> DecodeRecords(const TableSchema& schema, element data) {
 
 Result<std::vector<PrimaryKey>> DecodeKeys(element keys) {
   simdjson::dom::array array;
-  if (keys.get_array().get(array) != simdjson::SUCCESS) return Invalid("primaryKeys must be an array");
+  if (keys.get_array().get(array) != simdjson::SUCCESS)
+    return Invalid("primaryKeys must be an array");
   std::vector<PrimaryKey> out;
   size_t i = 0;
   for (element item : array) {

@@ -24,7 +24,8 @@ Json EncodeValue(const Field& field, const Value& value) {
         } else if constexpr (std::is_same_v<T, double>) {
           return field.type == DataType::kFloat ? FloatForJson(static_cast<float>(v)) : v;
         } else if constexpr (std::is_same_v<T, std::string>) {
-          if (field.type == DataType::kJson) return Json::parse(v, nullptr, /*allow_exceptions=*/false);
+          if (field.type == DataType::kJson)
+            return Json::parse(v, nullptr, /*allow_exceptions=*/false);
           return v;
         } else if constexpr (std::is_same_v<T, std::vector<float>>) {
           Json array = Json::array();

@@ -64,8 +64,8 @@ Status LocalLog::Recover(const ReplayFn& replay) {
     QV_ASSIGN_OR_RETURN(std::string data, fs_->ReadFile(path));
     std::string_view view(data);
     if (view.substr(0, wal::kFileMagic.size()) != wal::kFileMagic) {
-      const bool torn_header = view.size() < wal::kFileMagic.size() &&
-                               wal::kFileMagic.substr(0, view.size()) == view;
+      const bool torn_header =
+          view.size() < wal::kFileMagic.size() && wal::kFileMagic.substr(0, view.size()) == view;
       if (!is_last || !(torn_header || !IntactFrameFollows(view, 0, last_lsn))) {
         return Status::Corruption("WAL file " + path + " at offset 0: bad file header");
       }
@@ -85,8 +85,8 @@ Status LocalLog::Recover(const ReplayFn& replay) {
                                     ": LSN " + std::to_string(record.lsn) + " follows LSN " +
                                     std::to_string(last_lsn));
         }
-        QV_RETURN_IF_ERROR(replay(record).WithContext(
-            "replaying WAL file " + path + " at offset " + std::to_string(offset)));
+        QV_RETURN_IF_ERROR(replay(record).WithContext("replaying WAL file " + path + " at offset " +
+                                                      std::to_string(offset)));
         last_lsn = record.lsn;
         offset += size;
         continue;

@@ -54,10 +54,10 @@ class LocalLog final : public Log {
   const LocalLogOptions options_;
 
   mutable std::mutex mu_;
-  std::deque<Writer*> queue_;    // guarded by mu_; front is the leader
-  Lsn next_lsn_ = 1;             // guarded by mu_
-  Lsn durable_lsn_ = 0;          // guarded by mu_
-  Status poisoned_;              // guarded by mu_
+  std::deque<Writer*> queue_;           // guarded by mu_; front is the leader
+  Lsn next_lsn_ = 1;                    // guarded by mu_
+  Lsn durable_lsn_ = 0;                 // guarded by mu_
+  Status poisoned_;                     // guarded by mu_
   std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process
   std::unique_ptr<WritableFile> file_;  // used only by the current leader
 };

@@ -1,3 +1,5 @@
+#include "engine/engine.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -6,7 +8,6 @@
 #include "catalog/catalog.h"
 #include "common/coding.h"
 #include "common/names.h"
-#include "engine/engine.h"
 #include "test_util.h"
 
 namespace quiver {
@@ -117,7 +118,8 @@ TEST(Names, FollowTheNameRule) {
   EXPECT_TRUE(ValidateName("table", "My_Table1").ok());
   EXPECT_TRUE(ValidateName("table", "_x").ok());
   EXPECT_TRUE(ValidateName("table", std::string(255, 'a')).ok());
-  for (const std::string& bad : std::vector<std::string>{"", "../x", "a/b", "1abc", "a b", "a.b", "é", std::string(256, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{"", "../x", "a/b", "1abc", "a b", "a.b",
+                                                         "é", std::string(256, 'a')}) {
     EXPECT_EQ(ValidateName("table", bad).code(), StatusCode::kInvalidArgument) << bad;
   }
 }

@@ -1,12 +1,12 @@
 // Runs tests/data/filters.txt: every filter against a fixed table.
 
+#include "expr/filter.h"
+
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <fstream>
 #include <sstream>
-
-#include "expr/filter.h"
 
 namespace quiver {
 namespace {
@@ -33,8 +33,10 @@ RecordBatch FixtureRows(const TableSchema& schema) {
     std::optional<bool> active;
     const char* tag;
   };
-  const Row rows[] = {{1, "alice", 25, 1.5, true, "x"},      {2, "bob", 35, 2.5, false, "o'neil"},
-                      {3, "carol", {}, -1, true, nullptr},   {4, "dave", 45, 0, {}, "x_y"},
+  const Row rows[] = {{1, "alice", 25, 1.5, true, "x"},
+                      {2, "bob", 35, 2.5, false, "o'neil"},
+                      {3, "carol", {}, -1, true, nullptr},
+                      {4, "dave", 45, 0, {}, "x_y"},
                       {5, "eve%", 30, 10, false, "xay"}};
   for (const Row& r : rows) {
     auto& c = batch.columns;
@@ -79,7 +81,8 @@ TEST(FilterLanguage, DataDrivenCases) {
       const std::string position = "position " + Trim(expected.substr(5));
       const size_t at = message.find(position);
       ASSERT_NE(at, std::string::npos) << message;
-      EXPECT_FALSE(std::isdigit(static_cast<unsigned char>(message[at + position.size()]))) << message;
+      EXPECT_FALSE(std::isdigit(static_cast<unsigned char>(message[at + position.size()])))
+          << message;
     } else {
       ASSERT_TRUE(filter.ok()) << filter.status().ToString();
       std::string got;

@@ -1,8 +1,9 @@
+#include "io/object_store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "io/object_store.h"
 #include "test_util.h"
 
 namespace quiver {
@@ -33,7 +34,8 @@ TEST(LocalObjectStore, KeysCannotEscapeTheRoot) {
   auto fs = NewPosixFileSystem();
   const std::string root = JoinPath(dir.path(), "objects");
   auto store = NewLocalObjectStore(fs.get(), root);
-  for (const std::string key : {"../x", "a/../../x", "/abs", "a//b", "a/./b", "", "a/b/", "x.tmp", "a b"}) {
+  for (const std::string key :
+       {"../x", "a/../../x", "/abs", "a//b", "a/./b", "", "a/b/", "x.tmp", "a b"}) {
     EXPECT_EQ(store->Put(key, "data").code(), StatusCode::kInvalidArgument) << key;
     EXPECT_EQ(store->Get(key).status().code(), StatusCode::kInvalidArgument) << key;
   }

@@ -1,3 +1,5 @@
+#include "engine/table.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -5,7 +7,6 @@
 #include <random>
 
 #include "engine/distance.h"
-#include "engine/table.h"
 #include "test_util.h"
 
 namespace quiver {
@@ -37,7 +38,8 @@ RecordBatch Rows(const TableSchema& schema, const std::vector<int64_t>& ids, std
   return batch;
 }
 
-std::unique_ptr<Table> OpenTable(const std::string& dir, const TableSchema& schema, FileSystem* fs) {
+std::unique_ptr<Table> OpenTable(const std::string& dir, const TableSchema& schema,
+                                 FileSystem* fs) {
   auto table = Table::Open(fs, dir, schema, {});
   EXPECT_TRUE(table.ok()) << table.status().ToString();
   return std::move(table).value();
@@ -169,7 +171,8 @@ TEST_P(SearchOracle, MatchesBruteForceWithFiltersAndDeletes) {
           for (size_t i = 0; i < v.size(); ++i) d += (v[i] - query[i]) * (v[i] - query[i]);
         } else {
           double dot = 0, na = 0, nb = 0;
-          for (size_t i = 0; i < v.size(); ++i) dot += v[i] * query[i], na += query[i] * query[i], nb += v[i] * v[i];
+          for (size_t i = 0; i < v.size(); ++i)
+            dot += v[i] * query[i], na += query[i] * query[i], nb += v[i] * v[i];
           d = metric == Metric::kDotProduct ? -dot : 1 - dot / std::sqrt(na * nb);
         }
         oracle.emplace_back(d, id);
@@ -192,7 +195,8 @@ TEST_P(SearchOracle, MatchesBruteForceWithFiltersAndDeletes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllMetrics, SearchOracle,
-                         ::testing::Values(Metric::kEuclidean, Metric::kCosine, Metric::kDotProduct),
+                         ::testing::Values(Metric::kEuclidean, Metric::kCosine,
+                                           Metric::kDotProduct),
                          [](const ::testing::TestParamInfo<Metric>& info) {
                            return std::string(MetricName(info.param));
                          });
@@ -241,7 +245,8 @@ TEST(Table, RejectsBadRequestsWithoutChangingAnything) {
   EXPECT_FALSE(table->Search({"v", {1, 2}, 0, "", {}, false}).ok()) << "limit 0";
   EXPECT_FALSE(table->Search({"v", {1, 2}, 1000000000, "", {}, false}).ok()) << "absurd limit";
   EXPECT_FALSE(table->Search({"group", {1, 2}, 5, "", {}, false}).ok()) << "not a vector field";
-  EXPECT_FALSE(table->Search({"v", {1, 2}, 5, "", {"nope"}, false}).ok()) << "unknown response field";
+  EXPECT_FALSE(table->Search({"v", {1, 2}, 5, "", {"nope"}, false}).ok())
+      << "unknown response field";
   std::vector<PrimaryKey> string_keys = {std::string("a")};
   EXPECT_FALSE(table->Delete(string_keys).ok()) << "key of the wrong type";
 }
@@ -264,7 +269,8 @@ TEST(Distance, KernelsMatchScalarReferenceAtManySizes) {
     EXPECT_NEAR(L2Squared(a.data(), b.data(), dims), l2, tol) << dims;
     EXPECT_NEAR(InnerProduct(a.data(), b.data(), dims), ip, tol) << dims;
     EXPECT_NEAR(Distance(Metric::kDotProduct, a.data(), b.data(), dims), -ip, tol) << dims;
-    EXPECT_NEAR(Distance(Metric::kCosine, a.data(), b.data(), dims), 1 - ip / std::sqrt(na * nb), 1e-4)
+    EXPECT_NEAR(Distance(Metric::kCosine, a.data(), b.data(), dims), 1 - ip / std::sqrt(na * nb),
+                1e-4)
         << dims;
   }
   std::vector<float> zero(4, 0), one(4, 1);

@@ -31,7 +31,8 @@ class SyncFailingFileSystem final : public FileSystem {
  public:
   std::atomic<bool> fail_syncs{false};
 
-  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, bool truncate) override {
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
+                                                     bool truncate) override {
     QV_ASSIGN_OR_RETURN(auto file, base_->OpenWritable(path, truncate));
     return std::unique_ptr<WritableFile>(std::make_unique<File>(std::move(file), &fail_syncs));
   }
@@ -43,13 +44,16 @@ class SyncFailingFileSystem final : public FileSystem {
   Status CreateDirs(const std::string& p) override { return base_->CreateDirs(p); }
   Status SyncDir(const std::string& p) override { return base_->SyncDir(p); }
   Result<bool> Exists(const std::string& p) override { return base_->Exists(p); }
-  Result<std::vector<std::string>> ListDir(const std::string& p) override { return base_->ListDir(p); }
+  Result<std::vector<std::string>> ListDir(const std::string& p) override {
+    return base_->ListDir(p);
+  }
   Result<std::unique_ptr<FileLock>> Lock(const std::string& p) override { return base_->Lock(p); }
 
  private:
   class File final : public WritableFile {
    public:
-    File(std::unique_ptr<WritableFile> base, std::atomic<bool>* fail) : base_(std::move(base)), fail_(fail) {}
+    File(std::unique_ptr<WritableFile> base, std::atomic<bool>* fail)
+        : base_(std::move(base)), fail_(fail) {}
     Status Append(std::string_view d) override { return base_->Append(d); }
     Status Sync() override {
       if (*fail_) return Status::IOError("injected fdatasync failure");

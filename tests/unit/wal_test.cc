@@ -105,10 +105,12 @@ TEST(LocalLog, RotatesFilesAndReplaysAcrossThem) {
   {
     auto log = OpenLog(fs.get(), dir.path(), &none, small);
     ASSERT_TRUE(log.ok());
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE((*log)->Append(RecordType::kInsert, std::string(40, 'a' + i % 26)).ok());
+    for (int i = 0; i < 30; ++i)
+      ASSERT_TRUE((*log)->Append(RecordType::kInsert, std::string(40, 'a' + i % 26)).ok());
   }
   size_t files = 0;
-  for (auto& e : std::filesystem::directory_iterator(dir.path())) files += e.path().extension() == ".wal";
+  for (auto& e : std::filesystem::directory_iterator(dir.path()))
+    files += e.path().extension() == ".wal";
   EXPECT_GT(files, 3u);
   Replayed replayed;
   ASSERT_TRUE(OpenLog(fs.get(), dir.path(), &replayed, small).ok());
@@ -168,7 +170,8 @@ TEST(LocalLog, RefusesCorruptRecordFollowedByValidRecords) {
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kCorruption);
   EXPECT_NE(log.status().message().find(path), std::string::npos);
-  EXPECT_NE(log.status().message().find("offset " + std::to_string(second_record)), std::string::npos);
+  EXPECT_NE(log.status().message().find("offset " + std::to_string(second_record)),
+            std::string::npos);
   EXPECT_EQ(fs->ReadFile(path).value(), data) << "a refused log is left untouched";
 }
 
