@@ -13,7 +13,7 @@ PYTHON ?= /usr/bin/python3
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
-  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev \
+  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev \
   python3 python3-pytest python3-requests python3-numpy curl
 
 .PHONY: all deps configure build run test test-unit test-e2e bench format clean

@@ -13,10 +13,12 @@ namespace quiver::testing {
 // A fresh directory under the system temp dir, removed on destruction.
 class TempDir {
  public:
-  TempDir() {
+  // `in_memory` puts it on /dev/shm when there is one, where fsync is free.
+  explicit TempDir(bool in_memory = false) {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("quiver-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::path base = std::filesystem::temp_directory_path();
+    if (in_memory && std::filesystem::is_directory("/dev/shm")) base = "/dev/shm";
+    path_ = base / ("quiver-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() { std::filesystem::remove_all(path_); }

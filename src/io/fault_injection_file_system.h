@@ -1,0 +1,82 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "io/file_system.h"
+
+namespace quiver {
+
+// Operations a fault can be injected into.
+enum class FsOp { kAppend, kSync, kRename, kSyncDir, kCreate, kRemove };
+
+// A FileSystem over a real one that remembers what is durable, for tests:
+// bytes count once their file is synced, and a created, renamed or removed
+// directory entry counts once its directory is synced.
+//
+// PowerLoss() makes every later mutation fail (the machine is off);
+// DropUnsyncedData() then rewinds the real files to their durable state, as
+// a restart after the power loss would find them, and turns the power back
+// on. FailNth() makes the N-th operation of a kind fail with a chosen error
+// (ENOSPC, EIO), optionally writing half the bytes first (a short write).
+// Thread-safe.
+class FaultInjectionFileSystem final : public FileSystem {
+ public:
+  explicit FaultInjectionFileSystem(std::unique_ptr<FileSystem> base);
+
+  void PowerLoss();
+  Status DropUnsyncedData();
+  // The nth (1-based) future operation of `op` fails with `error`.
+  void FailNth(FsOp op, int nth, Status error, bool short_write = false);
+  void ClearFaults();
+  int Count(FsOp op) const;
+
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
+                                                     bool truncate) override;
+  Result<std::string> ReadFile(const std::string& path) override;
+  Status Truncate(const std::string& path, uint64_t size) override;
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status RemoveFile(const std::string& path) override;
+  Status RemoveAll(const std::string& path) override;
+  Status CreateDirs(const std::string& path) override;
+  Status SyncDir(const std::string& path) override;
+  Result<bool> Exists(const std::string& path) override;
+  Result<std::vector<std::string>> ListDir(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path) override;
+
+  // Used by the files this file system hands out.
+  Status BeforeOp(FsOp op, bool* short_write);
+  void OnAppended(const std::string& path, uint64_t new_size);
+  void OnSynced(const std::string& path, uint64_t size);
+
+ private:
+  // A directory change not yet made durable, undone on power loss.
+  struct PendingEntry {
+    enum Kind { kCreated, kRemoved, kReplaced } kind;
+    std::string path;
+    std::string durable_content;  // kRemoved / kReplaced: what a restart would find
+  };
+
+  std::unique_ptr<FileSystem> base_;
+  mutable std::mutex mu_;
+  bool power_lost_ = false;                      // guarded by mu_
+  std::map<std::string, uint64_t> synced_size_;  // guarded by mu_
+  std::map<std::string, uint64_t> size_;         // guarded by mu_
+  std::vector<PendingEntry> pending_;            // guarded by mu_, oldest first
+  struct Fault {
+    FsOp op;
+    int remaining;
+    Status error;
+    bool short_write;
+  };
+  std::vector<Fault> faults_;   // guarded by mu_
+  std::map<FsOp, int> counts_;  // guarded by mu_
+
+  Status CheckPower() const;
+  std::string DurableContent(const std::string& path);
+};
+
+}  // namespace quiver
