@@ -2,6 +2,7 @@
 
 #include "common/checksum.h"
 #include "common/coding.h"
+#include "schema/schema_codec.h"
 
 namespace quiver {
 namespace {
@@ -10,34 +11,6 @@ constexpr std::string_view kMagic{"QVCAT\x00\x00\x01", 8};
 constexpr uint32_t kVersion = 1;
 constexpr std::string_view kCatalogKey = "catalog";
 constexpr size_t kHeaderSize = 8 + 4 + 8 + 8;
-
-void EncodeField(ByteWriter* w, const Field& f) {
-  w->String(f.name);
-  w->U8(static_cast<uint8_t>(f.type));
-  w->U8(f.primary_key ? 1 : 0);
-  w->U32(f.dimensions);
-  w->U8(static_cast<uint8_t>(f.metric));
-}
-
-Status DecodeField(ByteReader* r, Field* f) {
-  uint8_t type, pk, metric;
-  QV_RETURN_IF_ERROR(r->String(&f->name));
-  QV_RETURN_IF_ERROR(r->U8(&type));
-  QV_RETURN_IF_ERROR(r->U8(&pk));
-  QV_RETURN_IF_ERROR(r->U32(&f->dimensions));
-  QV_RETURN_IF_ERROR(r->U8(&metric));
-  if (type < static_cast<uint8_t>(DataType::kBool) ||
-      type > static_cast<uint8_t>(DataType::kVectorDouble)) {
-    return Status::Corruption("catalog: unknown data type " + std::to_string(type));
-  }
-  if (metric > static_cast<uint8_t>(Metric::kDotProduct)) {
-    return Status::Corruption("catalog: unknown metric " + std::to_string(metric));
-  }
-  f->type = static_cast<DataType>(type);
-  f->primary_key = pk != 0;
-  f->metric = static_cast<Metric>(metric);
-  return Status::OK();
-}
 
 }  // namespace
 
@@ -125,7 +98,7 @@ Result<CatalogState> DecodeCatalog(std::string_view data) {
       QV_RETURN_IF_ERROR(r.Varint(&field_count));
       for (uint64_t f = 0; f < field_count; ++f) {
         Field field;
-        QV_RETURN_IF_ERROR(DecodeField(&r, &field));
+        QV_RETURN_IF_ERROR(DecodeField(&r, &field).WithContext("catalog"));
         table.schema.fields.push_back(std::move(field));
       }
       db.tables.push_back(std::move(table));

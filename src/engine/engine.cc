@@ -28,7 +28,53 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<FileSystem> fs,
                                              EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(fs), std::move(options)));
   QV_RETURN_IF_ERROR(engine->Start());
+  if (engine->options_.maintenance_interval.count() > 0) {
+    engine->maintenance_ = std::thread([e = engine.get()] { e->MaintenanceLoop(); });
+  }
   return engine;
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+}
+
+void Engine::MaintenanceLoop() {
+  std::unique_lock lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, options_.maintenance_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    MaintainOnce();
+    lock.lock();
+  }
+}
+
+std::vector<std::shared_ptr<Table>> Engine::AllTables() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<Table>> tables;
+  for (const auto& [name, db] : open_) {
+    for (const auto& [table_name, table] : db.tables) tables.push_back(table);
+  }
+  return tables;
+}
+
+void Engine::MaintainOnce() {
+  for (const auto& table : AllTables()) {
+    if (Status s = table->MaybeSeal(); !s.ok()) {
+      spdlog::warn("maintenance: sealing table {} failed: {}", table->schema().name, s.ToString());
+    }
+    if (Status s = table->Compact(); !s.ok()) {
+      spdlog::warn("maintenance: compacting table {} failed: {}", table->schema().name, s.ToString());
+    }
+  }
+}
+
+Status Engine::SealAll() {
+  for (const auto& table : AllTables()) QV_RETURN_IF_ERROR(table->Seal());
+  return Status::OK();
 }
 
 std::string Engine::DatabaseDir(uint64_t db_id) const {
@@ -95,7 +141,7 @@ Status Engine::RemoveOrphans() {
 }
 
 Result<std::shared_ptr<Table>> Engine::OpenTable(const DatabaseEntry& db, const TableEntry& table) {
-  auto opened = Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options_.log);
+  auto opened = Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options_.table);
   if (!opened.ok()) {
     return opened.status().WithContext("opening table '" + table.schema.name + "' of database '" +
                                        db.name + "'");

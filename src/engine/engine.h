@@ -1,7 +1,10 @@
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -14,7 +17,10 @@ namespace quiver {
 
 struct EngineOptions {
   std::string data_dir;
-  LocalLogOptions log;
+  TableOptions table;
+  // A background thread seals and compacts tables this often; zero turns it
+  // off (tests then call SealAll / MaintainOnce themselves).
+  std::chrono::milliseconds maintenance_interval{200};
 };
 
 struct LoadOptions {
@@ -43,6 +49,8 @@ class Engine {
   // orphaned files, and opens every loaded database (replaying its logs).
   static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<FileSystem> fs,
                                               EngineOptions options);
+  // Stops background maintenance; acknowledged writes are already durable.
+  ~Engine();
 
   // Creates the database, or reopens it when it exists; returns true if created.
   Result<bool> LoadDatabase(const std::string& name, const LoadOptions& options);
@@ -59,6 +67,11 @@ class Engine {
   // The open table; it stays valid for the caller even if dropped meanwhile.
   Result<std::shared_ptr<Table>> FindTable(const std::string& db, const std::string& table) const;
 
+  // Seals every table's growing segment (POST /api/rebuild).
+  Status SealAll();
+  // One round of background work: seal what is due, compact what needs it.
+  void MaintainOnce();
+
  private:
   struct OpenDatabase {
     std::map<std::string, std::shared_ptr<Table>> tables;
@@ -72,6 +85,8 @@ class Engine {
   std::string DatabaseDir(uint64_t db_id) const;
   std::string TableDir(uint64_t db_id, uint64_t table_id) const;
   Result<const OpenDatabase*> FindOpen(const std::string& db) const;
+  std::vector<std::shared_ptr<Table>> AllTables() const;
+  void MaintenanceLoop();
 
   std::unique_ptr<FileSystem> fs_;
   const EngineOptions options_;
@@ -81,6 +96,11 @@ class Engine {
   mutable std::shared_mutex mu_;  // guards catalog_ and open_
   std::unique_ptr<Catalog> catalog_;
   std::map<std::string, OpenDatabase> open_;  // loaded databases by name
+
+  std::mutex stop_mu_;  // guards stopping_
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread maintenance_;
 };
 
 }  // namespace quiver

@@ -33,7 +33,7 @@ Result<InsertPayload> DecodeInsert(std::string_view payload, const TableSchema& 
                               " columns, the table has " + std::to_string(schema.fields.size()));
   }
   InsertPayload out{(flags & kUpsertFlag) != 0, RecordBatch::ForSchema(schema)};
-  for (auto& column : out.batch.columns) QV_RETURN_IF_ERROR(column.DecodeFrom(&r, rows));
+  for (auto& column : out.batch.columns) QV_RETURN_IF_ERROR(column.AppendDecoded(&r, rows));
   if (r.remaining() != 0) return Status::Corruption("insert record has trailing bytes");
   return out;
 }

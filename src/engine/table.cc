@@ -1,64 +1,163 @@
+// Table: opening and recovery, and the write path.
+
 #include "engine/table.h"
 
-#include <algorithm>
-#include <cmath>
-#include <unordered_set>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdio>
+#include <set>
 
 #include "engine/log_payload.h"
-#include "engine/vector_searcher.h"
 #include "expr/filter.h"
+#include "segment/manifest.h"
 
 namespace quiver {
-namespace {
 
-Status CheckLimit(size_t limit) {
-  if (limit == 0 || limit > kMaxResultRows) {
-    return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxResultRows));
-  }
-  return Status::OK();
+Table::Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      options_(options),
+      schema_(std::move(schema)),
+      pk_index_(*schema_.PrimaryKeyIndex()),
+      growing_(std::make_shared<GrowingSegment>(schema_)),
+      growing_since_(std::chrono::steady_clock::now()) {}
+
+std::string Table::SegmentPath(uint64_t id) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
+  return JoinPath(JoinPath(dir_, "segments"), name);
 }
-
-// No filter when the text is empty.
-Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text,
-                                                  const TableSchema& schema, FilterScope scope) {
-  if (text.empty()) return std::optional<Filter>();
-  QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(text, schema, scope));
-  return std::optional<Filter>(std::move(filter));
-}
-
-}  // namespace
-
-Table::Table(TableSchema schema)
-    : schema_(std::move(schema)), pk_index_(*schema_.PrimaryKeyIndex()), segment_(schema_) {}
 
 Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& dir,
-                                           TableSchema schema, const LocalLogOptions& options) {
+                                           TableSchema schema, TableOptions options) {
   if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
-  std::unique_ptr<Table> table(new Table(std::move(schema)));
-  Table* raw = table.get();
-  QV_ASSIGN_OR_RETURN(auto log,
-                      LocalLog::Open(fs, JoinPath(dir, "wal"), options,
-                                     [raw](const LogRecord& r) { return raw->Replay(r); }));
-  table->applied_lsn_ = log->LastLsn();
-  table->log_ = std::move(log);
+  std::unique_ptr<Table> table(new Table(fs, dir, std::move(schema), options));
+  QV_RETURN_IF_ERROR(table->Recover());
   return table;
+}
+
+Status Table::Recover() {
+  const std::string segments_dir = JoinPath(dir_, "segments");
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir));
+  const std::string manifest_path = JoinPath(dir_, "MANIFEST");
+  QV_ASSIGN_OR_RETURN(bool has_manifest, fs_->Exists(manifest_path));
+  Manifest manifest;
+  if (has_manifest) {
+    QV_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(manifest_path));
+    auto decoded = DecodeManifest(bytes);
+    if (!decoded.ok()) return decoded.status().WithContext(manifest_path);
+    manifest = std::move(decoded).value();
+  }
+  std::set<std::string> referenced;
+  for (const ManifestSegment& entry : manifest.segments) {
+    const std::string path = SegmentPath(entry.id);
+    QV_ASSIGN_OR_RETURN(auto segment, SealedSegment::Open(fs_, path, schema_, entry.id));
+    if (segment->num_rows() != entry.rows) {
+      return Status::Corruption(manifest_path + ": segment " + std::to_string(entry.id) +
+                                " has " + std::to_string(segment->num_rows()) +
+                                " rows, the manifest says " + std::to_string(entry.rows));
+    }
+    Roaring deleted;
+    if (!entry.deleted.empty()) {
+      try {
+        deleted = Roaring::readSafe(entry.deleted.data(), entry.deleted.size());
+      } catch (const std::exception& e) {
+        return Status::Corruption(manifest_path + ": delete bitmap of segment " +
+                                  std::to_string(entry.id) + " does not decode");
+      }
+    }
+    segment->SetDeleted(std::move(deleted));
+    referenced.insert(path);
+    sealed_.push_back(std::move(segment));
+  }
+  // Files no manifest names were left by a seal or compaction that crashed
+  // before its manifest (or after it, before removing what it replaced).
+  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(segments_dir));
+  for (const auto& name : names) {
+    const std::string path = JoinPath(segments_dir, name);
+    if (referenced.contains(path)) continue;
+    spdlog::info("table {}: removing unreferenced segment file {}", schema_.name, path);
+    QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
+  }
+  checkpoint_lsn_ = manifest.checkpoint_lsn;
+  next_segment_id_ = manifest.next_segment_id;
+  QV_ASSIGN_OR_RETURN(log_, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log, checkpoint_lsn_,
+                                           [this](const LogRecord& r) { return Replay(r); }));
+  applied_lsn_ = log_->LastLsn();
+  return Status::OK();
 }
 
 Status Table::Replay(const LogRecord& record) {
   switch (record.type) {
     case RecordType::kInsert: {
       QV_ASSIGN_OR_RETURN(InsertPayload insert, DecodeInsert(record.payload, schema_));
-      (void)segment_.ApplyInsert(insert.batch, insert.upsert);
+      QV_RETURN_IF_ERROR(ValidateBatch(schema_, insert.batch));
+      (void)ApplyInsert(insert.batch, insert.upsert, record.lsn);
       return Status::OK();
     }
     case RecordType::kDelete: {
       QV_ASSIGN_OR_RETURN(auto keys, DecodeDelete(record.payload));
-      (void)segment_.ApplyDelete(keys);
+      (void)ApplyDelete(keys);
       return Status::OK();
     }
   }
   return Status::Corruption("unknown log record type " +
                             std::to_string(static_cast<int>(record.type)));
+}
+
+Table::Location Table::FindLive(const PrimaryKey& key) const {
+  // Newest first: a key is live in at most one segment.
+  if (int64_t row = growing_->FindLiveKey(key); row >= 0) return {growing_.get(), size_t(row)};
+  if (frozen_) {
+    if (int64_t row = frozen_->FindLiveKey(key); row >= 0) return {frozen_.get(), size_t(row)};
+  }
+  for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
+    if (int64_t row = (*it)->FindLiveKey(key); row >= 0) return {it->get(), size_t(row)};
+  }
+  return {};
+}
+
+std::vector<const Segment*> Table::Segments() const {
+  std::vector<const Segment*> out;
+  for (const auto& s : sealed_) out.push_back(s.get());
+  if (frozen_) out.push_back(frozen_.get());
+  out.push_back(growing_.get());
+  return out;
+}
+
+InsertCounts Table::ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) {
+  InsertCounts counts;
+  const Column& keys = batch.columns[pk_index_];
+  for (size_t r = 0; r < batch.num_rows(); ++r) {
+    Location existing = FindLive(KeyAt(keys, r));
+    if (existing.segment != nullptr) {
+      if (!upsert) {
+        ++counts.skipped;
+        continue;
+      }
+      existing.segment->MarkDeleted(existing.row);
+    }
+    if (growing_->num_rows() == 0) {
+      growing_min_lsn_ = lsn;
+      growing_since_ = std::chrono::steady_clock::now();
+    }
+    growing_->Append(batch, r);
+    growing_max_lsn_ = lsn;
+    ++counts.inserted;
+  }
+  return counts;
+}
+
+uint64_t Table::ApplyDelete(std::span<const PrimaryKey> keys) {
+  uint64_t deleted = 0;
+  for (const PrimaryKey& key : keys) {
+    Location existing = FindLive(key);
+    if (existing.segment == nullptr) continue;
+    existing.segment->MarkDeleted(existing.row);
+    ++deleted;
+  }
+  return deleted;
 }
 
 template <typename Fn>
@@ -80,7 +179,7 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   QV_RETURN_IF_ERROR(ValidateBatch(schema_, batch));
   if (batch.num_rows() == 0) return InsertCounts{};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, EncodeInsert(batch, upsert)));
-  return ApplyInOrder(lsn, [&] { return segment_.ApplyInsert(batch, upsert); });
+  return ApplyInOrder(lsn, [&] { return ApplyInsert(batch, upsert, lsn); });
 }
 
 Status Table::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
@@ -98,7 +197,7 @@ Result<uint64_t> Table::Delete(std::span<const PrimaryKey> keys) {
   QV_RETURN_IF_ERROR(CheckKeyTypes(keys));
   if (keys.empty()) return uint64_t{0};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, EncodeDelete(keys)));
-  return ApplyInOrder(lsn, [&] { return segment_.ApplyDelete(keys); });
+  return ApplyInOrder(lsn, [&] { return ApplyDelete(keys); });
 }
 
 Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
@@ -106,10 +205,13 @@ Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
   std::vector<PrimaryKey> keys;
   {
     std::shared_lock lock(data_mu_);
-    const auto columns = segment_.columns();
-    for (size_t row = 0; row < segment_.num_rows(); ++row) {
-      if (segment_.IsLive(row) && filter.Matches({columns, row, 0}))
-        keys.push_back(segment_.KeyOf(row));
+    for (const Segment* segment : Segments()) {
+      const auto columns = segment->columns();
+      for (size_t row = 0; row < segment->num_rows(); ++row) {
+        if (segment->IsLive(row) && filter.Matches({columns, row, 0})) {
+          keys.push_back(KeyAt(columns[pk_index_], row));
+        }
+      }
     }
   }
   // Rows inserted between the scan and the log append are not deleted: the
@@ -117,128 +219,25 @@ Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
   return Delete(keys);
 }
 
-Result<std::vector<size_t>> Table::ResolveResponse(const std::vector<std::string>& names) const {
-  std::vector<size_t> fields;
-  if (names.empty()) {
-    for (size_t i = 0; i < schema_.fields.size(); ++i) fields.push_back(i);
-    return fields;
-  }
-  for (const auto& name : names) {
-    auto index = schema_.FieldIndex(name);
-    if (!index) return Status::InvalidArgument("unknown field '" + name + "' in response");
-    fields.push_back(*index);
-  }
-  return fields;
-}
-
-std::vector<Value> Table::Project(const std::vector<size_t>& fields, size_t row) const {
-  std::vector<Value> values;
-  values.reserve(fields.size());
-  const auto columns = segment_.columns();
-  for (size_t f : fields) values.push_back(columns[f].GetValue(row));
-  return values;
-}
-
-bool Table::KeyLess(uint32_t a, uint32_t b) const {
-  const Column& pk = segment_.columns()[pk_index_];
-  if (pk.type() == DataType::kString) return pk.GetString(a) < pk.GetString(b);
-  return pk.GetInt(a) < pk.GetInt(b);
-}
-
-Result<ResultSet> Table::Search(const SearchRequest& request) const {
-  size_t field_index;
-  if (request.field.empty()) {
-    auto vector_fields = schema_.VectorFieldIndexes();
-    if (vector_fields.size() != 1) {
-      return Status::InvalidArgument("the table has " + std::to_string(vector_fields.size()) +
-                                     " vector fields: name one with queryField");
-    }
-    field_index = vector_fields[0];
-  } else {
-    auto index = schema_.FieldIndex(request.field);
-    if (!index) return Status::InvalidArgument("unknown queryField '" + request.field + "'");
-    if (!IsVectorType(schema_.fields[*index].type)) {
-      return Status::InvalidArgument("queryField '" + request.field + "' is not a vector field");
-    }
-    field_index = *index;
-  }
-  const Field& field = schema_.fields[field_index];
-  if (request.vector.size() != field.dimensions) {
-    return Status::InvalidArgument("queryVector has " + std::to_string(request.vector.size()) +
-                                   " dimensions, field '" + field.name + "' has " +
-                                   std::to_string(field.dimensions));
-  }
-  for (float x : request.vector) {
-    if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
-  }
-  QV_RETURN_IF_ERROR(CheckLimit(request.limit));
-  QV_ASSIGN_OR_RETURN(auto filter,
-                      ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
-  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
-
-  std::shared_lock lock(data_mu_);
-  const auto columns = segment_.columns();
-  const size_t rows = segment_.num_rows();
-  // The filter is applied first (except an @distance filter, which needs the
-  // distance and is asked per candidate).
-  std::vector<uint8_t> allowed(segment_.live_flags().begin(), segment_.live_flags().end());
-  std::function<bool(uint32_t, float)> accept;
-  SearchFilter search_filter{allowed, nullptr};
-  if (filter && filter->UsesDistance()) {
-    accept = [&](uint32_t row, float d) { return filter->Matches({columns, row, d}); };
-    search_filter.accept = &accept;
-  } else if (filter) {
-    for (size_t row = 0; row < rows; ++row) {
-      if (allowed[row] && !filter->Matches({columns, row, 0})) allowed[row] = 0;
-    }
-  }
-  ExactSearcher searcher(columns[field_index].VectorData(), rows, field.dimensions, field.metric);
-  auto neighbors = searcher.Search(request.vector, request.limit, search_filter,
-                                   [this](uint32_t a, uint32_t b) { return KeyLess(a, b); });
-  ResultSet result;
-  result.fields = std::move(fields);
-  for (const Neighbor& n : neighbors) {
-    result.rows.push_back(Project(result.fields, n.row));
-    if (request.with_distance) result.distances.push_back(n.distance);
-  }
-  return result;
-}
-
-Result<ResultSet> Table::Get(const GetRequest& request) const {
-  if (request.limit) QV_RETURN_IF_ERROR(CheckLimit(*request.limit));
-  if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
-  QV_ASSIGN_OR_RETURN(auto filter,
-                      ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
-  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
-
-  std::shared_lock lock(data_mu_);
-  const auto columns = segment_.columns();
-  auto matches = [&](size_t row) { return !filter || filter->Matches({columns, row, 0}); };
-  std::vector<size_t> rows;
-  if (request.keys) {
-    std::unordered_set<int64_t> seen;
-    for (const auto& key : *request.keys) {
-      const int64_t row = segment_.FindKey(key);
-      if (row >= 0 && seen.insert(row).second && matches(static_cast<size_t>(row))) {
-        rows.push_back(static_cast<size_t>(row));
-      }
-    }
-  } else {
-    for (size_t row = 0; row < segment_.num_rows(); ++row) {
-      if (segment_.IsLive(row) && matches(row)) rows.push_back(row);
-    }
-  }
-  ResultSet result;
-  result.fields = std::move(fields);
-  const size_t begin = std::min(request.skip, rows.size());
-  const size_t end = request.limit ? std::min(rows.size(), begin + *request.limit) : rows.size();
-  for (size_t i = begin; i < end; ++i) result.rows.push_back(Project(result.fields, rows[i]));
-  return result;
-}
-
 size_t Table::RowCount() const {
   std::shared_lock lock(data_mu_);
-  return segment_.live_rows();
+  size_t rows = 0;
+  for (const Segment* segment : Segments()) rows += segment->live_rows();
+  return rows;
+}
+
+TableStats Table::Stats() const {
+  TableStats stats;
+  {
+    std::shared_lock lock(data_mu_);
+    for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
+    stats.sealed_segments = sealed_.size();
+    stats.growing_rows = growing_->live_rows() + (frozen_ ? frozen_->live_rows() : 0);
+    stats.live_rows = stats.sealed_rows + stats.growing_rows;
+  }
+  stats.checkpoint_lsn = checkpoint_lsn_.load();
+  stats.applied_lsn = log_->LastLsn();
+  return stats;
 }
 
 }  // namespace quiver

@@ -1,31 +1,66 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <vector>
 
-#include "engine/growing_segment.h"
 #include "engine/query.h"
 #include "io/file_system.h"
 #include "schema/column.h"
 #include "schema/schema.h"
+#include "segment/growing_segment.h"
+#include "segment/sealed_segment.h"
 #include "wal/local_log.h"
 
 namespace quiver {
 
-// One table: its log (the source of truth) and the rows materialised from it.
+struct TableOptions {
+  LocalLogOptions log;
+  // The growing segment is sealed when it reaches any of these.
+  size_t seal_rows = 100000;
+  size_t seal_bytes = 64u << 20;
+  std::chrono::seconds seal_age{600};
+  // Compaction merges small segments when a table has more sealed segments
+  // than this, and rewrites a segment once this fraction of it is deleted.
+  size_t max_segments = 8;
+  double max_deleted_fraction = 0.3;
+};
+
+struct InsertCounts {
+  uint64_t inserted = 0;
+  uint64_t skipped = 0;
+};
+
+struct TableStats {
+  size_t live_rows = 0;
+  size_t growing_rows = 0;  // not yet sealed (including a segment being sealed)
+  size_t sealed_segments = 0;
+  size_t sealed_rows = 0;  // live rows in sealed segments
+  Lsn checkpoint_lsn = 0;
+  Lsn applied_lsn = 0;
+};
+
+// One table (one shard): its log, the source of truth, and the segments
+// materialised from it: sealed segments (immutable files, mapped), at most
+// one segment being sealed, and the growing segment that takes new rows.
 //
 // A write is validated, appended to the log (durable on return), then applied
-// to the rows in LSN order, so the live state always equals a replay of the
-// log. Reads see every write whose call has returned. Thread-safe.
+// in LSN order, so the live state always equals a replay of the log. Sealing
+// writes the growing segment as a file, records it in the manifest with the
+// checkpoint LSN it covers, and trims the log below that. Recovery loads the
+// manifest's segments and replays the log above the checkpoint. Reads see
+// every write whose call returned. Thread-safe; Seal and Compact may run on a
+// background thread while reads and writes continue.
 class Table {
  public:
-  // Opens the table in `dir`, replaying its log.
   static Result<std::unique_ptr<Table>> Open(FileSystem* fs, const std::string& dir,
-                                             TableSchema schema, const LocalLogOptions& options);
+                                             TableSchema schema, TableOptions options);
 
   const TableSchema& schema() const { return schema_; }
 
@@ -38,31 +73,67 @@ class Table {
   Result<ResultSet> Get(const GetRequest& request) const;
 
   size_t RowCount() const;
+  TableStats Stats() const;
   // OK, or why writes are refused (a poisoned log).
   Status Health() const { return log_->Health(); }
 
+  // Seals the growing segment if it has rows.
+  Status Seal();
+  // Seals when the growing segment reached a threshold of TableOptions.
+  Status MaybeSeal();
+  // Merges or rewrites segments as TableOptions says; with `force`, merges
+  // every sealed segment into one without deleted rows.
+  Status Compact(bool force = false);
+
  private:
-  explicit Table(TableSchema schema);
+  struct Location {
+    Segment* segment = nullptr;
+    size_t row = 0;
+  };
+
+  Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options);
+  Status Recover();
   Status Replay(const LogRecord& record);
+  InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn);
+  uint64_t ApplyDelete(std::span<const PrimaryKey> keys);
   // Waits until every record before `lsn` is applied, applies `apply`
   // under the write lock, and marks `lsn` applied.
   template <typename Fn>
   auto ApplyInOrder(Lsn lsn, Fn&& apply);
+  Location FindLive(const PrimaryKey& key) const;
+  // Every segment, oldest first: sealed, then frozen, then growing.
+  std::vector<const Segment*> Segments() const;
   Status CheckKeyTypes(std::span<const PrimaryKey> keys) const;
   Result<std::vector<size_t>> ResolveResponse(const std::vector<std::string>& names) const;
-  std::vector<Value> Project(const std::vector<size_t>& fields, size_t row) const;
-  bool KeyLess(uint32_t a, uint32_t b) const;
 
+  // Maintenance helpers; the caller holds maintenance_mu_.
+  Status SealFrozen();
+  Status WriteManifest(Lsn checkpoint);
+  std::string SegmentPath(uint64_t id) const;
+
+  FileSystem* const fs_;
+  const std::string dir_;
+  const TableOptions options_;
   const TableSchema schema_;
   const size_t pk_index_;
-  std::unique_ptr<Log> log_;
+  std::unique_ptr<LocalLog> log_;
 
-  mutable std::shared_mutex data_mu_;  // guards segment_
-  GrowingSegment segment_;
+  mutable std::shared_mutex data_mu_;  // guards the segments below
+  std::vector<std::shared_ptr<SealedSegment>> sealed_;
+  std::shared_ptr<GrowingSegment> frozen_;  // being sealed; null otherwise
+  std::shared_ptr<GrowingSegment> growing_;
+  Lsn frozen_min_lsn_ = 0, frozen_max_lsn_ = 0;
+  Lsn frozen_checkpoint_ = 0;  // every record up to here is in sealed or frozen segments
+  Lsn growing_min_lsn_ = 0, growing_max_lsn_ = 0;
+  std::chrono::steady_clock::time_point growing_since_;
 
-  std::mutex order_mu_;  // guards applied_lsn_
+  std::mutex order_mu_;  // guards applied_lsn_; taken before data_mu_
   std::condition_variable order_cv_;
   Lsn applied_lsn_ = 0;
+
+  std::mutex maintenance_mu_;  // one seal or compaction at a time; guards below
+  std::atomic<Lsn> checkpoint_lsn_{0};  // written under maintenance_mu_, read anywhere
+  uint64_t next_segment_id_ = 1;
 };
 
 }  // namespace quiver

@@ -225,6 +225,10 @@ Result<std::unique_ptr<FileLock>> FaultInjectionFileSystem::Lock(const std::stri
   return base_->Lock(path);
 }
 
+Result<std::unique_ptr<MappedFile>> FaultInjectionFileSystem::Map(const std::string& path) {
+  return base_->Map(path);
+}
+
 Status FaultInjectionFileSystem::DropUnsyncedData() {
   std::lock_guard lock(mu_);
   for (const auto& [path, size] : size_) {

@@ -46,6 +46,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Result<bool> Exists(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path) override;
+  Result<std::unique_ptr<MappedFile>> Map(const std::string& path) override;
 
   // Used by the files this file system hands out.
   Status BeforeOp(FsOp op, bool* short_write);

@@ -1,5 +1,7 @@
 #include "io/file_system.h"
 
+#include "common/crash_point.h"
+
 namespace quiver {
 
 std::string JoinPath(std::string_view dir, std::string_view name) {
@@ -16,7 +18,8 @@ std::string DirName(std::string_view path) {
   return std::string(path.substr(0, pos));
 }
 
-Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data) {
+Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data,
+                                   std::string_view crash_point) {
   const std::string temp = path + std::string(kTempSuffix);
   {
     QV_ASSIGN_OR_RETURN(auto file, OpenWritable(temp, /*truncate=*/true));
@@ -24,8 +27,11 @@ Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view dat
     QV_RETURN_IF_ERROR(file->Sync());
     QV_RETURN_IF_ERROR(file->Close());
   }
+  if (!crash_point.empty()) CrashPoint(std::string(crash_point) + ".before_rename");
   QV_RETURN_IF_ERROR(Rename(temp, path));
-  return SyncDir(DirName(path));
+  QV_RETURN_IF_ERROR(SyncDir(DirName(path)));
+  if (!crash_point.empty()) CrashPoint(std::string(crash_point) + ".after_rename");
+  return Status::OK();
 }
 
 }  // namespace quiver

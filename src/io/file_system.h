@@ -24,6 +24,13 @@ class WritableFile {
   virtual uint64_t Size() const = 0;
 };
 
+// A read-only memory mapping of a whole file, valid until destroyed.
+class MappedFile {
+ public:
+  virtual ~MappedFile() = default;
+  virtual std::string_view data() const = 0;
+};
+
 // Holds an exclusive advisory lock until destroyed.
 class FileLock {
  public:
@@ -50,10 +57,14 @@ class FileSystem {
   // Names (not paths) of the entries of a directory, sorted.
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   virtual Result<std::unique_ptr<FileLock>> Lock(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<MappedFile>> Map(const std::string& path) = 0;
 
   // temp -> fsync -> rename -> fsync(dir): after success the file holds
   // `data` whatever crashes next; after a crash it holds the old or the new.
-  Status WriteFileAtomic(const std::string& path, std::string_view data);
+  // `crash_point` (when set) names crash points hit just before and after
+  // the rename: "<crash_point>.before_rename" and "<crash_point>.after_rename".
+  Status WriteFileAtomic(const std::string& path, std::string_view data,
+                         std::string_view crash_point = {});
 };
 
 // The real file system.

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,19 @@ class PosixFileLock final : public FileLock {
 
  private:
   int fd_;
+};
+
+class PosixMappedFile final : public MappedFile {
+ public:
+  PosixMappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
+  ~PosixMappedFile() override {
+    if (size_ > 0) ::munmap(addr_, size_);
+  }
+  std::string_view data() const override { return {static_cast<const char*>(addr_), size_}; }
+
+ private:
+  void* addr_;
+  size_t size_;
 };
 
 class PosixFileSystem final : public FileSystem {
@@ -182,6 +196,29 @@ class PosixFileSystem final : public FileSystem {
     ::closedir(dir);
     std::sort(names.begin(), names.end());
     return names;
+  }
+
+  Result<std::unique_ptr<MappedFile>> Map(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("stat", path, err);
+    }
+    const size_t size = static_cast<size_t>(st.st_size);
+    void* addr = nullptr;
+    if (size > 0) {
+      addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+      if (addr == MAP_FAILED) {
+        int err = errno;
+        ::close(fd);
+        return ErrnoStatus("mmap", path, err);
+      }
+    }
+    ::close(fd);  // the mapping keeps the file
+    return std::unique_ptr<MappedFile>(std::make_unique<PosixMappedFile>(addr, size));
   }
 
   Result<std::unique_ptr<FileLock>> Lock(const std::string& path) override {

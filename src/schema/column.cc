@@ -16,6 +16,13 @@ Storage StorageOf(DataType type) {
 
 }  // namespace
 
+Column Column::BorrowedVectors(const Field& field, const float* data, size_t rows) {
+  Column column(field);
+  column.valid_.assign(rows, 1);
+  column.borrowed_ = data;
+  return column;
+}
+
 void Column::AppendNull() {
   valid_.push_back(0);
   switch (StorageOf(type_)) {
@@ -111,41 +118,39 @@ Value Column::GetValue(size_t row) const {
   return std::monostate{};
 }
 
-void Column::EncodeTo(ByteWriter* out) const {
-  out->Raw(valid_.data(), valid_.size());
+void Column::EncodeRange(ByteWriter* out, size_t begin, size_t end) const {
+  const size_t n = end - begin;
+  out->Raw(valid_.data() + begin, n);
   switch (StorageOf(type_)) {
-    case Storage::kInt:
-      out->Raw(ints_.data(), ints_.size() * sizeof(int64_t));
-      break;
-    case Storage::kDouble:
-      out->Raw(doubles_.data(), doubles_.size() * sizeof(double));
-      break;
+    case Storage::kInt: out->Raw(ints_.data() + begin, n * sizeof(int64_t)); break;
+    case Storage::kDouble: out->Raw(doubles_.data() + begin, n * sizeof(double)); break;
     case Storage::kString:
-      for (const auto& s : strings_) out->String(s);
+      for (size_t i = begin; i < end; ++i) out->String(strings_[i]);
       break;
     case Storage::kVector:
-      out->Raw(floats_.data(), floats_.size() * sizeof(float));
+      out->Raw(VectorData() + begin * dims_, n * dims_ * sizeof(float));
       break;
   }
 }
 
-Status Column::DecodeFrom(ByteReader* in, size_t rows) {
-  valid_.resize(rows);
-  QV_RETURN_IF_ERROR(in->Raw(valid_.data(), rows));
+Status Column::AppendDecoded(ByteReader* in, size_t rows) {
+  const size_t old = valid_.size();
+  valid_.resize(old + rows);
+  QV_RETURN_IF_ERROR(in->Raw(valid_.data() + old, rows));
   switch (StorageOf(type_)) {
     case Storage::kInt:
-      ints_.resize(rows);
-      return in->Raw(ints_.data(), rows * sizeof(int64_t));
+      ints_.resize(old + rows);
+      return in->Raw(ints_.data() + old, rows * sizeof(int64_t));
     case Storage::kDouble:
-      doubles_.resize(rows);
-      return in->Raw(doubles_.data(), rows * sizeof(double));
+      doubles_.resize(old + rows);
+      return in->Raw(doubles_.data() + old, rows * sizeof(double));
     case Storage::kString:
-      strings_.resize(rows);
-      for (auto& s : strings_) QV_RETURN_IF_ERROR(in->String(&s));
+      strings_.resize(old + rows);
+      for (size_t i = old; i < old + rows; ++i) QV_RETURN_IF_ERROR(in->String(&strings_[i]));
       return Status::OK();
     case Storage::kVector:
-      floats_.resize(rows * dims_);
-      return in->Raw(floats_.data(), floats_.size() * sizeof(float));
+      floats_.resize((old + rows) * dims_);
+      return in->Raw(floats_.data() + old * dims_, rows * dims_ * sizeof(float));
   }
   return Status::OK();
 }

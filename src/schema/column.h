@@ -21,6 +21,10 @@ class Column {
  public:
   explicit Column(const Field& field) : type_(field.type), dims_(field.dimensions) {}
 
+  // A vector column whose `rows` vectors live in memory the caller keeps
+  // alive (a mapped segment file). It cannot be appended to.
+  static Column BorrowedVectors(const Field& field, const float* data, size_t rows);
+
   DataType type() const { return type_; }
   uint32_t dimensions() const { return dims_; }
   size_t size() const { return valid_.size(); }
@@ -37,15 +41,15 @@ class Column {
   int64_t GetInt(size_t row) const { return ints_[row]; }
   double GetDouble(size_t row) const { return doubles_[row]; }
   const std::string& GetString(size_t row) const { return strings_[row]; }
-  std::span<const float> GetVector(size_t row) const {
-    return {floats_.data() + row * dims_, dims_};
-  }
-  const float* VectorData() const { return floats_.data(); }
+  std::span<const float> GetVector(size_t row) const { return {VectorData() + row * dims_, dims_}; }
+  const float* VectorData() const { return borrowed_ != nullptr ? borrowed_ : floats_.data(); }
   Value GetValue(size_t row) const;
 
-  // Serialises rows [0, size()) for the WAL; see docs/FORMATS.md.
-  void EncodeTo(ByteWriter* out) const;
-  Status DecodeFrom(ByteReader* in, size_t rows);
+  // Serialises rows [begin, end); see docs/FORMATS.md ("Column encoding").
+  void EncodeRange(ByteWriter* out, size_t begin, size_t end) const;
+  void EncodeTo(ByteWriter* out) const { EncodeRange(out, 0, size()); }
+  // Appends `rows` rows decoded from `in`.
+  Status AppendDecoded(ByteReader* in, size_t rows);
 
  private:
   DataType type_;
@@ -55,6 +59,7 @@ class Column {
   std::vector<double> doubles_;
   std::vector<std::string> strings_;
   std::vector<float> floats_;
+  const float* borrowed_ = nullptr;
 };
 
 // Rows to insert, one Column per schema field, in schema order.

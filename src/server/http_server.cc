@@ -163,9 +163,9 @@ Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {
   return Reply{"Get statistics of " + db + " successfully.", result};
 }
 
-Result<Reply> Rebuild(Engine&, const httplib::Request&) {
-  // Every table is searched exactly today, so there is no index to build;
-  // the call succeeds as Epsilla's does once its rebuild is done.
+Result<Reply> Rebuild(Engine& engine, const httplib::Request&) {
+  // Seals every growing segment; there are no ANN indexes to build yet.
+  QV_RETURN_IF_ERROR(engine.SealAll());
   return Reply{"Rebuild finished!", std::nullopt};
 }
 

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <utility>
+
+#include "common/crash_point.h"
 #include "wal/wal_format.h"
 
 namespace quiver {
@@ -41,22 +45,31 @@ LocalLog::~LocalLog() {
 }
 
 Result<std::unique_ptr<LocalLog>> LocalLog::Open(FileSystem* fs, std::string dir,
-                                                 LocalLogOptions options, const ReplayFn& replay) {
+                                                 LocalLogOptions options, Lsn checkpoint,
+                                                 const ReplayFn& replay) {
   QV_RETURN_IF_ERROR(fs->CreateDirs(dir));
   std::unique_ptr<LocalLog> log(new LocalLog(fs, std::move(dir), options));
   QV_ASSIGN_OR_RETURN(log->dir_lock_, fs->Lock(JoinPath(log->dir_, "LOCK")));
-  QV_RETURN_IF_ERROR(log->Recover(replay));
+  QV_RETURN_IF_ERROR(log->Recover(checkpoint, replay));
   return log;
 }
 
-Status LocalLog::Recover(const ReplayFn& replay) {
+Status LocalLog::Recover(Lsn checkpoint, const ReplayFn& replay) {
   QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_));
   std::vector<std::string> files;
+  Lsn first_lsn = 0;
   for (const auto& name : names) {
     Lsn first;
-    if (wal::ParseFileName(name, &first)) files.push_back(name);
+    if (!wal::ParseFileName(name, &first)) continue;
+    if (files.empty()) first_lsn = first;
+    files.push_back(name);
   }
-  Lsn last_lsn = 0;
+  if (!files.empty() && first_lsn > checkpoint + 1) {
+    return Status::Corruption("WAL " + dir_ + ": records " + std::to_string(checkpoint + 1) + " to " +
+                              std::to_string(first_lsn - 1) + " are missing (checkpoint " +
+                              std::to_string(checkpoint) + ")");
+  }
+  Lsn last_lsn = files.empty() ? 0 : first_lsn - 1;
   std::string last_file;
   for (size_t i = 0; i < files.size(); ++i) {
     const bool is_last = i + 1 == files.size();
@@ -102,6 +115,7 @@ Status LocalLog::Recover(const ReplayFn& replay) {
     }
     last_file = path;
   }
+  last_lsn = std::max(last_lsn, checkpoint);
   next_lsn_ = last_lsn + 1;
   durable_lsn_ = last_lsn;
   if (last_file.empty()) return OpenNextFile(next_lsn_);
@@ -118,10 +132,36 @@ Status LocalLog::OpenNextFile(Lsn first_lsn) {
   return fs_->SyncDir(dir_);
 }
 
-Status LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn) {
-  if (file_->Size() >= options_.max_file_bytes) QV_RETURN_IF_ERROR(OpenNextFile(first_lsn));
+Status LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file) {
+  if (new_file || file_->Size() >= options_.max_file_bytes) QV_RETURN_IF_ERROR(OpenNextFile(first_lsn));
   QV_RETURN_IF_ERROR(file_->Append(frames));
-  return file_->Sync();
+  CrashPoint("wal.after_append");
+  QV_RETURN_IF_ERROR(file_->Sync());
+  CrashPoint("wal.after_sync");
+  return Status::OK();
+}
+
+void LocalLog::StartNewFile() {
+  std::lock_guard lock(mu_);
+  new_file_requested_ = true;
+}
+
+Status LocalLog::TrimTo(Lsn checkpoint) {
+  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_));
+  std::vector<std::pair<Lsn, std::string>> files;
+  for (const auto& name : names) {
+    Lsn first;
+    if (wal::ParseFileName(name, &first)) files.emplace_back(first, name);
+  }
+  bool removed = false;
+  // File i holds LSNs [first_i, first_{i+1}); the last file is never removed.
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    if (files[i + 1].first > checkpoint + 1) break;
+    CrashPoint("wal.before_trim");
+    QV_RETURN_IF_ERROR(fs_->RemoveFile(JoinPath(dir_, files[i].second)));
+    removed = true;
+  }
+  return removed ? fs_->SyncDir(dir_) : Status::OK();
 }
 
 Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
@@ -147,6 +187,7 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   const size_t batch_size = queue_.size();
   std::string frames;
   const Lsn first_lsn = next_lsn_;
+  const bool new_file = std::exchange(new_file_requested_, false);
   for (size_t i = 0; i < batch_size; ++i) {
     Writer* w = queue_[i];
     w->lsn = next_lsn_++;
@@ -155,7 +196,7 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   lock.unlock();
 
   for (Writer* w : batch) wal::AppendFrame(&frames, w->lsn, w->type, w->payload);
-  Status status = WriteBatch(frames, first_lsn);
+  Status status = WriteBatch(frames, first_lsn, new_file);
 
   lock.lock();
   if (status.ok()) {

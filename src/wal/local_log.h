@@ -31,8 +31,14 @@ class LocalLog final : public Log {
   // truncated with a log line; a damaged record followed by valid ones is a
   // kCorruption naming the file and offset, and nothing is changed. While
   // open, the directory is locked: a second Open fails with kUnavailable.
+  //
+  // Records at or below `checkpoint` are already in the table's segments:
+  // they are checked but not replayed, and the next LSN is at least
+  // checkpoint + 1. Records missing between the checkpoint and the first
+  // file are a kCorruption.
   static Result<std::unique_ptr<LocalLog>> Open(FileSystem* fs, std::string dir,
-                                                LocalLogOptions options, const ReplayFn& replay);
+                                                LocalLogOptions options, Lsn checkpoint,
+                                                const ReplayFn& replay);
 
   ~LocalLog() override;
 
@@ -40,14 +46,20 @@ class LocalLog final : public Log {
   Lsn LastLsn() const override;
   Status Health() const override;
 
+  // The next batch starts a new file, so a later checkpoint can trim whole files.
+  void StartNewFile();
+  // Removes every file all of whose records are at or below `checkpoint`
+  // (never the file being written).
+  Status TrimTo(Lsn checkpoint);
+
  private:
   struct Writer;
 
   LocalLog(FileSystem* fs, std::string dir, LocalLogOptions options);
-  Status Recover(const ReplayFn& replay);
+  Status Recover(Lsn checkpoint, const ReplayFn& replay);
   Status OpenNextFile(Lsn first_lsn);
   // Writes and syncs one batch; called by the leader without the lock held.
-  Status WriteBatch(const std::string& frames, Lsn first_lsn);
+  Status WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file);
 
   FileSystem* const fs_;
   const std::string dir_;
@@ -58,6 +70,7 @@ class LocalLog final : public Log {
   Lsn next_lsn_ = 1;                    // guarded by mu_
   Lsn durable_lsn_ = 0;                 // guarded by mu_
   Status poisoned_;                     // guarded by mu_
+  bool new_file_requested_ = false;     // guarded by mu_
   std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process
   std::unique_ptr<WritableFile> file_;  // used only by the current leader
 };

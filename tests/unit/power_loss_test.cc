@@ -94,6 +94,7 @@ std::string RunSeed(uint32_t seed) {
       return fs->ListDir(p);
     }
     Result<std::unique_ptr<FileLock>> Lock(const std::string& p) override { return fs->Lock(p); }
+    Result<std::unique_ptr<MappedFile>> Map(const std::string& p) override { return fs->Map(p); }
   };
   auto open = [&]() { return Engine::Open(std::make_unique<Borrowed>(fs), {dir.path(), {}}); };
 

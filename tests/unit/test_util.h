@@ -50,6 +50,7 @@ class SyncFailingFileSystem final : public FileSystem {
     return base_->ListDir(p);
   }
   Result<std::unique_ptr<FileLock>> Lock(const std::string& p) override { return base_->Lock(p); }
+  Result<std::unique_ptr<MappedFile>> Map(const std::string& p) override { return base_->Map(p); }
 
  private:
   class File final : public WritableFile {

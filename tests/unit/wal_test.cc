@@ -21,7 +21,7 @@ struct Replayed {
 
 Result<std::unique_ptr<LocalLog>> OpenLog(FileSystem* fs, const std::string& dir, Replayed* out,
                                           LocalLogOptions options = {}) {
-  return LocalLog::Open(fs, dir, options, [out](const LogRecord& r) {
+  return LocalLog::Open(fs, dir, options, /*checkpoint=*/0, [out](const LogRecord& r) {
     out->lsns.push_back(r.lsn);
     out->payloads.emplace_back(r.payload);
     return Status::OK();

@@ -1,0 +1,177 @@
+// Table: the read path (vector search and get), across every segment.
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "engine/table.h"
+#include "engine/vector_searcher.h"
+#include "expr/filter.h"
+
+namespace quiver {
+namespace {
+
+Status CheckLimit(size_t limit) {
+  if (limit == 0 || limit > kMaxResultRows) {
+    return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxResultRows));
+  }
+  return Status::OK();
+}
+
+// No filter when the text is empty.
+Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text, const TableSchema& schema,
+                                                  FilterScope scope) {
+  if (text.empty()) return std::optional<Filter>();
+  QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(text, schema, scope));
+  return std::optional<Filter>(std::move(filter));
+}
+
+bool KeyLess(const PrimaryKey& a, const PrimaryKey& b) {
+  if (const auto* i = std::get_if<int64_t>(&a)) return *i < std::get<int64_t>(b);
+  return std::get<std::string>(a) < std::get<std::string>(b);
+}
+
+std::vector<Value> Project(const Segment& segment, const std::vector<size_t>& fields, size_t row) {
+  std::vector<Value> values;
+  values.reserve(fields.size());
+  const auto columns = segment.columns();
+  for (size_t f : fields) values.push_back(columns[f].GetValue(row));
+  return values;
+}
+
+struct Candidate {
+  float distance;
+  PrimaryKey key;
+  const Segment* segment;
+  uint32_t row;
+};
+
+}  // namespace
+
+Result<std::vector<size_t>> Table::ResolveResponse(const std::vector<std::string>& names) const {
+  std::vector<size_t> fields;
+  if (names.empty()) {
+    for (size_t i = 0; i < schema_.fields.size(); ++i) fields.push_back(i);
+    return fields;
+  }
+  for (const auto& name : names) {
+    auto index = schema_.FieldIndex(name);
+    if (!index) return Status::InvalidArgument("unknown field '" + name + "' in response");
+    fields.push_back(*index);
+  }
+  return fields;
+}
+
+Result<ResultSet> Table::Search(const SearchRequest& request) const {
+  size_t field_index;
+  if (request.field.empty()) {
+    auto vector_fields = schema_.VectorFieldIndexes();
+    if (vector_fields.size() != 1) {
+      return Status::InvalidArgument("the table has " + std::to_string(vector_fields.size()) +
+                                     " vector fields: name one with queryField");
+    }
+    field_index = vector_fields[0];
+  } else {
+    auto index = schema_.FieldIndex(request.field);
+    if (!index) return Status::InvalidArgument("unknown queryField '" + request.field + "'");
+    if (!IsVectorType(schema_.fields[*index].type)) {
+      return Status::InvalidArgument("queryField '" + request.field + "' is not a vector field");
+    }
+    field_index = *index;
+  }
+  const Field& field = schema_.fields[field_index];
+  if (request.vector.size() != field.dimensions) {
+    return Status::InvalidArgument("queryVector has " + std::to_string(request.vector.size()) +
+                                   " dimensions, field '" + field.name + "' has " +
+                                   std::to_string(field.dimensions));
+  }
+  for (float x : request.vector) {
+    if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
+  }
+  QV_RETURN_IF_ERROR(CheckLimit(request.limit));
+  QV_ASSIGN_OR_RETURN(auto filter,
+                      ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
+  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
+
+  std::shared_lock lock(data_mu_);
+  std::vector<Candidate> candidates;
+  std::vector<uint8_t> allowed;
+  for (const Segment* segment : Segments()) {
+    const auto columns = segment->columns();
+    const size_t rows = segment->num_rows();
+    if (rows == 0) continue;
+    // The filter is applied first (except an @distance filter, which needs
+    // the distance and is asked per candidate).
+    allowed.clear();
+    segment->AppendLiveFlags(&allowed);
+    std::function<bool(uint32_t, float)> accept;
+    SearchFilter search_filter{allowed, nullptr};
+    if (filter && filter->UsesDistance()) {
+      accept = [&](uint32_t row, float d) { return filter->Matches({columns, row, d}); };
+      search_filter.accept = &accept;
+    } else if (filter) {
+      for (size_t row = 0; row < rows; ++row) {
+        if (allowed[row] && !filter->Matches({columns, row, 0})) allowed[row] = 0;
+      }
+    }
+    const Column& pk = columns[pk_index_];
+    ExactSearcher searcher(columns[field_index].VectorData(), rows, field.dimensions, field.metric);
+    auto neighbors = searcher.Search(request.vector, request.limit, search_filter,
+                                     [&pk](uint32_t a, uint32_t b) { return KeyLess(KeyAt(pk, a), KeyAt(pk, b)); });
+    for (const Neighbor& n : neighbors) candidates.push_back({n.distance, KeyAt(pk, n.row), segment, n.row});
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.distance != b.distance) return a.distance < b.distance;
+    return KeyLess(a.key, b.key);
+  });
+  if (candidates.size() > request.limit) candidates.resize(request.limit);
+  ResultSet result;
+  result.fields = std::move(fields);
+  for (const Candidate& c : candidates) {
+    result.rows.push_back(Project(*c.segment, result.fields, c.row));
+    if (request.with_distance) result.distances.push_back(c.distance);
+  }
+  return result;
+}
+
+Result<ResultSet> Table::Get(const GetRequest& request) const {
+  if (request.limit) QV_RETURN_IF_ERROR(CheckLimit(*request.limit));
+  if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
+  QV_ASSIGN_OR_RETURN(auto filter, ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
+  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
+
+  std::shared_lock lock(data_mu_);
+  auto matches = [&](const Segment& segment, size_t row) {
+    return !filter || filter->Matches({segment.columns(), row, 0});
+  };
+  std::vector<Location> rows;
+  if (request.keys) {
+    std::set<std::pair<const Segment*, size_t>> seen;
+    for (const auto& key : *request.keys) {
+      Location at = FindLive(key);
+      if (at.segment != nullptr && seen.insert({at.segment, at.row}).second &&
+          matches(*at.segment, at.row)) {
+        rows.push_back(at);
+      }
+    }
+  } else {
+    const size_t wanted = request.limit ? request.skip + *request.limit : SIZE_MAX;
+    for (const Segment* segment : Segments()) {
+      for (size_t row = 0; row < segment->num_rows() && rows.size() < wanted; ++row) {
+        if (segment->IsLive(row) && matches(*segment, row)) {
+          rows.push_back({const_cast<Segment*>(segment), row});
+        }
+      }
+    }
+  }
+  ResultSet result;
+  result.fields = std::move(fields);
+  const size_t begin = std::min(request.skip, rows.size());
+  const size_t end = request.limit ? std::min(rows.size(), begin + *request.limit) : rows.size();
+  for (size_t i = begin; i < end; ++i) {
+    result.rows.push_back(Project(*rows[i].segment, result.fields, rows[i].row));
+  }
+  return result;
+}
+
+}  // namespace quiver

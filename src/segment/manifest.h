@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "wal/log.h"
+
+namespace quiver {
+
+struct ManifestSegment {
+  uint64_t id = 0;
+  uint64_t rows = 0;
+  Lsn min_lsn = 0, max_lsn = 0;
+  std::string deleted;  // the delete bitmap, CRoaring portable serialisation
+
+  bool operator==(const ManifestSegment&) const = default;
+};
+
+// A table's durable state apart from its log: the sealed segments with their
+// delete bitmaps, and the checkpoint LSN every log record at or below which
+// they already contain. Replaced atomically (docs/FORMATS.md, "Manifest").
+struct Manifest {
+  Lsn checkpoint_lsn = 0;
+  uint64_t next_segment_id = 1;
+  std::vector<ManifestSegment> segments;
+
+  bool operator==(const Manifest&) const = default;
+};
+
+std::string EncodeManifest(const Manifest& manifest);
+Result<Manifest> DecodeManifest(std::string_view data);
+
+}  // namespace quiver

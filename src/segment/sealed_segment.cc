@@ -1,0 +1,222 @@
+#include "segment/sealed_segment.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "common/checksum.h"
+#include "common/coding.h"
+#include "segment/segment_format.h"
+
+namespace quiver {
+namespace {
+
+using namespace segment_format;
+
+bool IsIntStored(DataType t) { return t == DataType::kBool || IsIntegerType(t); }
+
+// Per-column min and max over non-null values of integer and float columns.
+void ComputeMinMax(const Column& column, ColumnMeta* meta) {
+  const DataType t = column.type();
+  if (!IsIntStored(t) && !IsFloatingType(t)) return;
+  for (size_t r = 0; r < column.size(); ++r) {
+    if (column.IsNull(r)) continue;
+    if (IsIntStored(t)) {
+      const int64_t v = column.GetInt(r);
+      int64_t lo, hi;
+      std::memcpy(&lo, &meta->min_bits, 8);
+      std::memcpy(&hi, &meta->max_bits, 8);
+      if (!meta->has_min_max || v < lo) std::memcpy(&meta->min_bits, &v, 8);
+      if (!meta->has_min_max || v > hi) std::memcpy(&meta->max_bits, &v, 8);
+    } else {
+      const double v = column.GetDouble(r);
+      double lo, hi;
+      std::memcpy(&lo, &meta->min_bits, 8);
+      std::memcpy(&hi, &meta->max_bits, 8);
+      if (!meta->has_min_max || v < lo) std::memcpy(&meta->min_bits, &v, 8);
+      if (!meta->has_min_max || v > hi) std::memcpy(&meta->max_bits, &v, 8);
+    }
+    meta->has_min_max = true;
+  }
+}
+
+std::vector<uint32_t> KeyOrder(const Column& pk) {
+  std::vector<uint32_t> order(pk.size());
+  std::iota(order.begin(), order.end(), 0u);
+  if (pk.type() == DataType::kString) {
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return pk.GetString(a) < pk.GetString(b); });
+  } else {
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return pk.GetInt(a) < pk.GetInt(b); });
+  }
+  return order;
+}
+
+Status CorruptAt(const std::string& path, const std::string& what, uint64_t offset) {
+  return Status::Corruption("segment " + path + ": " + what + " at offset " + std::to_string(offset));
+}
+
+// Every byte outside the checksummed extents (the header's reserved word,
+// alignment padding) must be zero, so a flipped bit anywhere is detected.
+Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file, const Footer& footer) {
+  std::vector<std::pair<uint64_t, uint64_t>> extents;  // [begin, end)
+  for (const ColumnMeta& c : footer.columns) {
+    if (c.kind == ColumnKind::kRawVectors) extents.emplace_back(c.offset, c.offset + c.length);
+    for (const Block& b : c.blocks) extents.emplace_back(b.offset, b.offset + b.stored_size);
+  }
+  std::sort(extents.begin(), extents.end());
+  uint64_t footer_offset;
+  std::memcpy(&footer_offset, file.data() + file.size() - kTrailerSize, 8);
+  uint64_t pos = 12;  // after magic and version: the reserved word onwards
+  for (const auto& [begin, end] : extents) {
+    if (begin < pos || end > footer_offset) return CorruptAt(path, "overlapping or stray extent", begin);
+    for (; pos < begin; ++pos) {
+      if (file[pos] != 0) return CorruptAt(path, "non-zero padding", pos);
+    }
+    pos = end;
+  }
+  for (; pos < footer_offset; ++pos) {
+    if (file[pos] != 0) return CorruptAt(path, "non-zero padding", pos);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSchema& schema,
+                        std::span<const Column> columns, Lsn min_lsn, Lsn max_lsn) {
+  std::string file(kHeaderMagic);
+  ByteWriter w(&file);
+  w.U32(kVersion);
+  w.U32(0);
+  Footer footer;
+  footer.row_count = columns.empty() ? 0 : columns[0].size();
+  footer.min_lsn = min_lsn;
+  footer.max_lsn = max_lsn;
+  footer.fields = schema.fields;
+  for (const Column& column : columns) {
+    ColumnMeta meta;
+    if (IsVectorType(column.type())) {
+      file.resize((file.size() + kVectorAlignment - 1) / kVectorAlignment * kVectorAlignment, '\0');
+      meta.kind = ColumnKind::kRawVectors;
+      meta.offset = file.size();
+      // Vectors are never null: the region is exactly rows * dims floats.
+      meta.length = column.size() * column.dimensions() * sizeof(float);
+      w.Raw(column.VectorData(), meta.length);
+      meta.checksum = Checksum64(std::string_view(file).substr(meta.offset, meta.length));
+    } else {
+      meta.kind = ColumnKind::kZstdBlocks;
+      for (size_t begin = 0; begin < column.size(); begin += kRowsPerBlock) {
+        const size_t end = std::min(column.size(), begin + kRowsPerBlock);
+        std::string raw;
+        ByteWriter rw(&raw);
+        column.EncodeRange(&rw, begin, end);
+        std::string stored(ZSTD_compressBound(raw.size()), '\0');
+        const size_t n = ZSTD_compress(stored.data(), stored.size(), raw.data(), raw.size(), 1);
+        if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+        stored.resize(n);
+        Block block{file.size(), static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()),
+                    static_cast<uint32_t>(end - begin), Checksum64(stored)};
+        file += stored;
+        meta.blocks.push_back(block);
+      }
+      ComputeMinMax(column, &meta);
+    }
+    footer.columns.push_back(std::move(meta));
+  }
+  footer.key_order = KeyOrder(columns[*schema.PrimaryKeyIndex()]);
+  const std::string encoded = EncodeFooter(footer);
+  const uint64_t footer_offset = file.size();
+  file += encoded;
+  w.U64(footer_offset);
+  w.U64(encoded.size());
+  w.U64(Checksum64(encoded));
+  w.Raw(kTrailerMagic.data(), kTrailerMagic.size());
+  return fs->WriteFileAtomic(path, file, "segment");
+}
+
+Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const std::string& path,
+                                                           const TableSchema& schema, uint64_t id) {
+  std::unique_ptr<SealedSegment> seg(new SealedSegment());
+  QV_ASSIGN_OR_RETURN(seg->file_, fs->Map(path));
+  const std::string_view file = seg->file_->data();
+  auto footer = ReadFooter(file);
+  if (!footer.ok()) return footer.status().WithContext("segment " + path);
+  if (footer->fields != schema.fields) {
+    return Status::Corruption("segment " + path + ": its schema differs from the table's");
+  }
+  seg->id_ = id;
+  seg->rows_ = footer->row_count;
+  seg->min_lsn_ = footer->min_lsn;
+  seg->max_lsn_ = footer->max_lsn;
+  seg->pk_index_ = *schema.PrimaryKeyIndex();
+  seg->key_order_ = std::move(footer->key_order);
+  const uint64_t data_end = file.size() - kTrailerSize;
+  QV_RETURN_IF_ERROR(CheckUncoveredBytesAreZero(path, file, *footer));
+  for (size_t f = 0; f < schema.fields.size(); ++f) {
+    const Field& field = schema.fields[f];
+    const ColumnMeta& meta = footer->columns[f];
+    const std::string where = "column '" + field.name + "'";
+    if (IsVectorType(field.type)) {
+      const uint64_t expected = uint64_t{seg->rows_} * field.dimensions * sizeof(float);
+      if (meta.kind != ColumnKind::kRawVectors || meta.length != expected ||
+          meta.offset % kVectorAlignment != 0 || meta.offset > data_end ||
+          meta.length > data_end - meta.offset) {
+        return CorruptAt(path, where + " has a bad extent", meta.offset);
+      }
+      if (Checksum64(file.substr(meta.offset, meta.length)) != meta.checksum) {
+        return CorruptAt(path, where + " checksum mismatch", meta.offset);
+      }
+      const auto* data = reinterpret_cast<const float*>(file.data() + meta.offset);
+      seg->columns_.push_back(Column::BorrowedVectors(field, data, seg->rows_));
+      continue;
+    }
+    if (meta.kind != ColumnKind::kZstdBlocks) return CorruptAt(path, where + " has a bad kind", 0);
+    Column column(field);
+    column.Reserve(seg->rows_);
+    for (size_t b = 0; b < meta.blocks.size(); ++b) {
+      const Block& block = meta.blocks[b];
+      const std::string at = where + " block " + std::to_string(b);
+      if (block.offset > data_end || block.stored_size > data_end - block.offset) {
+        return CorruptAt(path, at + " out of bounds", block.offset);
+      }
+      const std::string_view stored = file.substr(block.offset, block.stored_size);
+      if (Checksum64(stored) != block.checksum) return CorruptAt(path, at + " checksum mismatch", block.offset);
+      std::string raw(block.raw_size, '\0');
+      const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
+      if (ZSTD_isError(n) || n != raw.size()) return CorruptAt(path, at + " does not decompress", block.offset);
+      ByteReader reader(raw);
+      Status decoded = column.AppendDecoded(&reader, block.rows);
+      if (!decoded.ok() || reader.remaining() != 0) return CorruptAt(path, at + " does not decode", block.offset);
+    }
+    if (column.size() != seg->rows_) return CorruptAt(path, where + " has the wrong row count", 0);
+    seg->columns_.push_back(std::move(column));
+  }
+  return seg;
+}
+
+void SealedSegment::SetDeleted(Roaring deleted) { deleted_ = std::move(deleted); }
+
+void SealedSegment::AppendLiveFlags(std::vector<uint8_t>* out) const {
+  const size_t base = out->size();
+  out->resize(base + rows_, 1);
+  for (uint32_t row : deleted_) {
+    if (row < rows_) (*out)[base + row] = 0;
+  }
+}
+
+int64_t SealedSegment::FindLiveKey(const PrimaryKey& key) const {
+  const Column& pk = columns_[pk_index_];
+  auto less = [&](uint32_t row, const PrimaryKey& k) {
+    if (const auto* i = std::get_if<int64_t>(&k)) return pk.GetInt(row) < *i;
+    return pk.GetString(row) < std::get<std::string>(k);
+  };
+  auto it = std::lower_bound(key_order_.begin(), key_order_.end(), key, less);
+  if (it == key_order_.end() || KeyAt(pk, *it) != key || !IsLive(*it)) return -1;
+  return *it;
+}
+
+}  // namespace quiver
