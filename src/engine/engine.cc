@@ -67,7 +67,8 @@ void Engine::MaintainOnce() {
       spdlog::warn("maintenance: sealing table {} failed: {}", table->schema().name, s.ToString());
     }
     if (Status s = table->Compact(); !s.ok()) {
-      spdlog::warn("maintenance: compacting table {} failed: {}", table->schema().name, s.ToString());
+      spdlog::warn("maintenance: compacting table {} failed: {}", table->schema().name,
+                   s.ToString());
     }
   }
 }

@@ -4,9 +4,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"

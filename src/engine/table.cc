@@ -54,9 +54,9 @@ Status Table::Recover() {
     const std::string path = SegmentPath(entry.id);
     QV_ASSIGN_OR_RETURN(auto segment, SealedSegment::Open(fs_, path, schema_, entry.id));
     if (segment->num_rows() != entry.rows) {
-      return Status::Corruption(manifest_path + ": segment " + std::to_string(entry.id) +
-                                " has " + std::to_string(segment->num_rows()) +
-                                " rows, the manifest says " + std::to_string(entry.rows));
+      return Status::Corruption(manifest_path + ": segment " + std::to_string(entry.id) + " has " +
+                                std::to_string(segment->num_rows()) + " rows, the manifest says " +
+                                std::to_string(entry.rows));
     }
     Roaring deleted;
     if (!entry.deleted.empty()) {
@@ -82,8 +82,9 @@ Status Table::Recover() {
   }
   checkpoint_lsn_ = manifest.checkpoint_lsn;
   next_segment_id_ = manifest.next_segment_id;
-  QV_ASSIGN_OR_RETURN(log_, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log, checkpoint_lsn_,
-                                           [this](const LogRecord& r) { return Replay(r); }));
+  QV_ASSIGN_OR_RETURN(log_,
+                      LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log, checkpoint_lsn_,
+                                     [this](const LogRecord& r) { return Replay(r); }));
   applied_lsn_ = log_->LastLsn();
   return Status::OK();
 }

@@ -131,7 +131,7 @@ class Table {
   std::condition_variable order_cv_;
   Lsn applied_lsn_ = 0;
 
-  std::mutex maintenance_mu_;  // one seal or compaction at a time; guards below
+  std::mutex maintenance_mu_;           // one seal or compaction at a time; guards below
   std::atomic<Lsn> checkpoint_lsn_{0};  // written under maintenance_mu_, read anywhere
   uint64_t next_segment_id_ = 1;
 };

@@ -41,13 +41,15 @@ LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<const Segment
 void CarryOverDeletes(const Segment& old, const std::vector<uint8_t>& was_live,
                       const std::vector<int64_t>& new_row, Segment* replacement) {
   for (size_t row = 0; row < was_live.size(); ++row) {
-    if (was_live[row] && !old.IsLive(row)) replacement->MarkDeleted(static_cast<size_t>(new_row[row]));
+    if (was_live[row] && !old.IsLive(row))
+      replacement->MarkDeleted(static_cast<size_t>(new_row[row]));
   }
 }
 
 size_t RowBytes(const TableSchema& schema) {
   size_t bytes = 16;
-  for (const Field& f : schema.fields) bytes += IsVectorType(f.type) ? f.dimensions * sizeof(float) : 8;
+  for (const Field& f : schema.fields)
+    bytes += IsVectorType(f.type) ? f.dimensions * sizeof(float) : 8;
   return bytes;
 }
 
@@ -66,7 +68,8 @@ Status Table::WriteManifest(Lsn checkpoint) {
       manifest.segments.push_back(std::move(entry));
     }
   }
-  QV_RETURN_IF_ERROR(fs_->WriteFileAtomic(JoinPath(dir_, "MANIFEST"), EncodeManifest(manifest), "manifest"));
+  QV_RETURN_IF_ERROR(
+      fs_->WriteFileAtomic(JoinPath(dir_, "MANIFEST"), EncodeManifest(manifest), "manifest"));
   checkpoint_lsn_ = checkpoint;
   return Status::OK();
 }
@@ -108,7 +111,8 @@ Status Table::SealFrozen() {
   if (rows > 0) {
     const uint64_t id = next_segment_id_++;
     const std::string path = SegmentPath(id);
-    Status written = WriteSegmentFile(fs_, path, schema_, copy.columns, frozen_min_lsn_, frozen_max_lsn_);
+    Status written =
+        WriteSegmentFile(fs_, path, schema_, copy.columns, frozen_min_lsn_, frozen_max_lsn_);
     if (!written.ok()) {
       (void)fs_->RemoveFile(path + std::string(kTempSuffix));
       return written.WithContext("sealing table '" + schema_.name + "'");
@@ -154,7 +158,8 @@ Status Table::Compact(bool force) {
       if (sealed_.size() >= 2 || any_deleted) chosen = sealed_;
     } else {
       for (const auto& s : sealed_) {
-        const double deleted = 1.0 - double(s->live_rows()) / double(std::max<size_t>(1, s->num_rows()));
+        const double deleted =
+            1.0 - double(s->live_rows()) / double(std::max<size_t>(1, s->num_rows()));
         if (deleted > options_.max_deleted_fraction) chosen.push_back(s);
       }
       if (sealed_.size() > options_.max_segments) {
@@ -164,7 +169,8 @@ Status Table::Compact(bool force) {
                   [](const auto& a, const auto& b) { return a->live_rows() < b->live_rows(); });
         const size_t merge = sealed_.size() - options_.max_segments / 2;
         for (size_t i = 0; i < merge; ++i) {
-          if (std::find(chosen.begin(), chosen.end(), by_size[i]) == chosen.end()) chosen.push_back(by_size[i]);
+          if (std::find(chosen.begin(), chosen.end(), by_size[i]) == chosen.end())
+            chosen.push_back(by_size[i]);
         }
       }
     }
@@ -199,7 +205,8 @@ Status Table::Compact(bool force) {
     std::erase_if(sealed_, [&](const auto& s) {
       return std::find(chosen.begin(), chosen.end(), s) != chosen.end();
     });
-    if (merged) sealed_.insert(sealed_.begin() + std::min<ptrdiff_t>(first, sealed_.size()), merged);
+    if (merged)
+      sealed_.insert(sealed_.begin() + std::min<ptrdiff_t>(first, sealed_.size()), merged);
   }
   CrashPoint("compaction.mid_swap");
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));

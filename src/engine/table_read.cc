@@ -19,8 +19,8 @@ Status CheckLimit(size_t limit) {
 }
 
 // No filter when the text is empty.
-Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text, const TableSchema& schema,
-                                                  FilterScope scope) {
+Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text,
+                                                  const TableSchema& schema, FilterScope scope) {
   if (text.empty()) return std::optional<Filter>();
   QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(text, schema, scope));
   return std::optional<Filter>(std::move(filter));
@@ -116,9 +116,11 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     }
     const Column& pk = columns[pk_index_];
     ExactSearcher searcher(columns[field_index].VectorData(), rows, field.dimensions, field.metric);
-    auto neighbors = searcher.Search(request.vector, request.limit, search_filter,
-                                     [&pk](uint32_t a, uint32_t b) { return KeyLess(KeyAt(pk, a), KeyAt(pk, b)); });
-    for (const Neighbor& n : neighbors) candidates.push_back({n.distance, KeyAt(pk, n.row), segment, n.row});
+    auto neighbors = searcher.Search(
+        request.vector, request.limit, search_filter,
+        [&pk](uint32_t a, uint32_t b) { return KeyLess(KeyAt(pk, a), KeyAt(pk, b)); });
+    for (const Neighbor& n : neighbors)
+      candidates.push_back({n.distance, KeyAt(pk, n.row), segment, n.row});
   }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     if (a.distance != b.distance) return a.distance < b.distance;
@@ -137,7 +139,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
 Result<ResultSet> Table::Get(const GetRequest& request) const {
   if (request.limit) QV_RETURN_IF_ERROR(CheckLimit(*request.limit));
   if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
-  QV_ASSIGN_OR_RETURN(auto filter, ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
+  QV_ASSIGN_OR_RETURN(auto filter,
+                      ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
 
   std::shared_lock lock(data_mu_);

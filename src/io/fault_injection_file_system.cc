@@ -69,7 +69,13 @@ int FaultInjectionFileSystem::Count(FsOp op) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
-Status FaultInjectionFileSystem::CheckPower() const {
+void FaultInjectionFileSystem::PowerLossAfter(int n) {
+  std::lock_guard lock(mu_);
+  power_countdown_ = n;
+}
+
+Status FaultInjectionFileSystem::CheckPower() {
+  if (power_countdown_ > 0 && --power_countdown_ == 0) power_lost_ = true;
   if (power_lost_) return Status::IOError("power lost (fault injection)");
   return Status::OK();
 }
@@ -257,6 +263,7 @@ Status FaultInjectionFileSystem::DropUnsyncedData() {
   size_.clear();
   synced_size_.clear();
   power_lost_ = false;
+  power_countdown_ = 0;
   return Status::OK();
 }
 

@@ -28,6 +28,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   explicit FaultInjectionFileSystem(std::unique_ptr<FileSystem> base);
 
   void PowerLoss();
+  // The power goes off at the n-th (1-based) mutating operation from now,
+  // which fails, as does everything after it.
+  void PowerLossAfter(int n);
   Status DropUnsyncedData();
   // The nth (1-based) future operation of `op` fails with `error`.
   void FailNth(FsOp op, int nth, Status error, bool short_write = false);
@@ -64,6 +67,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::unique_ptr<FileSystem> base_;
   mutable std::mutex mu_;
   bool power_lost_ = false;                      // guarded by mu_
+  int power_countdown_ = 0;                      // guarded by mu_; 0 = unarmed
   std::map<std::string, uint64_t> synced_size_;  // guarded by mu_
   std::map<std::string, uint64_t> size_;         // guarded by mu_
   std::vector<PendingEntry> pending_;            // guarded by mu_, oldest first
@@ -76,7 +80,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::vector<Fault> faults_;   // guarded by mu_
   std::map<FsOp, int> counts_;  // guarded by mu_
 
-  Status CheckPower() const;
+  // Fails once the power is off; counts down PowerLossAfter. Caller holds mu_.
+  Status CheckPower();
   std::string DurableContent(const std::string& path);
 };
 

@@ -122,8 +122,12 @@ void Column::EncodeRange(ByteWriter* out, size_t begin, size_t end) const {
   const size_t n = end - begin;
   out->Raw(valid_.data() + begin, n);
   switch (StorageOf(type_)) {
-    case Storage::kInt: out->Raw(ints_.data() + begin, n * sizeof(int64_t)); break;
-    case Storage::kDouble: out->Raw(doubles_.data() + begin, n * sizeof(double)); break;
+    case Storage::kInt:
+      out->Raw(ints_.data() + begin, n * sizeof(int64_t));
+      break;
+    case Storage::kDouble:
+      out->Raw(doubles_.data() + begin, n * sizeof(double));
+      break;
     case Storage::kString:
       for (size_t i = begin; i < end; ++i) out->String(strings_[i]);
       break;

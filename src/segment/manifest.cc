@@ -44,7 +44,8 @@ Result<Manifest> DecodeManifest(std::string_view data) {
   QV_RETURN_IF_ERROR(header.U32(&version));
   QV_RETURN_IF_ERROR(header.U64(&length));
   QV_RETURN_IF_ERROR(header.U64(&sum));
-  if (version != kVersion) return Status::Corruption("manifest: unsupported version " + std::to_string(version));
+  if (version != kVersion)
+    return Status::Corruption("manifest: unsupported version " + std::to_string(version));
   if (data.size() - kHeaderSize != length) return Status::Corruption("manifest: length mismatch");
   const std::string_view payload = data.substr(kHeaderSize);
   if (Checksum64(payload) != sum) return Status::Corruption("manifest: checksum mismatch");

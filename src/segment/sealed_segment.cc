@@ -15,7 +15,9 @@ namespace {
 
 using namespace segment_format;
 
-bool IsIntStored(DataType t) { return t == DataType::kBool || IsIntegerType(t); }
+bool IsIntStored(DataType t) {
+  return t == DataType::kBool || IsIntegerType(t);
+}
 
 // Per-column min and max over non-null values of integer and float columns.
 void ComputeMinMax(const Column& column, ColumnMeta* meta) {
@@ -56,12 +58,14 @@ std::vector<uint32_t> KeyOrder(const Column& pk) {
 }
 
 Status CorruptAt(const std::string& path, const std::string& what, uint64_t offset) {
-  return Status::Corruption("segment " + path + ": " + what + " at offset " + std::to_string(offset));
+  return Status::Corruption("segment " + path + ": " + what + " at offset " +
+                            std::to_string(offset));
 }
 
 // Every byte outside the checksummed extents (the header's reserved word,
 // alignment padding) must be zero, so a flipped bit anywhere is detected.
-Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file, const Footer& footer) {
+Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file,
+                                  const Footer& footer) {
   std::vector<std::pair<uint64_t, uint64_t>> extents;  // [begin, end)
   for (const ColumnMeta& c : footer.columns) {
     if (c.kind == ColumnKind::kRawVectors) extents.emplace_back(c.offset, c.offset + c.length);
@@ -72,7 +76,8 @@ Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file
   std::memcpy(&footer_offset, file.data() + file.size() - kTrailerSize, 8);
   uint64_t pos = 12;  // after magic and version: the reserved word onwards
   for (const auto& [begin, end] : extents) {
-    if (begin < pos || end > footer_offset) return CorruptAt(path, "overlapping or stray extent", begin);
+    if (begin < pos || end > footer_offset)
+      return CorruptAt(path, "overlapping or stray extent", begin);
     for (; pos < begin; ++pos) {
       if (file[pos] != 0) return CorruptAt(path, "non-zero padding", pos);
     }
@@ -184,13 +189,16 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
         return CorruptAt(path, at + " out of bounds", block.offset);
       }
       const std::string_view stored = file.substr(block.offset, block.stored_size);
-      if (Checksum64(stored) != block.checksum) return CorruptAt(path, at + " checksum mismatch", block.offset);
+      if (Checksum64(stored) != block.checksum)
+        return CorruptAt(path, at + " checksum mismatch", block.offset);
       std::string raw(block.raw_size, '\0');
       const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
-      if (ZSTD_isError(n) || n != raw.size()) return CorruptAt(path, at + " does not decompress", block.offset);
+      if (ZSTD_isError(n) || n != raw.size())
+        return CorruptAt(path, at + " does not decompress", block.offset);
       ByteReader reader(raw);
       Status decoded = column.AppendDecoded(&reader, block.rows);
-      if (!decoded.ok() || reader.remaining() != 0) return CorruptAt(path, at + " does not decode", block.offset);
+      if (!decoded.ok() || reader.remaining() != 0)
+        return CorruptAt(path, at + " does not decode", block.offset);
     }
     if (column.size() != seg->rows_) return CorruptAt(path, where + " has the wrong row count", 0);
     seg->columns_.push_back(std::move(column));
@@ -198,7 +206,9 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
   return seg;
 }
 
-void SealedSegment::SetDeleted(Roaring deleted) { deleted_ = std::move(deleted); }
+void SealedSegment::SetDeleted(Roaring deleted) {
+  deleted_ = std::move(deleted);
+}
 
 void SealedSegment::AppendLiveFlags(std::vector<uint8_t>* out) const {
   const size_t base = out->size();

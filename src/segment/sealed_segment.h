@@ -1,8 +1,7 @@
 #pragma once
 
-#include <roaring/roaring.hh>
-
 #include <memory>
+#include <roaring/roaring.hh>
 #include <span>
 #include <string>
 #include <vector>

@@ -87,7 +87,8 @@ Result<Footer> DecodeFooter(std::string_view bytes) {
   }
   uint64_t keys;
   QV_RETURN_IF_ERROR(r.Varint(&keys));
-  if (keys != footer.row_count) return Status::Corruption("primary-key order does not cover every row");
+  if (keys != footer.row_count)
+    return Status::Corruption("primary-key order does not cover every row");
   footer.key_order.resize(keys);
   QV_RETURN_IF_ERROR(r.Raw(footer.key_order.data(), keys * sizeof(uint32_t)));
   for (uint32_t row : footer.key_order) {
@@ -103,10 +104,12 @@ Result<Footer> ReadFooter(std::string_view file) {
   }
   uint32_t version;
   std::memcpy(&version, file.data() + 8, 4);
-  if (version != kVersion) return Status::Corruption("unsupported segment version " + std::to_string(version));
+  if (version != kVersion)
+    return Status::Corruption("unsupported segment version " + std::to_string(version));
   const std::string_view trailer = file.substr(file.size() - kTrailerSize);
   if (trailer.substr(24) != kTrailerMagic) {
-    return Status::Corruption("bad segment trailer at offset " + std::to_string(file.size() - kTrailerSize));
+    return Status::Corruption("bad segment trailer at offset " +
+                              std::to_string(file.size() - kTrailerSize));
   }
   uint64_t offset, length, sum;
   std::memcpy(&offset, trailer.data(), 8);
@@ -121,7 +124,8 @@ Result<Footer> ReadFooter(std::string_view file) {
     return Status::Corruption("footer checksum mismatch at offset " + std::to_string(offset));
   }
   auto decoded = DecodeFooter(footer);
-  if (!decoded.ok()) return decoded.status().WithContext("footer at offset " + std::to_string(offset));
+  if (!decoded.ok())
+    return decoded.status().WithContext("footer at offset " + std::to_string(offset));
   return decoded;
 }
 

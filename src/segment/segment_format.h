@@ -29,7 +29,7 @@ struct Block {
   uint32_t stored_size = 0;  // compressed bytes in the file
   uint32_t raw_size = 0;     // bytes after decompression
   uint32_t rows = 0;
-  uint64_t checksum = 0;     // XXH3-64 of the stored bytes
+  uint64_t checksum = 0;  // XXH3-64 of the stored bytes
 };
 
 struct ColumnMeta {

@@ -65,8 +65,8 @@ Status LocalLog::Recover(Lsn checkpoint, const ReplayFn& replay) {
     files.push_back(name);
   }
   if (!files.empty() && first_lsn > checkpoint + 1) {
-    return Status::Corruption("WAL " + dir_ + ": records " + std::to_string(checkpoint + 1) + " to " +
-                              std::to_string(first_lsn - 1) + " are missing (checkpoint " +
+    return Status::Corruption("WAL " + dir_ + ": records " + std::to_string(checkpoint + 1) +
+                              " to " + std::to_string(first_lsn - 1) + " are missing (checkpoint " +
                               std::to_string(checkpoint) + ")");
   }
   Lsn last_lsn = files.empty() ? 0 : first_lsn - 1;
@@ -133,7 +133,8 @@ Status LocalLog::OpenNextFile(Lsn first_lsn) {
 }
 
 Status LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file) {
-  if (new_file || file_->Size() >= options_.max_file_bytes) QV_RETURN_IF_ERROR(OpenNextFile(first_lsn));
+  if (new_file || file_->Size() >= options_.max_file_bytes)
+    QV_RETURN_IF_ERROR(OpenNextFile(first_lsn));
   QV_RETURN_IF_ERROR(file_->Append(frames));
   CrashPoint("wal.after_append");
   QV_RETURN_IF_ERROR(file_->Sync());

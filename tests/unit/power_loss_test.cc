@@ -96,7 +96,10 @@ std::string RunSeed(uint32_t seed) {
     Result<std::unique_ptr<FileLock>> Lock(const std::string& p) override { return fs->Lock(p); }
     Result<std::unique_ptr<MappedFile>> Map(const std::string& p) override { return fs->Map(p); }
   };
-  auto open = [&]() { return Engine::Open(std::make_unique<Borrowed>(fs), {dir.path(), {}}); };
+  EngineOptions options{dir.path(), {}, std::chrono::milliseconds(0)};  // no background thread
+  options.table.seal_rows = 8;
+  options.table.max_segments = 2;
+  auto open = [&]() { return Engine::Open(std::make_unique<Borrowed>(fs), options); };
 
   auto engine = open();
   if (!engine.ok()) return "open: " + engine.status().ToString();
@@ -118,7 +121,14 @@ std::string RunSeed(uint32_t seed) {
       const int64_t key = static_cast<int64_t>(rng() % 20);
       op.effect[key] = op.is_delete ? std::nullopt : std::optional<int64_t>(version);
     }
-    if (i == crash_at) {
+    if (rng() % 4 == 0) {  // maintenance between writes
+      auto table = (*engine)->FindTable("db", "t");
+      Status s = rng() % 2 ? (*table)->MaybeSeal() : (*table)->Compact(rng() % 3 == 0);
+      if (!s.ok() && mode != 3) return "maintenance failed: " + s.ToString();
+      if (!s.ok()) break;  // the power went off inside it
+    }
+    if (mode == 3 && i == 0) fs->PowerLossAfter(1 + static_cast<int>(rng() % 150));
+    if (i == crash_at && mode != 3) {
       if (mode == 0) fs->PowerLoss();
       if (mode == 1) fs->FailNth(FsOp::kSync, 1, Status::IOError("power failed before sync"));
       if (mode == 2) fs->FailNth(FsOp::kSync, 1, Status::IOError("injected fsync failure"));
@@ -128,6 +138,10 @@ std::string RunSeed(uint32_t seed) {
       break;
     }
     Status s = ApplyOp(**engine, op);
+    if (!s.ok() && mode == 3) {  // the power went off during this write
+      in_flight = op;
+      break;
+    }
     if (!s.ok()) return "op " + std::to_string(i) + " failed: " + s.ToString();
     for (const auto& [key, v] : op.effect) {
       if (v) {

@@ -70,7 +70,8 @@ TEST(SealedSegment, RoundTripsEveryTypeAndFindsKeys) {
 TEST(SealedSegment, ManyBlocksRoundTrip) {
   testing::TempDir dir(true);
   auto fs = NewPosixFileSystem();
-  TableSchema schema{"t", {{"id", DataType::kBigInt, true}, {"v", DataType::kVectorFloat, false, 2}}};
+  TableSchema schema{"t",
+                     {{"id", DataType::kBigInt, true}, {"v", DataType::kVectorFloat, false, 2}}};
   ASSERT_TRUE(ValidateAndNormalize(&schema).ok());
   RecordBatch batch = RecordBatch::ForSchema(schema);
   const int n = 150000;  // three scalar blocks
@@ -100,7 +101,8 @@ TEST(SealedSegment, EveryFlippedByteIsDetected) {
     damaged[byte] ^= static_cast<char>(1 << (byte % 8));
     std::ofstream(path, std::ios::binary | std::ios::trunc) << damaged;
     auto seg = SealedSegment::Open(fs.get(), path, schema, 1);
-    ASSERT_FALSE(seg.ok()) << "flip at byte " << byte << " of " << original.size() << " went unnoticed";
+    ASSERT_FALSE(seg.ok()) << "flip at byte " << byte << " of " << original.size()
+                           << " went unnoticed";
     EXPECT_EQ(seg.status().code(), StatusCode::kCorruption);
     EXPECT_NE(seg.status().message().find(path), std::string::npos);
   }
