@@ -120,26 +120,53 @@ Status LocalLog::Recover(Lsn checkpoint, const ReplayFn& replay) {
   durable_lsn_ = last_lsn;
   if (last_file.empty()) return OpenNextFile(next_lsn_);
   QV_ASSIGN_OR_RETURN(file_, fs_->OpenWritable(last_file, /*truncate=*/false));
+  file_path_ = last_file;
   return Status::OK();
 }
 
 Status LocalLog::OpenNextFile(Lsn first_lsn) {
-  if (file_) QV_RETURN_IF_ERROR(file_->Close());
   const std::string path = JoinPath(dir_, wal::FileName(first_lsn));
-  QV_ASSIGN_OR_RETURN(file_, fs_->OpenWritable(path, /*truncate=*/true));
-  QV_RETURN_IF_ERROR(file_->Append(wal::kFileMagic));
-  QV_RETURN_IF_ERROR(file_->Sync());
-  return fs_->SyncDir(dir_);
+  auto created = [&]() -> Result<std::unique_ptr<WritableFile>> {
+    QV_ASSIGN_OR_RETURN(auto file, fs_->OpenWritable(path, /*truncate=*/true));
+    QV_RETURN_IF_ERROR(file->Append(wal::kFileMagic));
+    QV_RETURN_IF_ERROR(file->Sync());
+    QV_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+    return file;
+  }();
+  if (!created.ok()) return created.status();
+  if (file_) (void)file_->Close();  // every byte in it is synced already
+  file_ = std::move(created).value();
+  file_path_ = path;
+  return Status::OK();
 }
 
-Status LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file) {
-  if (new_file || file_->Size() >= options_.max_file_bytes)
-    QV_RETURN_IF_ERROR(OpenNextFile(first_lsn));
-  QV_RETURN_IF_ERROR(file_->Append(frames));
+LocalLog::BatchResult LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn,
+                                           bool new_file) {
+  if (new_file || file_->Size() >= options_.max_file_bytes) {
+    Status rotated = OpenNextFile(first_lsn);
+    if (!rotated.ok()) {
+      // A half-made file would claim LSN first_lsn; without it the log is intact.
+      const std::string stray = JoinPath(dir_, wal::FileName(first_lsn));
+      Status removed = fs_->RemoveFile(stray);
+      if (removed.ok()) removed = fs_->SyncDir(dir_);
+      return {rotated, !removed.ok()};
+    }
+  }
+  const uint64_t before = file_->Size();
+  if (Status appended = file_->Append(frames); !appended.ok()) {
+    // Nothing of the batch was acknowledged: cut it off and stay usable.
+    Status undone = fs_->Truncate(file_path_, before);
+    if (undone.ok()) {
+      auto reopened = fs_->OpenWritable(file_path_, /*truncate=*/false);
+      undone = reopened.status();
+      if (reopened.ok()) file_ = std::move(reopened).value();
+    }
+    return {appended, !undone.ok()};
+  }
   CrashPoint("wal.after_append");
-  QV_RETURN_IF_ERROR(file_->Sync());
+  if (Status synced = file_->Sync(); !synced.ok()) return {synced, true};
   CrashPoint("wal.after_sync");
-  return Status::OK();
+  return {Status::OK(), false};
 }
 
 void LocalLog::StartNewFile() {
@@ -197,20 +224,27 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   lock.unlock();
 
   for (Writer* w : batch) wal::AppendFrame(&frames, w->lsn, w->type, w->payload);
-  Status status = WriteBatch(frames, first_lsn, new_file);
+  const BatchResult written = WriteBatch(frames, first_lsn, new_file);
+  const Status& status = written.status;
 
   lock.lock();
   if (status.ok()) {
     durable_lsn_ = batch.back()->lsn;
-  } else {
+  } else if (written.poison) {
     spdlog::error("wal: {} failed; the log is poisoned and accepts no more writes: {}", dir_,
                   status.ToString());
     poisoned_ = Status::Unavailable("the write-ahead log failed and accepts no more writes: " +
                                     status.message());
+  } else {
+    // Refused whole (e.g. the disk is full): the LSNs are handed back.
+    spdlog::warn("wal: {}: a batch of {} records was refused: {}", dir_, batch.size(),
+                 status.ToString());
+    next_lsn_ = first_lsn;
+    new_file_requested_ = new_file_requested_ || new_file;
   }
   for (Writer* w : batch) {
     queue_.pop_front();
-    w->status = status.ok() ? Status::OK() : poisoned_;
+    w->status = status.ok() ? Status::OK() : (written.poison ? poisoned_ : status);
     w->done = true;
     if (w != &self) w->cv.notify_one();
   }

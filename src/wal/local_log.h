@@ -58,8 +58,15 @@ class LocalLog final : public Log {
   LocalLog(FileSystem* fs, std::string dir, LocalLogOptions options);
   Status Recover(Lsn checkpoint, const ReplayFn& replay);
   Status OpenNextFile(Lsn first_lsn);
+  // How a batch write ended: OK; refused with nothing of it left in the log
+  // (poison false: the log stays usable); or failed in a way that may leave
+  // part of it behind, such as a failed fsync (poison true).
+  struct BatchResult {
+    Status status;
+    bool poison = false;
+  };
   // Writes and syncs one batch; called by the leader without the lock held.
-  Status WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file);
+  BatchResult WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file);
 
   FileSystem* const fs_;
   const std::string dir_;
@@ -73,6 +80,7 @@ class LocalLog final : public Log {
   bool new_file_requested_ = false;     // guarded by mu_
   std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process
   std::unique_ptr<WritableFile> file_;  // used only by the current leader
+  std::string file_path_;               // the path of file_
 };
 
 }  // namespace quiver

@@ -27,8 +27,10 @@ struct LogRecord {
 // in a cluster, a replicated stream.
 //
 // Append is thread-safe and returns only once the record is durable; callers
-// that append concurrently share one sync. After a failed sync the log is
-// poisoned: every later Append fails with kUnavailable.
+// that append concurrently share one sync. A write the disk refuses (no
+// space) fails that batch and leaves nothing of it behind; the log stays
+// usable. After a failed sync the log is poisoned: every later Append fails
+// with kUnavailable.
 class Log {
  public:
   virtual ~Log() = default;

@@ -128,6 +128,12 @@ std::string RunSeed(uint32_t seed) {
       if (!s.ok()) break;  // the power went off inside it
     }
     if (mode == 3 && i == 0) fs->PowerLossAfter(1 + static_cast<int>(rng() % 150));
+    if (i == crash_at && mode == 4) {
+      fs->FailNth(FsOp::kAppend, 1, Status::NoSpace("injected ENOSPC"), /*short_write=*/true);
+      Status refused = ApplyOp(**engine, op);
+      if (refused.code() != StatusCode::kNoSpace) return "full disk gave " + refused.ToString();
+      continue;  // nothing changed; later writes must work
+    }
     if (i == crash_at && mode != 3) {
       if (mode == 0) fs->PowerLoss();
       if (mode == 1) fs->FailNth(FsOp::kSync, 1, Status::IOError("power failed before sync"));

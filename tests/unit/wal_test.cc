@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "io/fault_injection_file_system.h"
 #include "test_util.h"
 #include "wal/local_log.h"
 #include "wal/wal_format.h"
@@ -209,6 +210,33 @@ TEST(LocalLog, OnlyOneInstancePerDirectory) {
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
   first->reset();
   EXPECT_TRUE(OpenLog(fs.get(), dir.path(), &none).ok()) << "the lock goes with the log";
+}
+
+TEST(LocalLog, DiskFullRefusesTheBatchWithoutPoisoning) {
+  TempDir dir;
+  FaultInjectionFileSystem fs(NewPosixFileSystem());
+  Replayed none;
+  auto log = OpenLog(&fs, dir.path(), &none);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append(RecordType::kInsert, "one").ok());
+  fs.FailNth(FsOp::kAppend, 1, Status::NoSpace("injected ENOSPC"), /*short_write=*/true);
+  auto full = (*log)->Append(RecordType::kInsert, "refused");
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.status().code(), StatusCode::kNoSpace);
+  EXPECT_TRUE((*log)->Health().ok()) << "a refused write does not poison the log";
+  auto next = (*log)->Append(RecordType::kInsert, "two");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 2u) << "the refused batch's LSN is handed back";
+
+  fs.FailNth(FsOp::kCreate, 1, Status::NoSpace("injected ENOSPC on create"));
+  (*log)->StartNewFile();
+  EXPECT_EQ((*log)->Append(RecordType::kInsert, "refused too").status().code(),
+            StatusCode::kNoSpace);
+  EXPECT_EQ(*(*log)->Append(RecordType::kInsert, "three"), 3u);
+  log->reset();
+  Replayed replayed;
+  ASSERT_TRUE(OpenLog(&fs, dir.path(), &replayed).ok());
+  EXPECT_EQ(replayed.payloads, (std::vector<std::string>{"one", "two", "three"}));
 }
 
 // D4: after a failed sync the log acknowledges nothing more.
