@@ -14,9 +14,9 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev \
-  python3 python3-pytest python3-requests python3-numpy curl
+  python3 python3-pytest python3-requests python3-numpy curl strace
 
-.PHONY: all deps configure build run test test-unit test-e2e bench format clean
+.PHONY: all deps configure build run test test-unit test-e2e bench bench-storage soak-crash format clean
 
 all: build
 
@@ -52,6 +52,17 @@ test-e2e:
 
 bench: build
 	$(PYTHON) bench/http_insert_search.py --bin $(BUILD_DIR)/bin/quiver
+
+# Durable ingest through the engine, restart times, disk bytes per row.
+bench-storage: build
+	$(BUILD_DIR)/bin/quiver_storage_bench
+
+# The kill -9 loop of tests/e2e/test_crash_recovery.py, longer (T1 soak).
+soak-crash: build
+	QUIVER_SOAK_CYCLES=$${CYCLES:-200} QUIVER_POWER_LOSS_SEEDS=$${SEEDS:-20000} \
+	  QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver $(PYTHON) -m pytest -q \
+	  tests/e2e/test_crash_recovery.py::test_random_kills_during_seals_and_compactions
+	QUIVER_POWER_LOSS_SEEDS=$${SEEDS:-20000} $(BUILD_DIR)/bin/quiver_unit_tests --gtest_filter='PowerLoss*'
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

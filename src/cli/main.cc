@@ -15,7 +15,9 @@
 
 namespace {
 
-int Serve(const std::string& data_dir, const quiver::ServerOptions& server_options) {
+int Serve(const quiver::EngineOptions& engine_options,
+          const quiver::ServerOptions& server_options) {
+  const std::string& data_dir = engine_options.data_dir;
   // Block termination signals in every thread; one thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -23,8 +25,6 @@ int Serve(const std::string& data_dir, const quiver::ServerOptions& server_optio
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  quiver::EngineOptions engine_options;
-  engine_options.data_dir = data_dir;
   auto engine = quiver::Engine::Open(quiver::NewPosixFileSystem(), engine_options);
   if (!engine.ok()) {
     spdlog::critical("cannot open data directory {}: {}", data_dir, engine.status().ToString());
@@ -59,12 +59,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Quiver: a vector database with Epsilla-compatible REST API"};
   app.require_subcommand(1);
 
-  std::string data_dir = "./data";
+  quiver::EngineOptions engine_options;
+  engine_options.data_dir = "./data";
+  quiver::TableOptions& table = engine_options.table;
+  size_t seal_mb = table.seal_bytes >> 20;
+  int64_t seal_seconds = table.seal_age.count();
   quiver::ServerOptions server_options;
   size_t max_body_mb = 64;
   std::string log_level = "info";
   auto* serve = app.add_subcommand("serve", "Run the standalone server");
-  serve->add_option("--data", data_dir, "Data directory (created when missing)")
+  serve->add_option("--data", engine_options.data_dir, "Data directory (created when missing)")
       ->capture_default_str();
   serve->add_option("--host", server_options.host, "Address to listen on")->capture_default_str();
   serve->add_option("--port", server_options.port, "Port to listen on (0: any free port)")
@@ -75,11 +79,32 @@ int main(int argc, char** argv) {
                    "Largest request body accepted, in MiB (413 above)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  serve
+      ->add_option("--keep-alive-seconds", server_options.keep_alive_seconds,
+                   "Close idle keep-alive connections after this long")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   serve->add_option("--threads", server_options.threads, "HTTP worker threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  serve
+      ->add_option("--seal-rows", table.seal_rows,
+                   "Seal a table's growing segment at this many rows")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 31));
+  serve->add_option("--seal-mb", seal_mb, "... or at this many MiB of row data")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  serve->add_option("--seal-seconds", seal_seconds, "... or when its oldest row is this old")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 30));
+  serve
+      ->add_option("--max-segments", table.max_segments,
+                   "Compact when a table has more sealed segments than this")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1 << 20));
 
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "Dump an on-disk file readably");
@@ -88,15 +113,24 @@ int main(int argc, char** argv) {
   inspect_wal->add_option("path", inspect_path, "WAL file")->required();
   auto* inspect_catalog = inspect->add_subcommand("catalog", "Dump the catalog");
   inspect_catalog->add_option("path", inspect_path, "Catalog file (DATA/meta/catalog)")->required();
+  auto* inspect_segment = inspect->add_subcommand("segment", "Dump a sealed segment and verify it");
+  inspect_segment->add_option("path", inspect_path, "Segment file (.seg)")->required();
+  auto* inspect_manifest = inspect->add_subcommand("manifest", "Dump a table's manifest");
+  inspect_manifest->add_option("path", inspect_path, "Manifest file (table dir/MANIFEST)")
+      ->required();
 
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) {
     spdlog::set_level(spdlog::level::from_str(log_level));
     server_options.max_body_bytes = max_body_mb << 20;
-    return Serve(data_dir, server_options);
+    table.seal_bytes = seal_mb << 20;
+    table.seal_age = std::chrono::seconds(seal_seconds);
+    return Serve(engine_options, server_options);
   }
   if (*inspect_wal) return quiver::InspectWal(inspect_path, std::cout);
   if (*inspect_catalog) return quiver::InspectCatalog(inspect_path, std::cout);
+  if (*inspect_segment) return quiver::InspectSegment(inspect_path, std::cout);
+  if (*inspect_manifest) return quiver::InspectManifest(inspect_path, std::cout);
   return 0;
 }

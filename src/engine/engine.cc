@@ -278,7 +278,7 @@ Result<std::shared_ptr<Table>> Engine::FindTable(const std::string& db,
 
 Result<TableInfo> Engine::DescribeTable(const std::string& db, const std::string& table) const {
   QV_ASSIGN_OR_RETURN(auto t, FindTable(db, table));
-  return TableInfo{t->schema(), t->RowCount()};
+  return TableInfo{t->schema(), t->Stats(), t->Health()};
 }
 
 Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) const {
@@ -287,7 +287,7 @@ Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) c
   for (const auto& name : names) {
     auto table = FindTable(db, name);
     if (!table.ok()) continue;  // dropped meanwhile
-    stats.push_back({name, (*table)->RowCount()});
+    stats.push_back({name, (*table)->Stats(), (*table)->Health()});
   }
   return stats;
 }

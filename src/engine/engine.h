@@ -31,12 +31,14 @@ struct LoadOptions {
 
 struct TableInfo {
   TableSchema schema;
-  size_t row_count = 0;
+  TableStats stats;
+  Status health;  // why writes are refused, or OK
 };
 
 struct TableStatistics {
   std::string name;
-  size_t total_records = 0;
+  TableStats stats;
+  Status health;
 };
 
 // The standalone engine: the catalog of databases and tables and every open

@@ -158,8 +158,11 @@ Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(auto stats, engine.Statistics(db));
   Json result = Json::array();
-  for (const auto& s : stats)
-    result.push_back({{"tableName", s.name}, {"totalRecords", s.total_records}});
+  for (const auto& s : stats) {
+    Json table = {{"tableName", s.name}, {"totalRecords", s.stats.live_rows}};
+    AddStorageFields(s.stats, s.health, &table);
+    result.push_back(std::move(table));
+  }
   return Reply{"Get statistics of " + db + " successfully.", result};
 }
 
@@ -177,6 +180,7 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_keep_alive_max_count(10000);
+  server_->set_keep_alive_timeout(options_.keep_alive_seconds);
   // Responses go out as header and body writes; without TCP_NODELAY the
   // second waits for the client's delayed ACK (~40 ms per request).
   server_->set_tcp_nodelay(true);
@@ -187,6 +191,11 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
           WriteEnvelope(res, 413, "request body exceeds the configured limit", std::nullopt);
         } else if (res.status == 404) {
           WriteEnvelope(res, 404, "no route for " + req.method + " " + req.path, std::nullopt);
+        } else if (res.status == 400) {
+          WriteEnvelope(res, 400,
+                        "malformed HTTP request (a POST needs a Content-Length header, even with "
+                        "an empty body)",
+                        std::nullopt);
         } else {
           WriteEnvelope(res, res.status, "request failed", std::nullopt);
         }

@@ -17,6 +17,9 @@ struct ServerOptions {
   int port = 8888;  // 0: any free port
   size_t max_body_bytes = 64u << 20;
   int threads = 16;
+  // An idle keep-alive connection is closed after this; a graceful shutdown
+  // also waits up to this long for idle connections.
+  int keep_alive_seconds = 2;
 };
 
 // The Epsilla-compatible REST API over an Engine (routes in docs/API.md).

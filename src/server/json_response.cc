@@ -65,7 +65,21 @@ Json EncodeTableInfo(const TableInfo& info) {
     }
     fields.push_back(std::move(field));
   }
-  return {{"name", info.schema.name}, {"fields", std::move(fields)}, {"rowCount", info.row_count}};
+  Json out = {{"name", info.schema.name},
+              {"fields", std::move(fields)},
+              {"rowCount", info.stats.live_rows}};
+  AddStorageFields(info.stats, info.health, &out);
+  return out;
+}
+
+void AddStorageFields(const TableStats& stats, const Status& health, Json* out) {
+  (*out)["sealedSegments"] = stats.sealed_segments;
+  (*out)["sealedRecords"] = stats.sealed_rows;
+  (*out)["unsealedRecords"] = stats.growing_rows;
+  (*out)["checkpointLsn"] = stats.checkpoint_lsn;
+  (*out)["lastLsn"] = stats.applied_lsn;
+  (*out)["writable"] = health.ok();
+  if (!health.ok()) (*out)["error"] = health.message();
 }
 
 }  // namespace quiver

@@ -21,9 +21,11 @@ LISTEN_RE = re.compile(r"listening on http://[\d.]+:(\d+)")
 class QuiverProcess:
     """One server process over a data directory; restartable."""
 
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), env=None):
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})
+        self.clients = []  # Api objects whose connections a graceful stop closes first
         self.proc = None
         self.port = None
         self.log_path = os.path.join(os.path.dirname(data_dir), "server.log")
@@ -34,7 +36,7 @@ class QuiverProcess:
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--data", self.data_dir, "--host", "127.0.0.1", "--port", "0",
              *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.log_path) as f:
@@ -61,6 +63,10 @@ class QuiverProcess:
         self.proc.wait()
 
     def terminate(self, timeout=20):
+        # Idle keep-alive connections would hold a graceful shutdown until
+        # they time out; a well-behaved client closes them.
+        for client in self.clients:
+            client.session.close()
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=timeout)
 
@@ -91,6 +97,7 @@ class Api:
     def __init__(self, server):
         self.server = server
         self.session = requests.Session()
+        server.clients.append(self)
 
     def call(self, method, path, payload=None, data=None):
         kwargs = {"timeout": 30}

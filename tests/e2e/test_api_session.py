@@ -70,12 +70,15 @@ def test_full_session(client, server):
     assert body["result"][0]["Doc"] == "Moskva" and body["result"][0]["Embedding"] == [1, 1, 1, 1]
 
     _, body = client.statistics()
-    assert body["result"] == [{"tableName": "MyTable", "totalRecords": 3}]
+    assert [(t["tableName"], t["totalRecords"]) for t in body["result"]] == [("MyTable", 3)]
     _, body = client.describe_table("MyTable")
     assert body["result"]["rowCount"] == 3
+    assert body["result"]["writable"] is True
     assert body["result"]["fields"][4] == {"name": "Embedding", "dataType": "VECTOR_FLOAT",
                                            "dimensions": 4, "metricType": "EUCLIDEAN"}
     assert client.rebuild()[0] == 200
+    _, body = client.statistics()
+    assert body["result"][0]["sealedRecords"] == 3 and body["result"][0]["unsealedRecords"] == 0
 
     # Everything acknowledged is still there after kill -9, and nothing deleted returns.
     server.restart()
