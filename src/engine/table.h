@@ -109,6 +109,8 @@ class Table {
   // Maintenance helpers; the caller holds maintenance_mu_.
   Status SealFrozen();
   Status WriteManifest(Lsn checkpoint);
+  // Removes the log files the checkpoint covers.
+  Status TrimLog(Lsn checkpoint);
   std::string SegmentPath(uint64_t id) const;
 
   FileSystem* const fs_;

@@ -87,7 +87,7 @@ Status Table::Seal() {
       if (applied == checkpoint_lsn_) return Status::OK();
       log_->StartNewFile();
       QV_RETURN_IF_ERROR(WriteManifest(applied));
-      return log_->TrimTo(applied);
+      return TrimLog(applied);
     }
     frozen_ = std::move(growing_);
     frozen_min_lsn_ = growing_min_lsn_;
@@ -129,7 +129,15 @@ Status Table::SealFrozen() {
   }
   QV_RETURN_IF_ERROR(WriteManifest(frozen_checkpoint_));
   spdlog::debug("table {}: sealed {} rows up to LSN {}", schema_.name, rows, frozen_checkpoint_);
-  return log_->TrimTo(frozen_checkpoint_);
+  return TrimLog(frozen_checkpoint_);
+}
+
+Status Table::TrimLog(Lsn checkpoint) {
+  // Without a successor file the current one could not be removed.
+  if (Status rotated = log_->Rotate(); !rotated.ok()) {
+    spdlog::warn("table {}: could not start a new WAL file: {}", schema_.name, rotated.ToString());
+  }
+  return log_->TrimTo(checkpoint);
 }
 
 Status Table::MaybeSeal() {

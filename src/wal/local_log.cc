@@ -11,7 +11,8 @@
 namespace quiver {
 
 struct LocalLog::Writer {
-  RecordType type;
+  bool rotate = false;  // a Rotate() token, not a record
+  RecordType type = RecordType::kInsert;
   std::string_view payload;
   bool done = false;
   Lsn lsn = 0;
@@ -143,14 +144,8 @@ Status LocalLog::OpenNextFile(Lsn first_lsn) {
 LocalLog::BatchResult LocalLog::WriteBatch(const std::string& frames, Lsn first_lsn,
                                            bool new_file) {
   if (new_file || file_->Size() >= options_.max_file_bytes) {
-    Status rotated = OpenNextFile(first_lsn);
-    if (!rotated.ok()) {
-      // A half-made file would claim LSN first_lsn; without it the log is intact.
-      const std::string stray = JoinPath(dir_, wal::FileName(first_lsn));
-      Status removed = fs_->RemoveFile(stray);
-      if (removed.ok()) removed = fs_->SyncDir(dir_);
-      return {rotated, !removed.ok()};
-    }
+    BatchResult rotated = SwitchFile(first_lsn);
+    if (!rotated.status.ok()) return rotated;
   }
   const uint64_t before = file_->Size();
   if (Status appended = file_->Append(frames); !appended.ok()) {
@@ -167,6 +162,38 @@ LocalLog::BatchResult LocalLog::WriteBatch(const std::string& frames, Lsn first_
   if (Status synced = file_->Sync(); !synced.ok()) return {synced, true};
   CrashPoint("wal.after_sync");
   return {Status::OK(), false};
+}
+
+LocalLog::BatchResult LocalLog::SwitchFile(Lsn first_lsn) {
+  Status opened = OpenNextFile(first_lsn);
+  if (opened.ok()) return {};
+  // A half-made file would claim LSN first_lsn; without it the log is intact.
+  Status removed = fs_->RemoveFile(JoinPath(dir_, wal::FileName(first_lsn)));
+  if (removed.ok()) removed = fs_->SyncDir(dir_);
+  return {opened, !removed.ok()};
+}
+
+Status LocalLog::Rotate() {
+  Writer self;
+  self.rotate = true;
+  std::unique_lock lock(mu_);
+  if (!poisoned_.ok()) return poisoned_;
+  queue_.push_back(&self);
+  self.cv.wait(lock, [&] { return queue_.front() == &self; });
+  // Leading: every earlier record is written and no one else touches file_.
+  const bool requested = new_file_requested_;
+  const Lsn first_lsn = next_lsn_;
+  lock.unlock();
+  BatchResult result = requested ? SwitchFile(first_lsn) : BatchResult{};
+  lock.lock();
+  if (result.status.ok() && requested) new_file_requested_ = false;
+  if (result.poison) {
+    poisoned_ = Status::Unavailable("the write-ahead log failed and accepts no more writes: " +
+                                    result.status.message());
+  }
+  queue_.pop_front();
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  return result.status;
 }
 
 void LocalLog::StartNewFile() {
@@ -211,8 +238,9 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
     return self.lsn;
   }
 
-  // This writer leads: take every queued record into one batch.
-  const size_t batch_size = queue_.size();
+  // This writer leads: take the queued records up to the next Rotate() token.
+  size_t batch_size = 0;
+  while (batch_size < queue_.size() && !queue_[batch_size]->rotate) ++batch_size;
   std::string frames;
   const Lsn first_lsn = next_lsn_;
   const bool new_file = std::exchange(new_file_requested_, false);

@@ -48,6 +48,9 @@ class LocalLog final : public Log {
 
   // The next batch starts a new file, so a later checkpoint can trim whole files.
   void StartNewFile();
+  // Starts the requested new file now, even with no record to put in it, so
+  // that TrimTo can remove the old one at once. No-op without a request.
+  Status Rotate();
   // Removes every file all of whose records are at or below `checkpoint`
   // (never the file being written).
   Status TrimTo(Lsn checkpoint);
@@ -65,6 +68,8 @@ class LocalLog final : public Log {
     Status status;
     bool poison = false;
   };
+  // Opens the file starting at first_lsn, or removes what a failed attempt left.
+  BatchResult SwitchFile(Lsn first_lsn);
   // Writes and syncs one batch; called by the leader without the lock held.
   BatchResult WriteBatch(const std::string& frames, Lsn first_lsn, bool new_file);
 
