@@ -200,3 +200,46 @@ TEST(TableSegments, DamagedSegmentOrManifestRefusesToOpen) {
 
 }  // namespace
 }  // namespace quiver
+
+namespace quiver {
+namespace {
+
+// Readers never see a row twice or not at all while upserts, seals and
+// compactions run: every key stays live exactly once throughout.
+TEST(TableSegments, ReadersSeeOneConsistentSetDuringSealsAndCompactions) {
+  testing::TempDir dir(true);
+  auto fs = NewPosixFileSystem();
+  TableOptions options = SmallOptions();
+  auto table = std::move(Table::Open(fs.get(), dir.path(), Schema(), options).value());
+  std::map<int64_t, int64_t> rows;
+  for (int64_t i = 0; i < 200; ++i) rows[i] = 0;
+  ASSERT_TRUE(table->Insert(Batch(rows), false).ok());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::mt19937 rng(3);
+    for (int64_t version = 1; !stop; ++version) {
+      std::map<int64_t, int64_t> upserts;
+      for (int i = 0; i < 10; ++i) upserts[rng() % 200] = version;
+      ASSERT_TRUE(table->Insert(Batch(upserts), true).ok());
+    }
+  });
+  std::thread maintenance([&] {
+    for (int round = 0; !stop; ++round) {
+      ASSERT_TRUE(table->MaybeSeal().ok());
+      ASSERT_TRUE(table->Compact(round % 5 == 0).ok());
+    }
+  });
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(Contents(*table).size(), 200u);
+    auto found = table->Search({"v", {42, 0, 0, 0}, 200, "", {"id"}, false});
+    ASSERT_TRUE(found.ok());
+    ASSERT_EQ(found->rows.size(), 200u);
+  }
+  stop = true;
+  writer.join();
+  maintenance.join();
+  EXPECT_GT(table->Stats().sealed_segments, 0u);
+}
+
+}  // namespace
+}  // namespace quiver
