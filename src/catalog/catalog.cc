@@ -1,7 +1,7 @@
 #include "catalog/catalog.h"
 
-#include "common/checksum.h"
 #include "common/coding.h"
+#include "common/envelope.h"
 #include "schema/schema_codec.h"
 
 namespace quiver {
@@ -10,7 +10,6 @@ namespace {
 constexpr std::string_view kMagic{"QVCAT\x00\x00\x01", 8};
 constexpr uint32_t kVersion = 1;
 constexpr std::string_view kCatalogKey = "catalog";
-constexpr size_t kHeaderSize = 8 + 4 + 8 + 8;
 
 }  // namespace
 
@@ -45,31 +44,11 @@ std::string EncodeCatalog(const CatalogState& state) {
       for (const auto& field : table.schema.fields) EncodeField(&w, field);
     }
   }
-  std::string out;
-  ByteWriter h(&out);
-  h.Raw(kMagic.data(), kMagic.size());
-  h.U32(kVersion);
-  h.U64(payload.size());
-  h.U64(Checksum64(payload));
-  out += payload;
-  return out;
+  return SealEnvelope(kMagic, kVersion, payload);
 }
 
 Result<CatalogState> DecodeCatalog(std::string_view data) {
-  if (data.size() < kHeaderSize || data.substr(0, 8) != kMagic) {
-    return Status::Corruption("catalog: bad header");
-  }
-  ByteReader header(data.substr(8, kHeaderSize - 8));
-  uint32_t version;
-  uint64_t length, sum;
-  QV_RETURN_IF_ERROR(header.U32(&version));
-  QV_RETURN_IF_ERROR(header.U64(&length));
-  QV_RETURN_IF_ERROR(header.U64(&sum));
-  if (version != kVersion)
-    return Status::Corruption("catalog: unsupported version " + std::to_string(version));
-  if (data.size() - kHeaderSize != length) return Status::Corruption("catalog: length mismatch");
-  const std::string_view payload = data.substr(kHeaderSize);
-  if (Checksum64(payload) != sum) return Status::Corruption("catalog: checksum mismatch");
+  QV_ASSIGN_OR_RETURN(std::string_view payload, OpenEnvelope(data, kMagic, kVersion, "catalog"));
 
   ByteReader r(payload);
   CatalogState state;

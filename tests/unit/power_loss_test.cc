@@ -76,30 +76,10 @@ std::string RunSeed(uint32_t seed) {
   // The engine owns its FileSystem, but the fault-injecting one must outlive
   // the engine (its record of what is durable survives the "power loss"), so
   // each engine gets a non-owning adapter.
-  struct Borrowed final : FileSystem {
-    FileSystem* fs;
-    explicit Borrowed(FileSystem* f) : fs(f) {}
-    Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& p, bool t) override {
-      return fs->OpenWritable(p, t);
-    }
-    Result<std::string> ReadFile(const std::string& p) override { return fs->ReadFile(p); }
-    Status Truncate(const std::string& p, uint64_t s) override { return fs->Truncate(p, s); }
-    Status Rename(const std::string& a, const std::string& b) override { return fs->Rename(a, b); }
-    Status RemoveFile(const std::string& p) override { return fs->RemoveFile(p); }
-    Status RemoveAll(const std::string& p) override { return fs->RemoveAll(p); }
-    Status CreateDirs(const std::string& p) override { return fs->CreateDirs(p); }
-    Status SyncDir(const std::string& p) override { return fs->SyncDir(p); }
-    Result<bool> Exists(const std::string& p) override { return fs->Exists(p); }
-    Result<std::vector<std::string>> ListDir(const std::string& p) override {
-      return fs->ListDir(p);
-    }
-    Result<std::unique_ptr<FileLock>> Lock(const std::string& p) override { return fs->Lock(p); }
-    Result<std::unique_ptr<MappedFile>> Map(const std::string& p) override { return fs->Map(p); }
-  };
   EngineOptions options{dir.path(), {}, std::chrono::milliseconds(0)};  // no background thread
   options.table.seal_rows = 8;
   options.table.max_segments = 2;
-  auto open = [&]() { return Engine::Open(std::make_unique<Borrowed>(fs), options); };
+  auto open = [&]() { return Engine::Open(std::make_unique<testing::ForwardingFileSystem>(fs), options); };
 
   auto engine = open();
   if (!engine.ok()) return "open: " + engine.status().ToString();

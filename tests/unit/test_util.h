@@ -28,15 +28,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// The POSIX file system, but every Sync fails once `fail_syncs` is set.
-class SyncFailingFileSystem final : public FileSystem {
+// Forwards every call to a FileSystem it does not own.
+class ForwardingFileSystem : public FileSystem {
  public:
-  std::atomic<bool> fail_syncs{false};
+  explicit ForwardingFileSystem(FileSystem* base) : base_(base) {}
 
-  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
-                                                     bool truncate) override {
-    QV_ASSIGN_OR_RETURN(auto file, base_->OpenWritable(path, truncate));
-    return std::unique_ptr<WritableFile>(std::make_unique<File>(std::move(file), &fail_syncs));
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& p, bool t) override {
+    return base_->OpenWritable(p, t);
   }
   Result<std::string> ReadFile(const std::string& p) override { return base_->ReadFile(p); }
   Status Truncate(const std::string& p, uint64_t s) override { return base_->Truncate(p, s); }
@@ -51,6 +49,21 @@ class SyncFailingFileSystem final : public FileSystem {
   }
   Result<std::unique_ptr<FileLock>> Lock(const std::string& p) override { return base_->Lock(p); }
   Result<std::unique_ptr<MappedFile>> Map(const std::string& p) override { return base_->Map(p); }
+
+ private:
+  FileSystem* base_;
+};
+
+// The POSIX file system, but every Sync fails once `fail_syncs` is set.
+class SyncFailingFileSystem final : public ForwardingFileSystem {
+ public:
+  SyncFailingFileSystem() : ForwardingFileSystem(SharedPosix()) {}
+  std::atomic<bool> fail_syncs{false};
+
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, bool truncate) override {
+    QV_ASSIGN_OR_RETURN(auto file, ForwardingFileSystem::OpenWritable(path, truncate));
+    return std::unique_ptr<WritableFile>(std::make_unique<File>(std::move(file), &fail_syncs));
+  }
 
  private:
   class File final : public WritableFile {
@@ -69,7 +82,11 @@ class SyncFailingFileSystem final : public FileSystem {
     std::unique_ptr<WritableFile> base_;
     std::atomic<bool>* fail_;
   };
-  std::unique_ptr<FileSystem> base_ = NewPosixFileSystem();
+  // The POSIX file system is stateless: one instance serves every test.
+  static FileSystem* SharedPosix() {
+    static const std::unique_ptr<FileSystem> posix = NewPosixFileSystem();
+    return posix.get();
+  }
 };
 
 }  // namespace quiver::testing
