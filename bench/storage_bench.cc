@@ -7,10 +7,10 @@
 //
 //   build/bin/quiver_storage_bench [--rows N] [--dims D] [--threads T] [--dir PATH]
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -77,7 +77,8 @@ double Ingest(Table& table, const std::vector<quiver::RecordBatch>& batches, int
 }
 
 // The same bytes, appended to one file with an fdatasync per batch.
-double RawAppend(quiver::FileSystem& fs, const std::string& path, size_t batches, size_t batch_bytes) {
+double RawAppend(quiver::FileSystem& fs, const std::string& path, size_t batches,
+                 size_t batch_bytes) {
   const std::string chunk(batch_bytes, 'x');
   auto file = std::move(fs.OpenWritable(path, true).value());
   const auto start = Clock::now();
@@ -122,7 +123,8 @@ int main(int argc, char** argv) {
   app.add_option("--dims", dims, "Vector dimensions")->capture_default_str();
   app.add_option("--threads", threads, "Concurrent writers")->capture_default_str();
   app.add_option("--batch", batch_rows, "Rows per insert")->capture_default_str();
-  app.add_option("--dir", base, "Scratch directory (on the disk to measure)")->capture_default_str();
+  app.add_option("--dir", base, "Scratch directory (on the disk to measure)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -170,13 +172,13 @@ int main(int argc, char** argv) {
 
   // 3. The peer: the same bytes appended with one fdatasync per batch, in
   // one thread (group commit lets Quiver's writers share syncs).
-  const double raw_seconds =
-      RawAppend(*fs, base + "/raw", batches.size(), static_cast<size_t>(raw_row_bytes * batch_rows));
+  const double raw_seconds = RawAppend(*fs, base + "/raw", batches.size(),
+                                       static_cast<size_t>(raw_row_bytes * batch_rows));
 
   std::filesystem::remove_all(base);
   fmt::print("rows {} x {}-d, batches of {}, {} writer threads\n", rows, dims, batch_rows, threads);
-  fmt::print("durable ingest through the engine: {:.0f} vectors/s ({:.2f} s)\n", rows / ingest_seconds,
-             ingest_seconds);
+  fmt::print("durable ingest through the engine: {:.0f} vectors/s ({:.2f} s)\n",
+             rows / ingest_seconds, ingest_seconds);
   fmt::print("peer, raw append + fdatasync per batch: {:.0f} vectors/s\n", rows / raw_seconds);
   fmt::print("engine / raw append ratio: {:.2f}\n", raw_seconds / ingest_seconds);
   fmt::print("restart, {} rows only in the WAL: {:.3f} s\n", replayed, restart_wal);

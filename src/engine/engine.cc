@@ -62,7 +62,12 @@ std::vector<std::shared_ptr<Table>> Engine::AllTables() const {
 }
 
 void Engine::MaintainOnce() {
-  for (const auto& table : AllTables()) {
+  const auto tables = AllTables();
+  std::erase_if(maintenance_errors_, [&](const auto& entry) {
+    return std::none_of(tables.begin(), tables.end(),
+                        [&](const auto& t) { return t.get() == entry.first; });
+  });
+  for (const auto& table : tables) {
     if (Status s = table->MaybeSeal(); !s.ok()) {
       spdlog::warn("maintenance: sealing table {} failed: {}", table->schema().name, s.ToString());
     }

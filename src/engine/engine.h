@@ -103,6 +103,9 @@ class Engine {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread maintenance_;
+  // The last maintenance error per table (keyed by address, used only by the
+  // maintenance thread), so a lasting failure is logged once.
+  std::map<const Table*, std::string> maintenance_errors_;
 };
 
 }  // namespace quiver

@@ -22,6 +22,19 @@ Status ErrnoStatus(std::string_view op, const std::string& path, int err) {
   return Status::IOError(msg);
 }
 
+// Opens `path` and reads its size; the caller owns the descriptor.
+Result<std::pair<int, uint64_t>> OpenWithSize(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoStatus("stat", path, err);
+  }
+  return std::make_pair(fd, static_cast<uint64_t>(st.st_size));
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t size)
@@ -90,17 +103,10 @@ class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
                                                      bool truncate) override {
-    int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0);
-    int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return ErrnoStatus("open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("stat", path, err);
-    }
+    const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0);
+    QV_ASSIGN_OR_RETURN(auto opened, OpenWithSize(path, flags));
     return std::unique_ptr<WritableFile>(
-        std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size)));
+        std::make_unique<PosixWritableFile>(path, opened.first, opened.second));
   }
 
   Result<std::string> ReadFile(const std::string& path) override {
@@ -199,15 +205,9 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<MappedFile>> Map(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("stat", path, err);
-    }
-    const size_t size = static_cast<size_t>(st.st_size);
+    QV_ASSIGN_OR_RETURN(auto opened, OpenWithSize(path, O_RDONLY | O_CLOEXEC));
+    const int fd = opened.first;
+    const size_t size = static_cast<size_t>(opened.second);
     void* addr = nullptr;
     if (size > 0) {
       addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);

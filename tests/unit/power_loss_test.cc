@@ -79,7 +79,9 @@ std::string RunSeed(uint32_t seed) {
   EngineOptions options{dir.path(), {}, std::chrono::milliseconds(0)};  // no background thread
   options.table.seal_rows = 8;
   options.table.max_segments = 2;
-  auto open = [&]() { return Engine::Open(std::make_unique<testing::ForwardingFileSystem>(fs), options); };
+  auto open = [&]() {
+    return Engine::Open(std::make_unique<testing::ForwardingFileSystem>(fs), options);
+  };
 
   auto engine = open();
   if (!engine.ok()) return "open: " + engine.status().ToString();

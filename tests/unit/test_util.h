@@ -60,7 +60,8 @@ class SyncFailingFileSystem final : public ForwardingFileSystem {
   SyncFailingFileSystem() : ForwardingFileSystem(SharedPosix()) {}
   std::atomic<bool> fail_syncs{false};
 
-  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path, bool truncate) override {
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path,
+                                                     bool truncate) override {
     QV_ASSIGN_OR_RETURN(auto file, ForwardingFileSystem::OpenWritable(path, truncate));
     return std::unique_ptr<WritableFile>(std::make_unique<File>(std::move(file), &fail_syncs));
   }
