@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "common/rw_lock.h"
 #include "engine/table.h"
 #include "io/file_system.h"
 
@@ -95,7 +96,7 @@ class Engine {
   std::unique_ptr<FileLock> dir_lock_;
   std::unique_ptr<MetaStore> meta_;
 
-  mutable std::shared_mutex mu_;  // guards catalog_ and open_
+  mutable RwLock mu_;  // guards catalog_ and open_
   std::unique_ptr<Catalog> catalog_;
   std::map<std::string, OpenDatabase> open_;  // loaded databases by name
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/rw_lock.h"
 #include "engine/query.h"
 #include "io/file_system.h"
 #include "schema/column.h"
@@ -120,7 +121,7 @@ class Table {
   const size_t pk_index_;
   std::unique_ptr<LocalLog> log_;
 
-  mutable std::shared_mutex data_mu_;  // guards the segments below
+  mutable RwLock data_mu_;  // guards the segments below; writer-preferring
   std::vector<std::shared_ptr<SealedSegment>> sealed_;
   std::shared_ptr<GrowingSegment> frozen_;  // being sealed; null otherwise
   std::shared_ptr<GrowingSegment> growing_;
