@@ -6,8 +6,8 @@
 
 namespace quiver {
 
-// Distance kernels. Each is compiled for AVX-512, AVX2 and baseline x86-64
-// and picked at load time (GCC target_clones), so one binary runs everywhere.
+// Float distances through the kernel set this CPU runs best
+// (kernels/kernels.h: AVX-512, AVX2 or portable, chosen once at run time).
 float L2Squared(const float* a, const float* b, size_t dims);
 float InnerProduct(const float* a, const float* b, size_t dims);
 // Dot product and squared norms in one pass (for cosine).
