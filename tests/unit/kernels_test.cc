@@ -74,7 +74,9 @@ INSTANTIATE_TEST_SUITE_P(Supported, EveryKernelSet, ::testing::ValuesIn(Supporte
                          });
 
 TEST(Kernels, ActiveIsThePreferredSupportedSet) {
-  if (std::getenv("QUIVER_KERNELS") == nullptr) EXPECT_EQ(&Active(), Supported().front());
+  if (std::getenv("QUIVER_KERNELS") == nullptr) {
+    EXPECT_EQ(&Active(), Supported().front());
+  }
   EXPECT_EQ(Supported().back(), &kPortable) << "the portable set always runs";
 }
 
