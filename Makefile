@@ -13,10 +13,10 @@ PYTHON ?= /usr/bin/python3
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
-  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev \
+  libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
   python3 python3-pytest python3-requests python3-numpy curl strace
 
-.PHONY: all deps configure build run test test-unit test-e2e bench bench-storage soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e bench bench-storage bench-kernels soak-crash format clean
 
 all: build
 
@@ -56,6 +56,10 @@ bench: build
 # Durable ingest through the engine, restart times, disk bytes per row.
 bench-storage: build
 	$(BUILD_DIR)/bin/quiver_storage_bench
+
+# Distance kernels vs Faiss, exact scan vs memory bandwidth.
+bench-kernels: build
+	$(PYTHON) bench/kernels_ratios.py $(BUILD_DIR)/bin/quiver_kernels_bench
 
 # The kill -9 loop of tests/e2e/test_crash_recovery.py, longer (T1 soak).
 soak-crash: build
