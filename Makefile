@@ -16,7 +16,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
   python3 python3-pytest python3-requests python3-numpy curl strace
 
-.PHONY: all deps configure build run test test-unit test-e2e bench bench-storage bench-kernels soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e bench bench-storage bench-kernels bench-filters soak-crash format clean
 
 all: build
 
@@ -60,6 +60,10 @@ bench-storage: build
 # Distance kernels vs Faiss, exact scan vs memory bandwidth.
 bench-kernels: build
 	$(PYTHON) bench/kernels_ratios.py $(BUILD_DIR)/bin/quiver_kernels_bench
+
+# Filter evaluation rows/s, column at a time vs row at a time.
+bench-filters: build
+	$(BUILD_DIR)/bin/quiver_filter_bench
 
 # The kill -9 loop of tests/e2e/test_crash_recovery.py, longer (T1 soak).
 soak-crash: build

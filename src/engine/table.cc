@@ -206,12 +206,12 @@ Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
   std::vector<PrimaryKey> keys;
   {
     std::shared_lock lock(data_mu_);
+    std::vector<uint8_t> passed;
     for (const Segment* segment : Segments()) {
       const auto columns = segment->columns();
+      filter.EvaluateBatch(columns, segment->num_rows(), &passed);
       for (size_t row = 0; row < segment->num_rows(); ++row) {
-        if (segment->IsLive(row) && filter.Matches({columns, row, 0})) {
-          keys.push_back(KeyAt(columns[pk_index_], row));
-        }
+        if (passed[row] && segment->IsLive(row)) keys.push_back(KeyAt(columns[pk_index_], row));
       }
     }
   }

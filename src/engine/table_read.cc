@@ -95,7 +95,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
 
   std::shared_lock lock(data_mu_);
   std::vector<Candidate> candidates;
-  std::vector<uint8_t> allowed;
+  std::vector<uint8_t> allowed, passed;
   for (const Segment* segment : Segments()) {
     const auto columns = segment->columns();
     const size_t rows = segment->num_rows();
@@ -110,9 +110,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
       accept = [&](uint32_t row, float d) { return filter->Matches({columns, row, d}); };
       search_filter.accept = &accept;
     } else if (filter) {
-      for (size_t row = 0; row < rows; ++row) {
-        if (allowed[row] && !filter->Matches({columns, row, 0})) allowed[row] = 0;
-      }
+      filter->EvaluateBatch(columns, rows, &passed);
+      for (size_t row = 0; row < rows; ++row) allowed[row] &= passed[row];
     }
     const Column& pk = columns[pk_index_];
     ExactSearcher searcher(columns[field_index].VectorData(), rows, field.dimensions, field.metric);
@@ -159,11 +158,13 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
     }
   } else {
     const size_t wanted = request.limit ? request.skip + *request.limit : SIZE_MAX;
+    std::vector<uint8_t> live, passed;
     for (const Segment* segment : Segments()) {
+      live.clear();
+      segment->AppendLiveFlags(&live);
+      if (filter) filter->EvaluateBatch(segment->columns(), segment->num_rows(), &passed);
       for (size_t row = 0; row < segment->num_rows() && rows.size() < wanted; ++row) {
-        if (segment->IsLive(row) && matches(*segment, row)) {
-          rows.push_back({const_cast<Segment*>(segment), row});
-        }
+        if (live[row] && (!filter || passed[row])) rows.push_back({const_cast<Segment*>(segment), row});
       }
     }
   }

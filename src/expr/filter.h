@@ -39,6 +39,10 @@ class Filter {
 
   bool Matches(const RowView& row) const;
   bool UsesDistance() const { return uses_distance_; }
+  // Evaluates the filter for rows [0, rows) of `columns`, column at a time:
+  // (*out)[r] = 1 exactly where Matches would say true. Not for filters
+  // that use @distance.
+  void EvaluateBatch(std::span<const Column> columns, size_t rows, std::vector<uint8_t>* out) const;
 
  private:
   std::shared_ptr<const Expr> root_;

@@ -43,6 +43,10 @@ class Column {
   const std::string& GetString(size_t row) const { return strings_[row]; }
   std::span<const float> GetVector(size_t row) const { return {VectorData() + row * dims_, dims_}; }
   const float* VectorData() const { return borrowed_ != nullptr ? borrowed_ : floats_.data(); }
+  // Whole-column access for vectorised evaluation: one entry per row.
+  const uint8_t* ValidData() const { return valid_.data(); }
+  const int64_t* IntData() const { return ints_.data(); }      // BOOL and integer types
+  const double* DoubleData() const { return doubles_.data(); }  // FLOAT and DOUBLE
   Value GetValue(size_t row) const;
 
   // Serialises rows [begin, end); see docs/FORMATS.md ("Column encoding").
