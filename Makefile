@@ -14,9 +14,10 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
-  python3 python3-pytest python3-requests python3-numpy curl strace
+  python3 python3-pytest python3-requests python3-numpy curl strace \
+  clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build run test test-unit test-e2e bench bench-storage bench-kernels bench-filters soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench bench-storage bench-kernels bench-filters soak-crash format clean
 
 all: build
 
@@ -42,13 +43,31 @@ run: build
 	$(BUILD_DIR)/bin/quiver serve --data $(DATA_DIR) --host $(HOST) --port $(PORT)
 
 test: build
-	$(MAKE) --no-print-directory test-unit test-e2e
+	$(MAKE) --no-print-directory test-unit test-fuzz test-e2e
 
 test-unit:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 test-e2e:
 	QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver $(PYTHON) -m pytest -q tests/e2e
+
+# libFuzzer targets (clang 14, ASan + UBSan) in their own build directory.
+FUZZ_DIR ?= build-fuzz
+build-fuzz: deps
+	@[ -f $(FUZZ_DIR)/build.ninja ] || cmake -S fuzz -B $(FUZZ_DIR) -G Ninja \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+# Replays the seed corpus (part of make test).
+test-fuzz: build-fuzz
+	$(FUZZ_DIR)/filter_fuzzer tests/fuzz/corpus/filter -runs=0
+
+# Fuzzes for FUZZ_SECONDS (default 300) on a scratch copy of the corpus;
+# a crashing input is written to crash-* in this directory.
+fuzz: build-fuzz
+	rm -rf $(FUZZ_DIR)/corpus && cp -r tests/fuzz/corpus/filter $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/filter_fuzzer $(FUZZ_DIR)/corpus tests/fuzz/corpus/filter \
+	  -max_total_time=$${FUZZ_SECONDS:-300} -max_len=512
 
 bench: build
 	$(PYTHON) bench/http_insert_search.py --bin $(BUILD_DIR)/bin/quiver
