@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/facets.h"
 #include "schema/types.h"
 
 namespace quiver {
@@ -19,6 +20,7 @@ struct SearchRequest {
   std::string filter;                 // empty: no filter; may use @distance
   std::vector<std::string> response;  // fields to return; empty: every field
   bool with_distance = false;
+  std::vector<FacetRequest> facets;  // aggregated over the returned records
 };
 
 struct GetRequest {
@@ -27,13 +29,15 @@ struct GetRequest {
   size_t skip = 0;
   std::optional<size_t> limit;  // unset: every matching row
   std::vector<std::string> response;
+  std::vector<FacetRequest> facets;  // aggregated over every matching row (before skip/limit)
 };
 
 // Rows as plain values, ready to be encoded by any front end.
 struct ResultSet {
   std::vector<size_t> fields;  // schema indexes, in output order
   std::vector<std::vector<Value>> rows;
-  std::vector<float> distances;  // one per row when the request asked for them
+  std::vector<float> distances;     // one per row when the request asked for them
+  std::vector<FacetResult> facets;  // one per requested facet
 };
 
 }  // namespace quiver

@@ -46,6 +46,17 @@ struct Candidate {
   uint32_t row;
 };
 
+Result<std::vector<Facet>> ParseFacets(const std::vector<FacetRequest>& requests,
+                                       const TableSchema& schema, FilterScope scope) {
+  std::vector<Facet> facets;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto facet = Facet::Parse(requests[i], schema, scope);
+    if (!facet.ok()) return facet.status().WithContext("facets[" + std::to_string(i) + "]");
+    facets.push_back(std::move(facet).value());
+  }
+  return facets;
+}
+
 }  // namespace
 
 Result<std::vector<size_t>> Table::ResolveResponse(const std::vector<std::string>& names) const {
@@ -92,6 +103,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto filter,
                       ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
+  QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kVectorQuery));
 
   std::shared_lock lock(data_mu_);
   std::vector<Candidate> candidates;
@@ -131,7 +143,9 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   for (const Candidate& c : candidates) {
     result.rows.push_back(Project(*c.segment, result.fields, c.row));
     if (request.with_distance) result.distances.push_back(c.distance);
+    for (Facet& facet : facets) facet.Add({c.segment->columns(), c.row, c.distance});
   }
+  for (const Facet& facet : facets) result.facets.push_back(facet.Finish());
   return result;
 }
 
@@ -141,6 +155,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto filter,
                       ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
+  QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kRows));
 
   std::shared_lock lock(data_mu_);
   auto matches = [&](const Segment& segment, size_t row) {
@@ -157,14 +172,17 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
       }
     }
   } else {
-    const size_t wanted = request.limit ? request.skip + *request.limit : SIZE_MAX;
+    // Facets see every matching row, so only a plain page may stop early.
+    const size_t wanted =
+        request.limit && facets.empty() ? request.skip + *request.limit : SIZE_MAX;
     std::vector<uint8_t> live, passed;
     for (const Segment* segment : Segments()) {
       live.clear();
       segment->AppendLiveFlags(&live);
       if (filter) filter->EvaluateBatch(segment->columns(), segment->num_rows(), &passed);
       for (size_t row = 0; row < segment->num_rows() && rows.size() < wanted; ++row) {
-        if (live[row] && (!filter || passed[row])) rows.push_back({const_cast<Segment*>(segment), row});
+        if (live[row] && (!filter || passed[row]))
+          rows.push_back({const_cast<Segment*>(segment), row});
       }
     }
   }
@@ -174,6 +192,10 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   const size_t end = request.limit ? std::min(rows.size(), begin + *request.limit) : rows.size();
   for (size_t i = begin; i < end; ++i) {
     result.rows.push_back(Project(*rows[i].segment, result.fields, rows[i].row));
+  }
+  for (Facet& facet : facets) {
+    for (const Location& at : rows) facet.Add({at.segment->columns(), at.row, 0});
+    result.facets.push_back(facet.Finish());
   }
   return result;
 }

@@ -183,4 +183,8 @@ Value Evaluate(const Expr& expr, const RowView& row) {
   return std::monostate{};
 }
 
+Value Expression::Evaluate(const RowView& row) const {
+  return quiver::Evaluate(*root_, row);
+}
+
 }  // namespace quiver

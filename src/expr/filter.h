@@ -49,6 +49,20 @@ class Filter {
   bool uses_distance_ = false;
 };
 
+// A typed scalar expression of the filter language (a facet's group key or
+// aggregate argument), of any type. Immutable; thread-safe to evaluate.
+class Expression {
+ public:
+  static Result<Expression> Parse(std::string_view text, const TableSchema& schema,
+                                  FilterScope scope);
+  ExprType type() const { return root_->type; }
+  // Null (monostate) when unknown.
+  Value Evaluate(const RowView& row) const;
+
+ private:
+  std::shared_ptr<const Expr> root_;
+};
+
 // Evaluates any expression node; null (monostate) is SQL's unknown.
 Value Evaluate(const Expr& expr, const RowView& row);
 

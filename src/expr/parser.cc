@@ -52,10 +52,11 @@ class Parser {
   Parser(std::vector<Token> tokens, const TableSchema& schema, FilterScope scope)
       : tokens_(std::move(tokens)), schema_(schema), scope_(scope) {}
 
-  Result<ExprPtr> ParseFilter() {
+  // A whole expression; `condition` requires a boolean one (a filter).
+  Result<ExprPtr> ParseRoot(bool condition) {
     QV_ASSIGN_OR_RETURN(ExprPtr root, ParseOr());
     if (Peek().kind != TokenKind::kEnd) return FilterError(Peek(), "unexpected token");
-    if (root->type != ExprType::kBool) {
+    if (condition && root->type != ExprType::kBool) {
       return FilterError(tokens_.front(), std::string("a filter must be a condition, not a ") +
                                               TypeName(root->type) + " expression");
     }
@@ -368,18 +369,37 @@ class Parser {
 
 }  // namespace
 
-Result<Filter> Filter::Parse(std::string_view text, const TableSchema& schema, FilterScope scope) {
+namespace {
+
+Result<std::pair<std::shared_ptr<const Expr>, bool>> ParseText(std::string_view text,
+                                                               const TableSchema& schema,
+                                                               FilterScope scope, bool condition) {
   if (text.size() > kMaxFilterLength) {
-    return Status::InvalidArgument("filter is " + std::to_string(text.size()) +
+    return Status::InvalidArgument("expression is " + std::to_string(text.size()) +
                                    " bytes long; the limit is " + std::to_string(kMaxFilterLength));
   }
   QV_ASSIGN_OR_RETURN(auto tokens, Tokenize(text));
   Parser parser(std::move(tokens), schema, scope);
-  QV_ASSIGN_OR_RETURN(ExprPtr root, parser.ParseFilter());
+  QV_ASSIGN_OR_RETURN(ExprPtr root, parser.ParseRoot(condition));
+  return std::make_pair(std::shared_ptr<const Expr>(std::move(root)), parser.uses_distance());
+}
+
+}  // namespace
+
+Result<Filter> Filter::Parse(std::string_view text, const TableSchema& schema, FilterScope scope) {
+  QV_ASSIGN_OR_RETURN(auto parsed, ParseText(text, schema, scope, /*condition=*/true));
   Filter filter;
-  filter.root_ = std::shared_ptr<const Expr>(std::move(root));
-  filter.uses_distance_ = parser.uses_distance();
+  filter.root_ = std::move(parsed.first);
+  filter.uses_distance_ = parsed.second;
   return filter;
+}
+
+Result<Expression> Expression::Parse(std::string_view text, const TableSchema& schema,
+                                     FilterScope scope) {
+  QV_ASSIGN_OR_RETURN(auto parsed, ParseText(text, schema, scope, /*condition=*/false));
+  Expression expression;
+  expression.root_ = std::move(parsed.first);
+  return expression;
 }
 
 bool Filter::Matches(const RowView& row) const {

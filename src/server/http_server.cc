@@ -143,7 +143,8 @@ Result<Reply> Query(Engine& engine, const httplib::Request& req) {
   auto& [body, table] = found;
   QV_ASSIGN_OR_RETURN(SearchRequest request, DecodeSearchRequest(body));
   QV_ASSIGN_OR_RETURN(ResultSet result, table->Search(request));
-  return Reply{"Query search successfully.", EncodeResultSet(table->schema(), result)};
+  return Reply{"Query search successfully.",
+               EncodeQueryResult(table->schema(), result, body.Has("response"))};
 }
 
 Result<Reply> Get(Engine& engine, const httplib::Request& req) {
@@ -151,7 +152,8 @@ Result<Reply> Get(Engine& engine, const httplib::Request& req) {
   auto& [body, table] = found;
   QV_ASSIGN_OR_RETURN(GetRequest request, DecodeGetRequest(body));
   QV_ASSIGN_OR_RETURN(ResultSet result, table->Get(request));
-  return Reply{"Query get successfully.", EncodeResultSet(table->schema(), result)};
+  return Reply{"Query get successfully.",
+               EncodeQueryResult(table->schema(), result, body.Has("response"))};
 }
 
 Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {

@@ -127,6 +127,42 @@ Result<size_t> DecodeLimit(const JsonBody& body, std::string_view key) {
   return static_cast<size_t>(*limit);
 }
 
+// "facets": [{"group": ["expr", ...], "aggregate": ["COUNT(*)", ...]}, ...]
+Result<std::vector<FacetRequest>> DecodeFacets(const JsonBody& body) {
+  std::vector<FacetRequest> facets;
+  auto value = body.Get("facets");
+  if (!value) return facets;
+  simdjson::dom::array array;
+  if (value->get_array().get(array) != simdjson::SUCCESS) return Invalid("facets must be an array");
+  size_t i = 0;
+  for (element item : array) {
+    const std::string where = "facets[" + std::to_string(i++) + "]";
+    simdjson::dom::object obj;
+    if (item.get_object().get(obj) != simdjson::SUCCESS)
+      return Invalid(where + " must be an object");
+    FacetRequest facet;
+    for (auto [key, list] : obj) {
+      std::vector<std::string>* target = key == "group"       ? &facet.group
+                                         : key == "aggregate" ? &facet.aggregate
+                                                              : nullptr;
+      if (target == nullptr) return Invalid(where + ": unknown key '" + std::string(key) + "'");
+      simdjson::dom::array entries;
+      if (list.get_array().get(entries) != simdjson::SUCCESS) {
+        return Invalid(where + "." + std::string(key) + " must be an array of strings");
+      }
+      for (element entry : entries) {
+        std::string_view text;
+        if (entry.get_string().get(text) != simdjson::SUCCESS) {
+          return Invalid(where + "." + std::string(key) + " must be an array of strings");
+        }
+        target->emplace_back(text);
+      }
+    }
+    facets.push_back(std::move(facet));
+  }
+  return facets;
+}
+
 }  // namespace
 
 Result<JsonBody> JsonBody::Parse(std::string_view body) {
@@ -345,6 +381,7 @@ Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
   request.response = response.value_or(std::vector<std::string>{});
   QV_ASSIGN_OR_RETURN(auto with_distance, body.OptionalBool("withDistance"));
   request.with_distance = with_distance.value_or(false);
+  QV_ASSIGN_OR_RETURN(request.facets, DecodeFacets(body));
   return request;
 }
 
@@ -364,6 +401,7 @@ Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
   }
   QV_ASSIGN_OR_RETURN(auto response, body.OptionalStringList("response"));
   request.response = response.value_or(std::vector<std::string>{});
+  QV_ASSIGN_OR_RETURN(request.facets, DecodeFacets(body));
   return request;
 }
 

@@ -38,7 +38,42 @@ Json EncodeValue(const Field& field, const Value& value) {
       value);
 }
 
+Json EncodeScalar(const Value& value) {
+  return std::visit(
+      [](const auto& v) -> Json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+          return Json(v);
+        } else {
+          return v;
+        }
+      },
+      value);
+}
+
+Json EncodeFacets(const std::vector<FacetResult>& facets) {
+  Json out = Json::array();
+  for (const FacetResult& facet : facets) {
+    Json rows = Json::array();
+    for (const auto& row : facet.rows) {
+      Json object = Json::object();
+      for (size_t i = 0; i < row.size(); ++i) object[facet.names[i]] = EncodeScalar(row[i]);
+      rows.push_back(std::move(object));
+    }
+    out.push_back(std::move(rows));
+  }
+  return out;
+}
+
 }  // namespace
+
+Json EncodeQueryResult(const TableSchema& schema, const ResultSet& result, bool response_given) {
+  if (result.facets.empty()) return EncodeResultSet(schema, result);
+  if (!response_given) return EncodeFacets(result.facets);
+  return {{"records", EncodeResultSet(schema, result)}, {"facets", EncodeFacets(result.facets)}};
+}
 
 Json EncodeResultSet(const TableSchema& schema, const ResultSet& result) {
   Json records = Json::array();

@@ -11,6 +11,10 @@ using Json = nlohmann::ordered_json;
 
 // Records as objects keyed by field name; "@distance" added when present.
 Json EncodeResultSet(const TableSchema& schema, const ResultSet& result);
+// The result of a query or get, shaped as Epsilla does: the records; with
+// facets and no "response" in the request, only the facets (one array of
+// group rows per facet); with both, {"records": [...], "facets": [...]}.
+Json EncodeQueryResult(const TableSchema& schema, const ResultSet& result, bool response_given);
 // name, fields (name, dataType, primaryKey, dimensions, metricType), rowCount,
 // and the storage fields below.
 Json EncodeTableInfo(const TableInfo& info);

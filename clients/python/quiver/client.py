@@ -154,12 +154,11 @@ class Client:
     def query(self, table_name="MyTable", query_text=None, query_index=None, query_field=None,
               query_vector=None, response_fields=None, limit=2, filter=None,
               with_distance=False, facets=None):
-        """Nearest neighbours of ``query_vector`` in ``query_field``, nearest first."""
+        """Nearest neighbours of ``query_vector`` in ``query_field``, nearest first.
+        ``facets`` aggregate the returned records (see ``get``)."""
         if query_text is not None:
             raise QuiverError(0, "query_text needs server-side embedding, which Quiver does not offer; "
                                  "pass query_vector")
-        if facets is not None:
-            raise QuiverError(0, "facets are not supported yet")
         payload = {"table": table_name, "queryVector": query_vector, "limit": limit,
                    "withDistance": with_distance}
         if query_field is not None or query_index is not None:
@@ -168,19 +167,23 @@ class Client:
             payload["response"] = response_fields
         if filter is not None:
             payload["filter"] = filter
+        if facets is not None:
+            payload["facets"] = facets
         return self._request("POST", self._db_path("/data/query"), payload)
 
     def get(self, table_name="MyTable", response_fields=None, primary_keys=None, ids=None,
             filter=None, skip=None, limit=None, facets=None):
-        """Records by primary key and/or filter, with ``skip``/``limit`` paging."""
-        if facets is not None:
-            raise QuiverError(0, "facets are not supported yet")
+        """Records by primary key and/or filter, with ``skip``/``limit`` paging.
+
+        ``facets`` (a list of ``{"group": [...], "aggregate": ["COUNT(*)", ...]}``)
+        aggregates every matching row; without ``response_fields`` only the
+        facets come back, so ``facets=[{"aggregate": ["COUNT(*)"]}]`` counts."""
         payload = {"table": table_name}
         keys = primary_keys if primary_keys is not None else ids
         if keys is not None:
             payload["primaryKeys"] = keys
         for key, value in (("response", response_fields), ("filter", filter),
-                           ("skip", skip), ("limit", limit)):
+                           ("skip", skip), ("limit", limit), ("facets", facets)):
             if value is not None:
                 payload[key] = value
         return self._request("POST", self._db_path("/data/get"), payload)

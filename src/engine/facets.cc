@@ -1,0 +1,149 @@
+#include "engine/facets.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace quiver {
+namespace {
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+Value Plus(const Value& a, const Value& b) {
+  if (IsNull(a)) return b;
+  if (const auto* x = std::get_if<int64_t>(&a)) {
+    return static_cast<int64_t>(static_cast<uint64_t>(*x) +
+                                static_cast<uint64_t>(std::get<int64_t>(b)));
+  }
+  return std::get<double>(a) + std::get<double>(b);
+}
+
+}  // namespace
+
+Result<Facet> Facet::Parse(const FacetRequest& request, const TableSchema& schema,
+                           FilterScope scope) {
+  if (request.aggregate.empty())
+    return Status::InvalidArgument("a facet needs at least one aggregate");
+  Facet facet;
+  for (const std::string& text : request.group) {
+    auto key = Expression::Parse(text, schema, scope);
+    if (!key.ok()) return key.status().WithContext("facet group '" + text + "'");
+    facet.keys_.push_back(std::move(key).value());
+    facet.names_.push_back(text);
+  }
+  for (const std::string& text : request.aggregate) {
+    const std::string spec = Trim(text);
+    const auto open = spec.find('(');
+    if (open == std::string::npos || spec.back() != ')') {
+      return Status::InvalidArgument("aggregate '" + text +
+                                     "' must look like COUNT(*), SUM(x), MIN(x) or MAX(x)");
+    }
+    std::string function = Trim(std::string_view(spec).substr(0, open));
+    std::transform(function.begin(), function.end(), function.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const std::string argument =
+        Trim(std::string_view(spec).substr(open + 1, spec.size() - open - 2));
+    Aggregate aggregate;
+    if (function == "COUNT" && argument == "*") {
+      aggregate.kind = Kind::kCountRows;
+    } else {
+      if (function == "COUNT") {
+        aggregate.kind = Kind::kCount;
+      } else if (function == "SUM") {
+        aggregate.kind = Kind::kSum;
+      } else if (function == "MIN") {
+        aggregate.kind = Kind::kMin;
+      } else if (function == "MAX") {
+        aggregate.kind = Kind::kMax;
+      } else {
+        return Status::InvalidArgument("aggregate '" + text + "': unknown function '" + function +
+                                       "' (COUNT, SUM, MIN, MAX)");
+      }
+      auto parsed = Expression::Parse(argument, schema, scope);
+      if (!parsed.ok()) return parsed.status().WithContext("aggregate '" + text + "'");
+      const ExprType type = parsed->type();
+      if (aggregate.kind == Kind::kSum && type != ExprType::kInt && type != ExprType::kDouble) {
+        return Status::InvalidArgument("aggregate '" + text + "': SUM needs a number");
+      }
+      if ((aggregate.kind == Kind::kMin || aggregate.kind == Kind::kMax) &&
+          type == ExprType::kBool) {
+        return Status::InvalidArgument("aggregate '" + text +
+                                       "': MIN and MAX need numbers or strings");
+      }
+      aggregate.argument = std::move(parsed).value();
+    }
+    facet.aggregates_.push_back(std::move(aggregate));
+    facet.names_.push_back(text);
+  }
+  return facet;
+}
+
+void Facet::Add(const RowView& row) {
+  std::vector<Value> key;
+  key.reserve(keys_.size());
+  for (const Expression& k : keys_) key.push_back(k.Evaluate(row));
+  auto [it, inserted] = group_index_.try_emplace(key, group_keys_.size());
+  if (inserted) {
+    group_keys_.push_back(std::move(key));
+    states_.emplace_back(aggregates_.size());
+  }
+  std::vector<State>& states = states_[it->second];
+  for (size_t a = 0; a < aggregates_.size(); ++a) {
+    const Aggregate& aggregate = aggregates_[a];
+    State& state = states[a];
+    if (aggregate.kind == Kind::kCountRows) {
+      ++state.count;
+      continue;
+    }
+    Value v = aggregate.argument->Evaluate(row);
+    if (IsNull(v)) continue;
+    switch (aggregate.kind) {
+      case Kind::kCount:
+        ++state.count;
+        break;
+      case Kind::kSum:
+        state.value = Plus(state.value, v);
+        break;
+      case Kind::kMin:
+        if (IsNull(state.value) || v < state.value) state.value = std::move(v);
+        break;
+      case Kind::kMax:
+        if (IsNull(state.value) || state.value < v) state.value = std::move(v);
+        break;
+      case Kind::kCountRows:
+        break;
+    }
+  }
+}
+
+FacetResult Facet::Finish() const {
+  FacetResult result{names_, {}};
+  for (size_t g = 0; g < group_keys_.size(); ++g) {
+    std::vector<Value> row = group_keys_[g];
+    for (size_t a = 0; a < aggregates_.size(); ++a) {
+      const Kind kind = aggregates_[a].kind;
+      if (kind == Kind::kCountRows || kind == Kind::kCount) {
+        row.emplace_back(states_[g][a].count);
+      } else {
+        row.push_back(states_[g][a].value);
+      }
+    }
+    result.rows.push_back(std::move(row));
+  }
+  // Without group keys there is one group even when no row matched.
+  if (keys_.empty() && result.rows.empty()) {
+    std::vector<Value> row;
+    for (const Aggregate& a : aggregates_) {
+      row.push_back(a.kind == Kind::kCountRows || a.kind == Kind::kCount ? Value(int64_t{0})
+                                                                         : Value());
+    }
+    result.rows.push_back(std::move(row));
+  }
+  return result;
+}
+
+}  // namespace quiver

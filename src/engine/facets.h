@@ -1,0 +1,60 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "expr/filter.h"
+#include "schema/schema.h"
+
+namespace quiver {
+
+// A facet as requested: group keys and aggregates, both in the filter
+// language ("city", "price * 2"; "COUNT(*)", "SUM(price)", "MIN(x)", "MAX(x)").
+struct FacetRequest {
+  std::vector<std::string> group;  // empty: one group of every row
+  std::vector<std::string> aggregate;
+};
+
+// One row per group (in the order groups were first seen): the group keys,
+// then the aggregates, each named by its text as requested.
+struct FacetResult {
+  std::vector<std::string> names;
+  std::vector<std::vector<Value>> rows;
+};
+
+// A facet parsed and checked against the schema, folding rows one at a time.
+// SQL rules: COUNT(*) counts rows, COUNT(x) non-null values; SUM, MIN and MAX
+// skip nulls and are null when every value is; a null key is a group of its
+// own. SUM of integers is an integer (wrapping), of numbers a double.
+// Not thread-safe.
+class Facet {
+ public:
+  static Result<Facet> Parse(const FacetRequest& request, const TableSchema& schema,
+                             FilterScope scope);
+
+  void Add(const RowView& row);
+  FacetResult Finish() const;
+
+ private:
+  enum class Kind { kCountRows, kCount, kSum, kMin, kMax };
+  struct Aggregate {
+    Kind kind;
+    std::optional<Expression> argument;  // none for COUNT(*)
+  };
+  struct State {
+    int64_t count = 0;
+    Value value;  // sum, min or max so far; null until a value is seen
+  };
+
+  std::vector<std::string> names_;
+  std::vector<Expression> keys_;
+  std::vector<Aggregate> aggregates_;
+  std::map<std::vector<Value>, size_t> group_index_;
+  std::vector<std::vector<Value>> group_keys_;
+  std::vector<std::vector<State>> states_;
+};
+
+}  // namespace quiver
