@@ -83,9 +83,10 @@ class BatchEvaluator {
       case ExprOp::kField:
         Field(e, begin, n, &out);
         break;
-      case ExprOp::kDistance:
+      case ExprOp::kDistance:  // callers exclude @distance ...
+      case ExprOp::kJsonPath:  // ... and JSON paths (EvaluateBatch goes row by row)
         std::fill_n(out.known.begin(), n, 0);
-        break;  // callers exclude it
+        break;
       case ExprOp::kNot: {
         const Slot& a = Eval(*e.args[0], begin, n);
         for (size_t k = 0; k < n; ++k) {
@@ -169,6 +170,9 @@ class BatchEvaluator {
         break;
       case ExprType::kString:
         for (size_t k = 0; k < n; ++k) out->s[k] = c.GetString(begin + k);
+        break;
+      case ExprType::kJson:  // only JSON paths have this type, and they never get here
+        std::fill_n(out->known.begin(), n, 0);
         break;
     }
   }
@@ -302,6 +306,11 @@ class BatchEvaluator {
 
 void Filter::EvaluateBatch(std::span<const Column> columns, size_t rows,
                            std::vector<uint8_t>* out) const {
+  if (uses_json_) {  // JSON values have per-row kinds: evaluate row by row
+    out->resize(rows);
+    for (size_t r = 0; r < rows; ++r) (*out)[r] = Matches({columns, r, 0});
+    return;
+  }
   BatchEvaluator(*root_, columns).Run(rows, out);
 }
 

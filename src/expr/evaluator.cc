@@ -1,3 +1,5 @@
+#include <simdjson.h>
+
 #include <cmath>
 #include <limits>
 #include <string_view>
@@ -6,6 +8,52 @@
 
 namespace quiver {
 namespace {
+
+bool IsNumber(const Value& v) {
+  return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+}
+
+// Values a comparison can order: numbers with numbers, strings with strings,
+// booleans with booleans. (Only JSON values can fail this at run time.)
+bool Comparable(const Value& a, const Value& b) {
+  if (IsNumber(a)) return IsNumber(b);
+  return a.index() == b.index();
+}
+
+// The scalar at `path` inside a JSON text: integers, numbers, strings and
+// booleans keep their kind; a missing path, null, an object or an array is
+// null (unknown).
+Value JsonPathValue(const std::string& text, const Expr& expr) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(text).get(e) != simdjson::SUCCESS) return std::monostate{};
+  for (const auto& step : expr.json_path) {
+    if (const auto* key = std::get_if<std::string>(&step)) {
+      if (e.at_key(*key).get(e) != simdjson::SUCCESS) return std::monostate{};
+    } else {
+      const int64_t index = std::get<int64_t>(step);
+      simdjson::dom::array array;
+      if (index < 0 || e.get_array().get(array) != simdjson::SUCCESS ||
+          array.at(static_cast<size_t>(index)).get(e) != simdjson::SUCCESS) {
+        return std::monostate{};
+      }
+    }
+  }
+  switch (e.type()) {
+    case simdjson::dom::element_type::INT64:
+      return int64_t(e.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64:
+      return double(e.get_uint64().value_unsafe());
+    case simdjson::dom::element_type::DOUBLE:
+      return e.get_double().value_unsafe();
+    case simdjson::dom::element_type::STRING:
+      return std::string(e.get_string().value_unsafe());
+    case simdjson::dom::element_type::BOOL:
+      return e.get_bool().value_unsafe();
+    default:
+      return std::monostate{};
+  }
+}
 
 double AsDouble(const Value& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
@@ -73,10 +121,12 @@ Value Logical(const Expr& expr, const RowView& row) {
   // Kleene logic: FALSE dominates AND, TRUE dominates OR, otherwise unknown.
   const bool is_and = expr.op == ExprOp::kAnd;
   Value left = Evaluate(*expr.args[0], row);
-  if (const bool* l = std::get_if<bool>(&left); l && *l != is_and) return *l;
+  const bool* l = std::get_if<bool>(&left);
+  if (l && *l != is_and) return *l;
   Value right = Evaluate(*expr.args[1], row);
-  if (const bool* r = std::get_if<bool>(&right); r && *r != is_and) return *r;
-  if (IsNull(left) || IsNull(right)) return std::monostate{};
+  const bool* r = std::get_if<bool>(&right);
+  if (r && *r != is_and) return *r;
+  if (l == nullptr || r == nullptr) return std::monostate{};  // null, or a non-boolean JSON value
   return is_and;
 }
 
@@ -109,16 +159,22 @@ Value Evaluate(const Expr& expr, const RowView& row) {
       return expr.literal;
     case ExprOp::kField:
       return row.columns[expr.field].GetValue(row.row);
+    case ExprOp::kJsonPath: {
+      const Column& column = row.columns[expr.field];
+      if (column.IsNull(row.row)) return std::monostate{};
+      return JsonPathValue(column.GetString(row.row), expr);
+    }
     case ExprOp::kDistance:
       return row.distance;
     case ExprOp::kNot: {
       Value v = Evaluate(*expr.args[0], row);
-      if (IsNull(v)) return v;
-      return !std::get<bool>(v);
+      const bool* b = std::get_if<bool>(&v);
+      if (b == nullptr) return std::monostate{};
+      return !*b;
     }
     case ExprOp::kNegate: {
       Value v = Evaluate(*expr.args[0], row);
-      if (IsNull(v)) return v;
+      if (!IsNumber(v)) return std::monostate{};
       if (const auto* i = std::get_if<int64_t>(&v)) {
         return static_cast<int64_t>(0 - static_cast<uint64_t>(*i));
       }
@@ -133,9 +189,13 @@ Value Evaluate(const Expr& expr, const RowView& row) {
     case ExprOp::kDivide:
     case ExprOp::kModulo: {
       Value a = Evaluate(*expr.args[0], row);
-      if (IsNull(a)) return a;
+      if (!IsNumber(a)) return std::monostate{};
       Value b = Evaluate(*expr.args[1], row);
-      if (IsNull(b)) return b;
+      if (!IsNumber(b)) return std::monostate{};
+      if (expr.op == ExprOp::kModulo &&
+          !(std::holds_alternative<int64_t>(a) && std::holds_alternative<int64_t>(b))) {
+        return std::monostate{};
+      }
       return Arithmetic(expr.op, a, b);
     }
     case ExprOp::kEq:
@@ -147,7 +207,7 @@ Value Evaluate(const Expr& expr, const RowView& row) {
       Value a = Evaluate(*expr.args[0], row);
       if (IsNull(a)) return a;
       Value b = Evaluate(*expr.args[1], row);
-      if (IsNull(b)) return b;
+      if (IsNull(b) || !Comparable(a, b)) return std::monostate{};
       const int c = Compare(a, b);
       switch (expr.op) {
         case ExprOp::kEq:
@@ -166,17 +226,21 @@ Value Evaluate(const Expr& expr, const RowView& row) {
     }
     case ExprOp::kLike: {
       Value text = Evaluate(*expr.args[0], row);
-      if (IsNull(text)) return text;
+      if (!std::holds_alternative<std::string>(text)) return std::monostate{};
       Value pattern = Evaluate(*expr.args[1], row);
-      if (IsNull(pattern)) return pattern;
+      if (!std::holds_alternative<std::string>(pattern)) return std::monostate{};
       return LikeMatch(std::get<std::string>(text), std::get<std::string>(pattern)) != expr.negated;
     }
     case ExprOp::kIn: {
       Value v = Evaluate(*expr.args[0], row);
       if (IsNull(v)) return v;
+      bool any_comparable = false;
       for (const Value& item : expr.list) {
+        if (!Comparable(v, item)) continue;
+        any_comparable = true;
         if (Compare(v, item) == 0) return !expr.negated;
       }
+      if (!any_comparable) return std::monostate{};  // e.g. a JSON string against numbers
       return expr.negated;
     }
   }

@@ -8,11 +8,14 @@
 namespace quiver {
 
 // The static type of a filter expression node, fixed when it is parsed.
-enum class ExprType : uint8_t { kBool, kInt, kDouble, kString };
+// kJson is a value read from a JSON field by path: its kind (integer,
+// number, string, boolean) is known only per row.
+enum class ExprType : uint8_t { kBool, kInt, kDouble, kString, kJson };
 
 enum class ExprOp : uint8_t {
   kLiteral,
   kField,
+  kJsonPath,  // field + json_path
   kDistance,
   kNot,
   kNegate,
@@ -42,6 +45,8 @@ struct Expr {
   bool negated = false;  // NOT LIKE, NOT IN
   std::vector<std::unique_ptr<Expr>> args;
   std::vector<Value> list;  // kIn: the literal values, already of the left side's type
+  // kJsonPath: object keys (std::string) and array indexes (int64_t), in order.
+  std::vector<std::variant<std::string, int64_t>> json_path;
 };
 
 }  // namespace quiver

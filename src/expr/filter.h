@@ -47,6 +47,7 @@ class Filter {
  private:
   std::shared_ptr<const Expr> root_;
   bool uses_distance_ = false;
+  bool uses_json_ = false;  // JSON paths are evaluated row by row
 };
 
 // A typed scalar expression of the filter language (a facet's group key or

@@ -131,6 +131,15 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
         case '(':
           kind = TokenKind::kLParen;
           break;
+        case '[':
+          kind = TokenKind::kLBracket;
+          break;
+        case ']':
+          kind = TokenKind::kRBracket;
+          break;
+        case '.':
+          kind = TokenKind::kDot;
+          break;
         case ')':
           kind = TokenKind::kRParen;
           break;

@@ -10,6 +10,7 @@
 //   unary   := - unary | primary
 //   primary := integer | float | string | TRUE | FALSE | field | @distance | '(' or ')'
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <limits>
@@ -32,12 +33,22 @@ const char* TypeName(ExprType t) {
       return "number";
     case ExprType::kString:
       return "string";
+    case ExprType::kJson:
+      return "JSON value";
   }
   return "?";
 }
 
+// A JSON value's kind is known only per row: it passes any static check and
+// a mismatch is unknown (null) at run time.
 bool IsNumeric(ExprType t) {
-  return t == ExprType::kInt || t == ExprType::kDouble;
+  return t == ExprType::kInt || t == ExprType::kDouble || t == ExprType::kJson;
+}
+bool IsCondition(ExprType t) {
+  return t == ExprType::kBool || t == ExprType::kJson;
+}
+bool IsText(ExprType t) {
+  return t == ExprType::kString || t == ExprType::kJson;
 }
 
 ExprPtr MakeNode(ExprOp op, ExprType type) {
@@ -56,7 +67,7 @@ class Parser {
   Result<ExprPtr> ParseRoot(bool condition) {
     QV_ASSIGN_OR_RETURN(ExprPtr root, ParseOr());
     if (Peek().kind != TokenKind::kEnd) return FilterError(Peek(), "unexpected token");
-    if (condition && root->type != ExprType::kBool) {
+    if (condition && !IsCondition(root->type)) {
       return FilterError(tokens_.front(), std::string("a filter must be a condition, not a ") +
                                               TypeName(root->type) + " expression");
     }
@@ -64,6 +75,7 @@ class Parser {
   }
 
   bool uses_distance() const { return uses_distance_; }
+  bool uses_json() const { return uses_json_; }
 
  private:
   const Token& Peek() const { return tokens_[pos_]; }
@@ -110,7 +122,7 @@ class Parser {
   }
 
   Result<ExprPtr> Logical(ExprOp op, const Token& at, ExprPtr left, ExprPtr right) {
-    if (left->type != ExprType::kBool || right->type != ExprType::kBool) {
+    if (!IsCondition(left->type) || !IsCondition(right->type)) {
       return FilterError(at, "both sides of " + at.text + " must be conditions");
     }
     auto node = MakeNode(op, ExprType::kBool);
@@ -125,7 +137,7 @@ class Parser {
     if (Peek().kind == TokenKind::kNot) {
       const Token op = Next();
       QV_ASSIGN_OR_RETURN(ExprPtr operand, ParseNot());
-      if (operand->type != ExprType::kBool) return FilterError(op, "NOT needs a condition");
+      if (!IsCondition(operand->type)) return FilterError(op, "NOT needs a condition");
       auto node = MakeNode(ExprOp::kNot, ExprType::kBool);
       node->args.push_back(std::move(operand));
       return node;
@@ -168,7 +180,8 @@ class Parser {
   Result<ExprPtr> Comparison(ExprOp op, ExprPtr left) {
     const Token at = Next();
     QV_ASSIGN_OR_RETURN(ExprPtr right, ParseSum());
-    const bool comparable = (IsNumeric(left->type) && IsNumeric(right->type)) ||
+    const bool comparable = left->type == ExprType::kJson || right->type == ExprType::kJson ||
+                            (IsNumeric(left->type) && IsNumeric(right->type)) ||
                             (left->type == right->type && left->type != ExprType::kBool) ||
                             (left->type == ExprType::kBool && right->type == ExprType::kBool &&
                              (op == ExprOp::kEq || op == ExprOp::kNe));
@@ -185,7 +198,7 @@ class Parser {
   Result<ExprPtr> Like(ExprPtr left, bool negated) {
     const Token at = Next();
     QV_ASSIGN_OR_RETURN(ExprPtr pattern, ParseSum());
-    if (left->type != ExprType::kString || pattern->type != ExprType::kString) {
+    if (!IsText(left->type) || !IsText(pattern->type)) {
       return FilterError(at, "LIKE needs a string on both sides");
     }
     auto node = MakeNode(ExprOp::kLike, ExprType::kBool);
@@ -204,8 +217,9 @@ class Parser {
       const Token item_at = Peek();
       QV_ASSIGN_OR_RETURN(ExprPtr item, ParseUnary());
       if (item->op != ExprOp::kLiteral) return FilterError(item_at, "IN lists hold literals only");
-      const bool fits =
-          (IsNumeric(left->type) && IsNumeric(item->type)) || left->type == item->type;
+      const bool fits = left->type == ExprType::kJson ||
+                        (IsNumeric(left->type) && IsNumeric(item->type)) ||
+                        left->type == item->type;
       if (!fits) {
         return FilterError(item_at, std::string("IN list value is a ") + TypeName(item->type) +
                                         ", the left side is a " + TypeName(left->type));
@@ -252,9 +266,10 @@ class Parser {
     if (op == ExprOp::kModulo && (left->type != ExprType::kInt || right->type != ExprType::kInt)) {
       return FilterError(at, "% needs integers");
     }
-    const ExprType type = (left->type == ExprType::kInt && right->type == ExprType::kInt)
-                              ? ExprType::kInt
-                              : ExprType::kDouble;
+    const ExprType type =
+        (left->type == ExprType::kJson || right->type == ExprType::kJson) ? ExprType::kJson
+        : (left->type == ExprType::kInt && right->type == ExprType::kInt) ? ExprType::kInt
+                                                                          : ExprType::kDouble;
     auto node = MakeNode(op, type);
     node->args.push_back(std::move(left));
     node->args.push_back(std::move(right));
@@ -350,6 +365,8 @@ class Parser {
       type = ExprType::kDouble;
     } else if (field.type == DataType::kString) {
       type = ExprType::kString;
+    } else if (field.type == DataType::kJson) {
+      return JsonPath(tok, *index);
     } else {
       return FilterError(tok, "field '" + field.name + "' of type " + DataTypeName(field.type) +
                                   " cannot be used in a filter");
@@ -359,21 +376,67 @@ class Parser {
     return node;
   }
 
+  // field.key, field[0], field['odd key'] ... after a JSON field's name.
+  Result<ExprPtr> JsonPath(const Token& tok, size_t field) {
+    auto node = MakeNode(ExprOp::kJsonPath, ExprType::kJson);
+    node->field = field;
+    while (true) {
+      if (Accept(TokenKind::kDot)) {
+        const Token key = Next();
+        const bool word =
+            !key.text.empty() &&
+            (std::isalpha(static_cast<unsigned char>(key.text[0])) || key.text[0] == '_');
+        if (!word || key.kind == TokenKind::kString) {
+          return FilterError(key, "expected a key after '.'");
+        }
+        node->json_path.emplace_back(key.text);
+      } else if (Accept(TokenKind::kLBracket)) {
+        const Token step = Next();
+        if (step.kind == TokenKind::kString) {
+          node->json_path.emplace_back(step.text);
+        } else if (step.kind == TokenKind::kInteger) {
+          int64_t index = 0;
+          auto [ptr, ec] =
+              std::from_chars(step.text.data(), step.text.data() + step.text.size(), index);
+          if (ec != std::errc()) return FilterError(step, "array index out of range");
+          node->json_path.emplace_back(index);
+        } else {
+          return FilterError(step, "expected an array index or a quoted key inside [ ]");
+        }
+        if (!Accept(TokenKind::kRBracket)) return FilterError(Peek(), "expected ']'");
+      } else {
+        break;
+      }
+    }
+    if (node->json_path.empty()) {
+      return FilterError(tok,
+                         "JSON field '" + tok.text + "' needs a path, like " + tok.text + ".key");
+    }
+    uses_json_ = true;
+    return node;
+  }
+
   std::vector<Token> tokens_;
   const TableSchema& schema_;
   FilterScope scope_;
   size_t pos_ = 0;
   int depth_ = 0;
   bool uses_distance_ = false;
+  bool uses_json_ = false;
 };
 
 }  // namespace
 
 namespace {
 
-Result<std::pair<std::shared_ptr<const Expr>, bool>> ParseText(std::string_view text,
-                                                               const TableSchema& schema,
-                                                               FilterScope scope, bool condition) {
+struct Parsed {
+  std::shared_ptr<const Expr> root;
+  bool uses_distance;
+  bool uses_json;
+};
+
+Result<Parsed> ParseText(std::string_view text, const TableSchema& schema, FilterScope scope,
+                         bool condition) {
   if (text.size() > kMaxFilterLength) {
     return Status::InvalidArgument("expression is " + std::to_string(text.size()) +
                                    " bytes long; the limit is " + std::to_string(kMaxFilterLength));
@@ -381,7 +444,8 @@ Result<std::pair<std::shared_ptr<const Expr>, bool>> ParseText(std::string_view 
   QV_ASSIGN_OR_RETURN(auto tokens, Tokenize(text));
   Parser parser(std::move(tokens), schema, scope);
   QV_ASSIGN_OR_RETURN(ExprPtr root, parser.ParseRoot(condition));
-  return std::make_pair(std::shared_ptr<const Expr>(std::move(root)), parser.uses_distance());
+  return Parsed{std::shared_ptr<const Expr>(std::move(root)), parser.uses_distance(),
+                parser.uses_json()};
 }
 
 }  // namespace
@@ -389,8 +453,9 @@ Result<std::pair<std::shared_ptr<const Expr>, bool>> ParseText(std::string_view 
 Result<Filter> Filter::Parse(std::string_view text, const TableSchema& schema, FilterScope scope) {
   QV_ASSIGN_OR_RETURN(auto parsed, ParseText(text, schema, scope, /*condition=*/true));
   Filter filter;
-  filter.root_ = std::move(parsed.first);
-  filter.uses_distance_ = parsed.second;
+  filter.root_ = std::move(parsed.root);
+  filter.uses_distance_ = parsed.uses_distance;
+  filter.uses_json_ = parsed.uses_json;
   return filter;
 }
 
@@ -398,7 +463,7 @@ Result<Expression> Expression::Parse(std::string_view text, const TableSchema& s
                                      FilterScope scope) {
   QV_ASSIGN_OR_RETURN(auto parsed, ParseText(text, schema, scope, /*condition=*/false));
   Expression expression;
-  expression.root_ = std::move(parsed.first);
+  expression.root_ = std::move(parsed.root);
   return expression;
 }
 

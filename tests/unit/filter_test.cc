@@ -19,7 +19,8 @@ TableSchema FixtureSchema() {
                       {"score", DataType::kDouble},
                       {"active", DataType::kBool},
                       {"tag", DataType::kString},
-                      {"vec", DataType::kVectorFloat, false, 2, Metric::kEuclidean}}};
+                      {"vec", DataType::kVectorFloat, false, 2, Metric::kEuclidean},
+                      {"meta", DataType::kJson}}};
   return schema;
 }
 
@@ -32,12 +33,14 @@ RecordBatch FixtureRows(const TableSchema& schema) {
     double score;
     std::optional<bool> active;
     const char* tag;
+    const char* meta;
   };
-  const Row rows[] = {{1, "alice", 25, 1.5, true, "x"},
-                      {2, "bob", 35, 2.5, false, "o'neil"},
-                      {3, "carol", {}, -1, true, nullptr},
-                      {4, "dave", 45, 0, {}, "x_y"},
-                      {5, "eve%", 30, 10, false, "xay"}};
+  const Row rows[] = {
+      {1, "alice", 25, 1.5, true, "x", R"({"color":"red","n":1,"tags":["a","b"],"ok":true})"},
+      {2, "bob", 35, 2.5, false, "o'neil", R"({"color":"blue","n":2.5,"tags":[],"ok":false})"},
+      {3, "carol", {}, -1, true, nullptr, nullptr},
+      {4, "dave", 45, 0, {}, "x_y", R"({"color":5,"nested":{"x":"y"},"ok":null})"},
+      {5, "eve%", 30, 10, false, "xay", R"({"n":"7","tags":["b"]})"}};
   for (const Row& r : rows) {
     auto& c = batch.columns;
     c[0].AppendInt(r.id);
@@ -48,6 +51,7 @@ RecordBatch FixtureRows(const TableSchema& schema) {
     r.tag ? c[5].AppendString(r.tag) : c[5].AppendNull();
     const float v[2] = {0, 0};
     c[6].AppendVector(v);
+    r.meta ? c[7].AppendString(r.meta) : c[7].AppendNull();
   }
   return batch;
 }
