@@ -177,6 +177,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
         request.limit && facets.empty() ? request.skip + *request.limit : SIZE_MAX;
     std::vector<uint8_t> live, passed;
     for (const Segment* segment : Segments()) {
+      if (rows.size() >= wanted) break;
       live.clear();
       segment->AppendLiveFlags(&live);
       if (filter) filter->EvaluateBatch(segment->columns(), segment->num_rows(), &passed);
