@@ -32,9 +32,17 @@ float Distance(Metric metric, const float* a, const float* b, size_t dims) {
     }
     case Metric::kEuclidean:
     case Metric::kNone:
+    case Metric::kHamming:  // binary metrics never reach float vectors (schema rule)
+    case Metric::kJaccard:
       return k.l2_squared(a, b, dims);
   }
   return k.l2_squared(a, b, dims);
+}
+
+float BinaryDistance(Metric metric, const uint64_t* a, const uint64_t* b, size_t words) {
+  const kernels::KernelSet& k = kernels::Active();
+  if (metric == Metric::kJaccard) return kernels::JaccardDistance(k, a, b, words);
+  return static_cast<float>(k.hamming(a, b, words));
 }
 
 }  // namespace quiver

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "schema/types.h"
 
@@ -17,5 +18,9 @@ void DotAndNorms(const float* a, const float* b, size_t dims, float* dot, float*
 // Distance under a metric, smaller = nearer, as Epsilla reports it:
 // EUCLIDEAN squared L2, DOT_PRODUCT -dot, COSINE 1 - cos (1 when a norm is 0).
 float Distance(Metric metric, const float* a, const float* b, size_t dims);
+
+// Distance between packed binary vectors: HAMMING counts differing bits,
+// JACCARD is 1 - |a & b| / |a | b| (0 for two empty vectors).
+float BinaryDistance(Metric metric, const uint64_t* a, const uint64_t* b, size_t words);
 
 }  // namespace quiver

@@ -3,11 +3,15 @@
 
 #include "engine/distance.h"
 #include "engine/vector_searcher.h"
+#include "schema/column.h"
 
 namespace quiver {
+namespace {
 
-std::vector<Neighbor> ExactSearcher::Search(std::span<const float> query, size_t k,
-                                            const SearchFilter& filter, const TieBreak& tie) const {
+// The k nearest allowed rows by `distance(row)`, nearest first.
+template <typename DistanceOfRow>
+std::vector<Neighbor> TopK(size_t rows, size_t k, const SearchFilter& filter, const TieBreak& tie,
+                           DistanceOfRow&& distance) {
   // "a before b" in result order: nearer first, then the tie key.
   auto nearer = [&tie](const Neighbor& a, const Neighbor& b) {
     if (a.distance != b.distance) return a.distance < b.distance;
@@ -17,9 +21,9 @@ std::vector<Neighbor> ExactSearcher::Search(std::span<const float> query, size_t
   std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(nearer)> heap(nearer);
   if (k == 0) return {};
   const bool filtered = !filter.allowed.empty();
-  for (size_t row = 0; row < rows_; ++row) {
+  for (size_t row = 0; row < rows; ++row) {
     if (filtered && !filter.allowed[row]) continue;
-    const float d = Distance(metric_, query.data(), vectors_ + row * dims_, dims_);
+    const float d = distance(row);
     const Neighbor candidate{d, static_cast<uint32_t>(row)};
     if (heap.size() == k && !nearer(candidate, heap.top())) continue;
     if (filter.accept != nullptr && !(*filter.accept)(candidate.row, d)) continue;
@@ -34,6 +38,23 @@ std::vector<Neighbor> ExactSearcher::Search(std::span<const float> query, size_t
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+}  // namespace
+
+std::vector<Neighbor> ExactSearcher::Search(std::span<const float> query, size_t k,
+                                            const SearchFilter& filter, const TieBreak& tie) const {
+  if (bits_ != nullptr) {
+    auto packed = PackBits(query);
+    if (!packed.ok() || packed->size() != width_) return {};  // the caller validated the query
+    const uint64_t* q = packed->data();
+    return TopK(rows_, k, filter, tie, [&](size_t row) {
+      return BinaryDistance(metric_, q, bits_ + row * width_, width_);
+    });
+  }
+  return TopK(rows_, k, filter, tie, [&](size_t row) {
+    return Distance(metric_, query.data(), vectors_ + row * width_, width_);
+  });
 }
 
 }  // namespace quiver

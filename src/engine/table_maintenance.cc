@@ -48,8 +48,13 @@ void CarryOverDeletes(const Segment& old, const std::vector<uint8_t>& was_live,
 
 size_t RowBytes(const TableSchema& schema) {
   size_t bytes = 16;
-  for (const Field& f : schema.fields)
-    bytes += IsVectorType(f.type) ? f.dimensions * sizeof(float) : 8;
+  for (const Field& f : schema.fields) {
+    if (f.type == DataType::kVectorBinary) {
+      bytes += BinaryWords(f.dimensions) * sizeof(uint64_t);
+    } else {
+      bytes += IsFloatVectorType(f.type) ? f.dimensions * sizeof(float) : 8;
+    }
+  }
   return bytes;
 }
 

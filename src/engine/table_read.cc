@@ -99,6 +99,11 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   for (float x : request.vector) {
     if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
   }
+  const bool binary = field.type == DataType::kVectorBinary;
+  if (binary) {
+    auto packed = PackBits(request.vector);
+    if (!packed.ok()) return packed.status().WithContext("queryVector");
+  }
   QV_RETURN_IF_ERROR(CheckLimit(request.limit));
   QV_ASSIGN_OR_RETURN(auto filter,
                       ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
@@ -126,7 +131,10 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
       for (size_t row = 0; row < rows; ++row) allowed[row] &= passed[row];
     }
     const Column& pk = columns[pk_index_];
-    ExactSearcher searcher(columns[field_index].VectorData(), rows, field.dimensions, field.metric);
+    const Column& vectors = columns[field_index];
+    ExactSearcher searcher =
+        binary ? ExactSearcher(vectors.BitsData(), rows, vectors.words(), field.metric)
+               : ExactSearcher(vectors.VectorData(), rows, field.dimensions, field.metric);
     auto neighbors = searcher.Search(
         request.vector, request.limit, search_filter,
         [&pk](uint32_t a, uint32_t b) { return KeyLess(KeyAt(pk, a), KeyAt(pk, b)); });

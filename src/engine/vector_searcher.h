@@ -36,19 +36,24 @@ class VectorSearcher {
                                        const SearchFilter& filter, const TieBreak& tie) const = 0;
 };
 
-// Brute force over rows [0, rows) of a contiguous rows*dims float array.
+// Brute force over rows [0, rows): float vectors (rows * dims floats) or
+// binary vectors (rows * words 64-bit words; the query then holds one 0 or 1
+// per bit).
 class ExactSearcher final : public VectorSearcher {
  public:
   ExactSearcher(const float* vectors, size_t rows, size_t dims, Metric metric)
-      : vectors_(vectors), rows_(rows), dims_(dims), metric_(metric) {}
+      : vectors_(vectors), rows_(rows), width_(dims), metric_(metric) {}
+  ExactSearcher(const uint64_t* bits, size_t rows, size_t words, Metric metric)
+      : bits_(bits), rows_(rows), width_(words), metric_(metric) {}
 
   std::vector<Neighbor> Search(std::span<const float> query, size_t k, const SearchFilter& filter,
                                const TieBreak& tie) const override;
 
  private:
-  const float* vectors_;
+  const float* vectors_ = nullptr;
+  const uint64_t* bits_ = nullptr;
   size_t rows_;
-  size_t dims_;
+  size_t width_;  // floats or words per row
   Metric metric_;
 };
 

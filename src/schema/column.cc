@@ -5,12 +5,13 @@
 namespace quiver {
 namespace {
 
-enum class Storage { kInt, kDouble, kString, kVector };
+enum class Storage { kInt, kDouble, kString, kVector, kBits };
 
 Storage StorageOf(DataType type) {
   if (type == DataType::kBool || IsIntegerType(type)) return Storage::kInt;
   if (IsFloatingType(type)) return Storage::kDouble;
-  if (IsVectorType(type)) return Storage::kVector;
+  if (IsFloatVectorType(type)) return Storage::kVector;
+  if (type == DataType::kVectorBinary) return Storage::kBits;
   return Storage::kString;
 }
 
@@ -21,6 +22,18 @@ Column Column::BorrowedVectors(const Field& field, const float* data, size_t row
   column.valid_.assign(rows, 1);
   column.borrowed_ = data;
   return column;
+}
+
+Column Column::BorrowedBits(const Field& field, const uint64_t* data, size_t rows) {
+  Column column(field);
+  column.valid_.assign(rows, 1);
+  column.borrowed_bits_ = data;
+  return column;
+}
+
+void Column::AppendBits(std::span<const uint64_t> words) {
+  valid_.push_back(1);
+  bits_.insert(bits_.end(), words.begin(), words.end());
 }
 
 void Column::AppendNull() {
@@ -37,6 +50,9 @@ void Column::AppendNull() {
       break;
     case Storage::kVector:
       floats_.resize(floats_.size() + dims_, 0.0f);
+      break;
+    case Storage::kBits:
+      bits_.resize(bits_.size() + words_, 0);
       break;
   }
 }
@@ -79,6 +95,9 @@ void Column::AppendFrom(const Column& other, size_t row) {
     case Storage::kVector:
       AppendVector(other.GetVector(row));
       break;
+    case Storage::kBits:
+      AppendBits(other.GetBits(row));
+      break;
   }
 }
 
@@ -97,6 +116,9 @@ void Column::Reserve(size_t rows) {
     case Storage::kVector:
       floats_.reserve(rows * dims_);
       break;
+    case Storage::kBits:
+      bits_.reserve(rows * words_);
+      break;
   }
 }
 
@@ -113,6 +135,12 @@ Value Column::GetValue(size_t row) const {
     case Storage::kVector: {
       auto v = GetVector(row);
       return std::vector<float>(v.begin(), v.end());
+    }
+    case Storage::kBits: {
+      const auto words = GetBits(row);
+      std::vector<uint8_t> bits(dims_);
+      for (uint32_t i = 0; i < dims_; ++i) bits[i] = (words[i / 64] >> (i % 64)) & 1;
+      return bits;
     }
   }
   return std::monostate{};
@@ -133,6 +161,9 @@ void Column::EncodeRange(ByteWriter* out, size_t begin, size_t end) const {
       break;
     case Storage::kVector:
       out->Raw(VectorData() + begin * dims_, n * dims_ * sizeof(float));
+      break;
+    case Storage::kBits:
+      out->Raw(BitsData() + begin * words_, n * words_ * sizeof(uint64_t));
       break;
   }
 }
@@ -155,6 +186,9 @@ Status Column::AppendDecoded(ByteReader* in, size_t rows) {
     case Storage::kVector:
       floats_.resize((old + rows) * dims_);
       return in->Raw(floats_.data() + old * dims_, rows * dims_ * sizeof(float));
+    case Storage::kBits:
+      bits_.resize((old + rows) * words_);
+      return in->Raw(bits_.data() + old * words_, rows * words_ * sizeof(uint64_t));
   }
   return Status::OK();
 }
@@ -202,7 +236,12 @@ Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
         if (!std::isfinite(column.GetDouble(r))) {
           return Status::InvalidArgument(where + ": value is not a finite number");
         }
-      } else if (IsVectorType(field.type)) {
+      } else if (field.type == DataType::kVectorBinary) {
+        const auto words = column.GetBits(r);
+        if (field.dimensions % 64 != 0 && (words.back() >> (field.dimensions % 64)) != 0) {
+          return Status::InvalidArgument(where + ": bits set beyond the vector's dimensions");
+        }
+      } else if (IsFloatVectorType(field.type)) {
         for (float x : column.GetVector(r)) {
           if (!std::isfinite(x)) {
             return Status::InvalidArgument(where + ": vector holds NaN or infinity");
@@ -212,6 +251,19 @@ Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
     }
   }
   return Status::OK();
+}
+
+Result<std::vector<uint64_t>> PackBits(std::span<const float> bits) {
+  std::vector<uint64_t> words(BinaryWords(static_cast<uint32_t>(bits.size())), 0);
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i] == 1.0f) {
+      words[i / 64] |= uint64_t{1} << (i % 64);
+    } else if (bits[i] != 0.0f) {
+      return Status::InvalidArgument("a binary vector holds only 0 and 1, found " +
+                                     std::to_string(bits[i]) + " at position " + std::to_string(i));
+    }
+  }
+  return words;
 }
 
 PrimaryKey KeyAt(const Column& pk_column, size_t row) {

@@ -19,21 +19,28 @@ namespace quiver {
 // Not thread-safe; the owner synchronises.
 class Column {
  public:
-  explicit Column(const Field& field) : type_(field.type), dims_(field.dimensions) {}
+  explicit Column(const Field& field)
+      : type_(field.type),
+        dims_(field.dimensions),
+        words_(field.type == DataType::kVectorBinary ? BinaryWords(field.dimensions) : 0) {}
 
   // A vector column whose `rows` vectors live in memory the caller keeps
   // alive (a mapped segment file). It cannot be appended to.
   static Column BorrowedVectors(const Field& field, const float* data, size_t rows);
+  // The same for a binary vector column: rows * words() 64-bit words.
+  static Column BorrowedBits(const Field& field, const uint64_t* data, size_t rows);
 
   DataType type() const { return type_; }
   uint32_t dimensions() const { return dims_; }
+  uint32_t words() const { return words_; }  // binary vectors: 64-bit words per row
   size_t size() const { return valid_.size(); }
 
   void AppendNull();
   void AppendInt(int64_t v);
   void AppendDouble(double v);
   void AppendString(std::string_view v);
-  void AppendVector(std::span<const float> v);  // v.size() must equal dimensions()
+  void AppendVector(std::span<const float> v);       // v.size() must equal dimensions()
+  void AppendBits(std::span<const uint64_t> words);  // words.size() must equal words()
   void AppendFrom(const Column& other, size_t row);
   void Reserve(size_t rows);
 
@@ -43,9 +50,16 @@ class Column {
   const std::string& GetString(size_t row) const { return strings_[row]; }
   std::span<const float> GetVector(size_t row) const { return {VectorData() + row * dims_, dims_}; }
   const float* VectorData() const { return borrowed_ != nullptr ? borrowed_ : floats_.data(); }
+  // Binary vectors: bit i of a row is bit i % 64 of word i / 64.
+  std::span<const uint64_t> GetBits(size_t row) const {
+    return {BitsData() + row * words_, words_};
+  }
+  const uint64_t* BitsData() const {
+    return borrowed_bits_ != nullptr ? borrowed_bits_ : bits_.data();
+  }
   // Whole-column access for vectorised evaluation: one entry per row.
   const uint8_t* ValidData() const { return valid_.data(); }
-  const int64_t* IntData() const { return ints_.data(); }      // BOOL and integer types
+  const int64_t* IntData() const { return ints_.data(); }       // BOOL and integer types
   const double* DoubleData() const { return doubles_.data(); }  // FLOAT and DOUBLE
   Value GetValue(size_t row) const;
 
@@ -58,12 +72,15 @@ class Column {
  private:
   DataType type_;
   uint32_t dims_;
+  uint32_t words_;
   std::vector<uint8_t> valid_;
   std::vector<int64_t> ints_;
   std::vector<double> doubles_;
   std::vector<std::string> strings_;
   std::vector<float> floats_;
   const float* borrowed_ = nullptr;
+  std::vector<uint64_t> bits_;
+  const uint64_t* borrowed_bits_ = nullptr;
 };
 
 // Rows to insert, one Column per schema field, in schema order.
@@ -80,5 +97,9 @@ struct RecordBatch {
 Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch);
 
 PrimaryKey KeyAt(const Column& pk_column, size_t row);
+
+// Packs a binary vector given as one 0 or 1 per dimension into 64-bit words
+// (bit i in word i / 64 at position i % 64); any other value is an error.
+Result<std::vector<uint64_t>> PackBits(std::span<const float> bits);
 
 }  // namespace quiver

@@ -52,7 +52,15 @@ Status ValidateAndNormalize(TableSchema* schema) {
                                        "' needs dimensions between 1 and " +
                                        std::to_string(kMaxDimensions));
       }
-      if (field.metric == Metric::kNone) field.metric = Metric::kEuclidean;
+      const bool binary = field.type == DataType::kVectorBinary;
+      if (field.metric == Metric::kNone)
+        field.metric = binary ? Metric::kHamming : Metric::kEuclidean;
+      if (binary != IsBinaryMetric(field.metric)) {
+        return Status::InvalidArgument(
+            "vector field '" + field.name + "' of type " + DataTypeName(field.type) +
+            " cannot use metricType " + MetricName(field.metric) +
+            (binary ? " (HAMMING or JACCARD)" : " (EUCLIDEAN, COSINE or DOT_PRODUCT)"));
+      }
     } else {
       if (field.dimensions != 0) {
         return Status::InvalidArgument("field '" + field.name + "' of type " +

@@ -18,10 +18,10 @@ Status DecodeField(ByteReader* r, Field* f) {
   QV_RETURN_IF_ERROR(r->U32(&f->dimensions));
   QV_RETURN_IF_ERROR(r->U8(&metric));
   if (type < static_cast<uint8_t>(DataType::kBool) ||
-      type > static_cast<uint8_t>(DataType::kVectorDouble)) {
+      type > static_cast<uint8_t>(DataType::kVectorBinary)) {
     return Status::Corruption("unknown data type " + std::to_string(type));
   }
-  if (metric > static_cast<uint8_t>(Metric::kDotProduct)) {
+  if (metric > static_cast<uint8_t>(Metric::kJaccard)) {
     return Status::Corruption("unknown metric " + std::to_string(metric));
   }
   f->type = static_cast<DataType>(type);

@@ -31,6 +31,7 @@ constexpr std::array kTypeNames = {
     TypeName{DataType::kJson, "JSON"},
     TypeName{DataType::kVectorFloat, "VECTOR_FLOAT"},
     TypeName{DataType::kVectorDouble, "VECTOR_DOUBLE"},
+    TypeName{DataType::kVectorBinary, "VECTOR_BINARY"},
 };
 
 struct MetricNameEntry {
@@ -41,6 +42,8 @@ constexpr std::array kMetricNames = {
     MetricNameEntry{Metric::kEuclidean, "EUCLIDEAN"},
     MetricNameEntry{Metric::kCosine, "COSINE"},
     MetricNameEntry{Metric::kDotProduct, "DOT_PRODUCT"},
+    MetricNameEntry{Metric::kHamming, "HAMMING"},
+    MetricNameEntry{Metric::kJaccard, "JACCARD"},
 };
 
 }  // namespace
@@ -76,7 +79,15 @@ const char* MetricName(Metric metric) {
 }
 
 bool IsVectorType(DataType type) {
+  return IsFloatVectorType(type) || type == DataType::kVectorBinary;
+}
+
+bool IsFloatVectorType(DataType type) {
   return type == DataType::kVectorFloat || type == DataType::kVectorDouble;
+}
+
+bool IsBinaryMetric(Metric metric) {
+  return metric == Metric::kHamming || metric == Metric::kJaccard;
 }
 
 bool IsIntegerType(DataType type) {

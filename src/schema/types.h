@@ -22,6 +22,7 @@ enum class DataType : uint8_t {
   kJson = 9,
   kVectorFloat = 10,
   kVectorDouble = 11,  // accepted for compatibility, stored as float32
+  kVectorBinary = 12,  // packed bits; dimensions count bits
 };
 
 enum class Metric : uint8_t {
@@ -29,6 +30,8 @@ enum class Metric : uint8_t {
   kEuclidean = 1,   // squared L2
   kCosine = 2,      // 1 - cos(a, b)
   kDotProduct = 3,  // -dot(a, b)
+  kHamming = 4,     // differing bits (binary vectors)
+  kJaccard = 5,     // 1 - |a & b| / |a | b| (binary vectors)
 };
 
 std::optional<DataType> ParseDataType(std::string_view name);  // case-insensitive
@@ -36,14 +39,22 @@ std::optional<Metric> ParseMetric(std::string_view name);      // case-insensiti
 const char* DataTypeName(DataType type);
 const char* MetricName(Metric metric);
 
-bool IsVectorType(DataType type);
+bool IsVectorType(DataType type);       // any vector type
+bool IsFloatVectorType(DataType type);  // VECTOR_FLOAT, VECTOR_DOUBLE
+bool IsBinaryMetric(Metric metric);     // HAMMING, JACCARD
+// 64-bit words per binary vector of `bits` dimensions.
+inline uint32_t BinaryWords(uint32_t bits) {
+  return (bits + 63) / 64;
+}
 bool IsIntegerType(DataType type);  // TINYINT .. BIGINT
 bool IsFloatingType(DataType type);
 // Inclusive value range of an integer type.
 void IntegerRange(DataType type, int64_t* min, int64_t* max);
 
-// A single value of a row. Vectors appear only in results, never in filters.
-using Value = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<float>>;
+// A single value of a row. Vectors appear only in results, never in filters:
+// float vectors as floats, binary vectors as one 0/1 byte per bit.
+using Value = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<float>,
+                           std::vector<uint8_t>>;
 
 inline bool IsNull(const Value& v) {
   return std::holds_alternative<std::monostate>(v);

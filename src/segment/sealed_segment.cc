@@ -108,9 +108,15 @@ Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSche
       file.resize((file.size() + kVectorAlignment - 1) / kVectorAlignment * kVectorAlignment, '\0');
       meta.kind = ColumnKind::kRawVectors;
       meta.offset = file.size();
-      // Vectors are never null: the region is exactly rows * dims floats.
-      meta.length = column.size() * column.dimensions() * sizeof(float);
-      w.Raw(column.VectorData(), meta.length);
+      // Vectors are never null: the region is exactly rows * dims floats, or
+      // rows * words 64-bit words for binary vectors.
+      if (column.type() == DataType::kVectorBinary) {
+        meta.length = column.size() * column.words() * sizeof(uint64_t);
+        w.Raw(column.BitsData(), meta.length);
+      } else {
+        meta.length = column.size() * column.dimensions() * sizeof(float);
+        w.Raw(column.VectorData(), meta.length);
+      }
       meta.checksum = Checksum64(std::string_view(file).substr(meta.offset, meta.length));
     } else {
       meta.kind = ColumnKind::kZstdBlocks;
@@ -166,7 +172,10 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
     const ColumnMeta& meta = footer->columns[f];
     const std::string where = "column '" + field.name + "'";
     if (IsVectorType(field.type)) {
-      const uint64_t expected = uint64_t{seg->rows_} * field.dimensions * sizeof(float);
+      const bool binary = field.type == DataType::kVectorBinary;
+      const uint64_t expected =
+          binary ? uint64_t{seg->rows_} * BinaryWords(field.dimensions) * sizeof(uint64_t)
+                 : uint64_t{seg->rows_} * field.dimensions * sizeof(float);
       if (meta.kind != ColumnKind::kRawVectors || meta.length != expected ||
           meta.offset % kVectorAlignment != 0 || meta.offset > data_end ||
           meta.length > data_end - meta.offset) {
@@ -175,8 +184,13 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
       if (Checksum64(file.substr(meta.offset, meta.length)) != meta.checksum) {
         return CorruptAt(path, where + " checksum mismatch", meta.offset);
       }
-      const auto* data = reinterpret_cast<const float*>(file.data() + meta.offset);
-      seg->columns_.push_back(Column::BorrowedVectors(field, data, seg->rows_));
+      if (binary) {
+        const auto* bits = reinterpret_cast<const uint64_t*>(file.data() + meta.offset);
+        seg->columns_.push_back(Column::BorrowedBits(field, bits, seg->rows_));
+      } else {
+        const auto* data = reinterpret_cast<const float*>(file.data() + meta.offset);
+        seg->columns_.push_back(Column::BorrowedVectors(field, data, seg->rows_));
+      }
       continue;
     }
     if (meta.kind != ColumnKind::kZstdBlocks) return CorruptAt(path, where + " has a bad kind", 0);

@@ -105,6 +105,17 @@ Status AppendValue(const Field& field, element value, Column* column, const std:
       column->AppendVector(vec);
       return Status::OK();
     }
+    case DataType::kVectorBinary: {
+      QV_ASSIGN_OR_RETURN(auto vec, DecodeVector(value, where));
+      if (vec.size() != field.dimensions) {
+        return Invalid(where + " has " + std::to_string(vec.size()) + " bits, expected " +
+                       std::to_string(field.dimensions));
+      }
+      auto words = PackBits(vec);
+      if (!words.ok()) return words.status().WithContext(where);
+      column->AppendBits(*words);
+      return Status::OK();
+    }
   }
   return Status::Internal("unhandled data type");
 }

@@ -18,7 +18,8 @@ TableSchema AllTypes() {
                       {"f", DataType::kFloat},
                       {"j", DataType::kJson},
                       {"v", DataType::kVectorFloat, false, 3, Metric::kCosine},
-                      {"w", DataType::kVectorFloat, false, 5, Metric::kEuclidean}}};
+                      {"w", DataType::kVectorFloat, false, 5, Metric::kEuclidean},
+                      {"bits", DataType::kVectorBinary, false, 70, Metric::kHamming}}};
   EXPECT_TRUE(ValidateAndNormalize(&schema).ok());
   return schema;
 }
@@ -37,6 +38,8 @@ RecordBatch Rows(const TableSchema& schema, int n) {
     c[6].AppendVector(v);
     const float w[5] = {0, float(-r), 3, 4, 5};
     c[7].AppendVector(w);
+    const uint64_t bits[2] = {0x9E3779B97F4A7C15ull * (r + 1), uint64_t(r % 64)};  // 70 bits
+    c[8].AppendBits(bits);
   }
   return batch;
 }
