@@ -14,13 +14,14 @@ namespace quiver {
 inline constexpr size_t kMaxResultRows = 100000;
 
 struct SearchRequest {
-  std::string field;  // vector field; empty when the table has exactly one
-  std::vector<float> vector;
+  std::string field;          // vector field; empty when the table has exactly one
+  std::vector<float> vector;  // dense fields
   size_t limit = 0;
   std::string filter;                 // empty: no filter; may use @distance
   std::vector<std::string> response;  // fields to return; empty: every field
   bool with_distance = false;
-  std::vector<FacetRequest> facets;  // aggregated over the returned records
+  std::vector<FacetRequest> facets;           // aggregated over the returned records
+  std::optional<SparseVector> sparse_vector;  // sparse fields, instead of vector
 };
 
 struct GetRequest {

@@ -5,8 +5,10 @@
 #include <set>
 
 #include "engine/table.h"
+#include "engine/top_k.h"
 #include "engine/vector_searcher.h"
 #include "expr/filter.h"
+#include "kernels/kernels.h"
 
 namespace quiver {
 namespace {
@@ -91,7 +93,18 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     field_index = *index;
   }
   const Field& field = schema_.fields[field_index];
-  if (request.vector.size() != field.dimensions) {
+  const bool sparse = field.type == DataType::kSparseVectorFloat;
+  if (sparse != request.sparse_vector.has_value()) {
+    return Status::InvalidArgument(
+        "queryField '" + field.name + "' is " + (sparse ? "a sparse" : "a dense") +
+        " vector field: the queryVector must be " +
+        (sparse ? "{\"indices\": [...], \"values\": [...]}" : "an array"));
+  }
+  if (sparse) {
+    for (float x : request.sparse_vector->values) {
+      if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
+    }
+  } else if (request.vector.size() != field.dimensions) {
     return Status::InvalidArgument("queryVector has " + std::to_string(request.vector.size()) +
                                    " dimensions, field '" + field.name + "' has " +
                                    std::to_string(field.dimensions));
@@ -132,12 +145,22 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     }
     const Column& pk = columns[pk_index_];
     const Column& vectors = columns[field_index];
-    ExactSearcher searcher =
-        binary ? ExactSearcher(vectors.BitsData(), rows, vectors.words(), field.metric)
-               : ExactSearcher(vectors.VectorData(), rows, field.dimensions, field.metric);
-    auto neighbors = searcher.Search(
-        request.vector, request.limit, search_filter,
-        [&pk](uint32_t a, uint32_t b) { return KeyLess(KeyAt(pk, a), KeyAt(pk, b)); });
+    const TieBreak by_key = [&pk](uint32_t a, uint32_t b) {
+      return KeyLess(KeyAt(pk, a), KeyAt(pk, b));
+    };
+    std::vector<Neighbor> neighbors;
+    if (sparse) {  // DOT_PRODUCT: distance = -dot
+      const SparseVector& q = *request.sparse_vector;
+      neighbors = TopK(rows, request.limit, search_filter, by_key, [&](size_t row) {
+        return -kernels::SparseDot(q.indices, q.values, vectors.GetSparseIndices(row),
+                                   vectors.GetSparseValues(row));
+      });
+    } else {
+      ExactSearcher searcher =
+          binary ? ExactSearcher(vectors.BitsData(), rows, vectors.words(), field.metric)
+                 : ExactSearcher(vectors.VectorData(), rows, field.dimensions, field.metric);
+      neighbors = searcher.Search(request.vector, request.limit, search_filter, by_key);
+    }
     for (const Neighbor& n : neighbors)
       candidates.push_back({n.distance, KeyAt(pk, n.row), segment, n.row});
   }

@@ -5,13 +5,14 @@
 namespace quiver {
 namespace {
 
-enum class Storage { kInt, kDouble, kString, kVector, kBits };
+enum class Storage { kInt, kDouble, kString, kVector, kBits, kSparse };
 
 Storage StorageOf(DataType type) {
   if (type == DataType::kBool || IsIntegerType(type)) return Storage::kInt;
   if (IsFloatingType(type)) return Storage::kDouble;
   if (IsFloatVectorType(type)) return Storage::kVector;
   if (type == DataType::kVectorBinary) return Storage::kBits;
+  if (type == DataType::kSparseVectorFloat) return Storage::kSparse;
   return Storage::kString;
 }
 
@@ -36,6 +37,13 @@ void Column::AppendBits(std::span<const uint64_t> words) {
   bits_.insert(bits_.end(), words.begin(), words.end());
 }
 
+void Column::AppendSparse(std::span<const uint32_t> indices, std::span<const float> values) {
+  valid_.push_back(1);
+  sparse_indices_.insert(sparse_indices_.end(), indices.begin(), indices.end());
+  sparse_values_.insert(sparse_values_.end(), values.begin(), values.end());
+  sparse_ends_.push_back(sparse_indices_.size());
+}
+
 void Column::AppendNull() {
   valid_.push_back(0);
   switch (StorageOf(type_)) {
@@ -53,6 +61,9 @@ void Column::AppendNull() {
       break;
     case Storage::kBits:
       bits_.resize(bits_.size() + words_, 0);
+      break;
+    case Storage::kSparse:
+      sparse_ends_.push_back(sparse_indices_.size());
       break;
   }
 }
@@ -98,6 +109,9 @@ void Column::AppendFrom(const Column& other, size_t row) {
     case Storage::kBits:
       AppendBits(other.GetBits(row));
       break;
+    case Storage::kSparse:
+      AppendSparse(other.GetSparseIndices(row), other.GetSparseValues(row));
+      break;
   }
 }
 
@@ -118,6 +132,9 @@ void Column::Reserve(size_t rows) {
       break;
     case Storage::kBits:
       bits_.reserve(rows * words_);
+      break;
+    case Storage::kSparse:
+      sparse_ends_.reserve(rows);
       break;
   }
 }
@@ -142,6 +159,11 @@ Value Column::GetValue(size_t row) const {
       for (uint32_t i = 0; i < dims_; ++i) bits[i] = (words[i / 64] >> (i % 64)) & 1;
       return bits;
     }
+    case Storage::kSparse: {
+      auto indices = GetSparseIndices(row);
+      auto values = GetSparseValues(row);
+      return SparseVector{{indices.begin(), indices.end()}, {values.begin(), values.end()}};
+    }
   }
   return std::monostate{};
 }
@@ -164,6 +186,14 @@ void Column::EncodeRange(ByteWriter* out, size_t begin, size_t end) const {
       break;
     case Storage::kBits:
       out->Raw(BitsData() + begin * words_, n * words_ * sizeof(uint64_t));
+      break;
+    case Storage::kSparse:
+      for (size_t row = begin; row < end; ++row) {
+        const auto indices = GetSparseIndices(row);
+        out->Varint(indices.size());
+        out->Raw(indices.data(), indices.size() * sizeof(uint32_t));
+        out->Raw(GetSparseValues(row).data(), indices.size() * sizeof(float));
+      }
       break;
   }
 }
@@ -189,6 +219,20 @@ Status Column::AppendDecoded(ByteReader* in, size_t rows) {
     case Storage::kBits:
       bits_.resize((old + rows) * words_);
       return in->Raw(bits_.data() + old * words_, rows * words_ * sizeof(uint64_t));
+    case Storage::kSparse:
+      for (size_t row = 0; row < rows; ++row) {
+        uint64_t count;
+        QV_RETURN_IF_ERROR(in->Varint(&count));
+        if (count > in->remaining())
+          return Status::Corruption("sparse vector longer than its record");
+        const size_t at = sparse_indices_.size();
+        sparse_indices_.resize(at + count);
+        sparse_values_.resize(at + count);
+        QV_RETURN_IF_ERROR(in->Raw(sparse_indices_.data() + at, count * sizeof(uint32_t)));
+        QV_RETURN_IF_ERROR(in->Raw(sparse_values_.data() + at, count * sizeof(float)));
+        sparse_ends_.push_back(sparse_indices_.size());
+      }
+      return Status::OK();
   }
   return Status::OK();
 }
@@ -240,6 +284,21 @@ Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
         const auto words = column.GetBits(r);
         if (field.dimensions % 64 != 0 && (words.back() >> (field.dimensions % 64)) != 0) {
           return Status::InvalidArgument(where + ": bits set beyond the vector's dimensions");
+        }
+      } else if (field.type == DataType::kSparseVectorFloat) {
+        const auto indices = column.GetSparseIndices(r);
+        for (size_t i = 0; i < indices.size(); ++i) {
+          if (i > 0 && indices[i] <= indices[i - 1]) {
+            return Status::InvalidArgument(where + ": sparse indices must be distinct");
+          }
+          if (field.dimensions != 0 && indices[i] >= field.dimensions) {
+            return Status::InvalidArgument(where + ": sparse index " + std::to_string(indices[i]) +
+                                           " is not below dimensions " +
+                                           std::to_string(field.dimensions));
+          }
+        }
+        for (float x : column.GetSparseValues(r)) {
+          if (!std::isfinite(x)) return Status::InvalidArgument(where + ": value is not finite");
         }
       } else if (IsFloatVectorType(field.type)) {
         for (float x : column.GetVector(r)) {

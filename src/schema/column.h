@@ -41,6 +41,7 @@ class Column {
   void AppendString(std::string_view v);
   void AppendVector(std::span<const float> v);       // v.size() must equal dimensions()
   void AppendBits(std::span<const uint64_t> words);  // words.size() must equal words()
+  void AppendSparse(std::span<const uint32_t> indices, std::span<const float> values);
   void AppendFrom(const Column& other, size_t row);
   void Reserve(size_t rows);
 
@@ -50,6 +51,13 @@ class Column {
   const std::string& GetString(size_t row) const { return strings_[row]; }
   std::span<const float> GetVector(size_t row) const { return {VectorData() + row * dims_, dims_}; }
   const float* VectorData() const { return borrowed_ != nullptr ? borrowed_ : floats_.data(); }
+  // Sparse vectors: the row's indices and values (equal lengths).
+  std::span<const uint32_t> GetSparseIndices(size_t row) const {
+    return {sparse_indices_.data() + SparseBegin(row), SparseEnd(row) - SparseBegin(row)};
+  }
+  std::span<const float> GetSparseValues(size_t row) const {
+    return {sparse_values_.data() + SparseBegin(row), SparseEnd(row) - SparseBegin(row)};
+  }
   // Binary vectors: bit i of a row is bit i % 64 of word i / 64.
   std::span<const uint64_t> GetBits(size_t row) const {
     return {BitsData() + row * words_, words_};
@@ -81,6 +89,12 @@ class Column {
   const float* borrowed_ = nullptr;
   std::vector<uint64_t> bits_;
   const uint64_t* borrowed_bits_ = nullptr;
+  std::vector<uint64_t> sparse_ends_;  // end offset of each row's entries
+  std::vector<uint32_t> sparse_indices_;
+  std::vector<float> sparse_values_;
+
+  size_t SparseBegin(size_t row) const { return row == 0 ? 0 : sparse_ends_[row - 1]; }
+  size_t SparseEnd(size_t row) const { return sparse_ends_[row]; }
 };
 
 // Rows to insert, one Column per schema field, in schema order.

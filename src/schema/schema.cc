@@ -46,7 +46,18 @@ Status ValidateAndNormalize(TableSchema* schema) {
                                        DataTypeName(field.type));
       }
     }
-    if (IsVectorType(field.type)) {
+    if (field.type == DataType::kSparseVectorFloat) {
+      if (field.dimensions > kMaxSparseDimensions) {
+        return Status::InvalidArgument("sparse vector field '" + field.name +
+                                       "' allows dimensions up to " +
+                                       std::to_string(kMaxSparseDimensions) + " (0: unbounded)");
+      }
+      if (field.metric == Metric::kNone) field.metric = Metric::kDotProduct;
+      if (field.metric != Metric::kDotProduct) {
+        return Status::InvalidArgument("sparse vector field '" + field.name +
+                                       "' supports metricType DOT_PRODUCT only");
+      }
+    } else if (IsVectorType(field.type)) {
       if (field.dimensions == 0 || field.dimensions > kMaxDimensions) {
         return Status::InvalidArgument("vector field '" + field.name +
                                        "' needs dimensions between 1 and " +

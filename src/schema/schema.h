@@ -24,6 +24,8 @@ struct Field {
 // The upper bound on vector dimensions, so one row stays well below a WAL
 // record's size limit.
 inline constexpr uint32_t kMaxDimensions = 65536;
+// Sparse vectors bound their indices by dimensions (0: any index below this).
+inline constexpr uint32_t kMaxSparseDimensions = 1u << 30;
 
 struct TableSchema {
   std::string name;

@@ -18,7 +18,7 @@ Status DecodeField(ByteReader* r, Field* f) {
   QV_RETURN_IF_ERROR(r->U32(&f->dimensions));
   QV_RETURN_IF_ERROR(r->U8(&metric));
   if (type < static_cast<uint8_t>(DataType::kBool) ||
-      type > static_cast<uint8_t>(DataType::kVectorBinary)) {
+      type > static_cast<uint8_t>(DataType::kSparseVectorFloat)) {
     return Status::Corruption("unknown data type " + std::to_string(type));
   }
   if (metric > static_cast<uint8_t>(Metric::kJaccard)) {

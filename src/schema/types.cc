@@ -32,6 +32,7 @@ constexpr std::array kTypeNames = {
     TypeName{DataType::kVectorFloat, "VECTOR_FLOAT"},
     TypeName{DataType::kVectorDouble, "VECTOR_DOUBLE"},
     TypeName{DataType::kVectorBinary, "VECTOR_BINARY"},
+    TypeName{DataType::kSparseVectorFloat, "SPARSE_VECTOR_FLOAT"},
 };
 
 struct MetricNameEntry {
@@ -79,6 +80,10 @@ const char* MetricName(Metric metric) {
 }
 
 bool IsVectorType(DataType type) {
+  return IsDenseVectorType(type) || type == DataType::kSparseVectorFloat;
+}
+
+bool IsDenseVectorType(DataType type) {
   return IsFloatVectorType(type) || type == DataType::kVectorBinary;
 }
 

@@ -21,8 +21,9 @@ enum class DataType : uint8_t {
   kString = 8,
   kJson = 9,
   kVectorFloat = 10,
-  kVectorDouble = 11,  // accepted for compatibility, stored as float32
-  kVectorBinary = 12,  // packed bits; dimensions count bits
+  kVectorDouble = 11,       // accepted for compatibility, stored as float32
+  kVectorBinary = 12,       // packed bits; dimensions count bits
+  kSparseVectorFloat = 13,  // sorted (index, value) pairs; dimensions bound the indices
 };
 
 enum class Metric : uint8_t {
@@ -40,6 +41,7 @@ const char* DataTypeName(DataType type);
 const char* MetricName(Metric metric);
 
 bool IsVectorType(DataType type);       // any vector type
+bool IsDenseVectorType(DataType type);  // fixed width: float and binary vectors
 bool IsFloatVectorType(DataType type);  // VECTOR_FLOAT, VECTOR_DOUBLE
 bool IsBinaryMetric(Metric metric);     // HAMMING, JACCARD
 // 64-bit words per binary vector of `bits` dimensions.
@@ -51,10 +53,17 @@ bool IsFloatingType(DataType type);
 // Inclusive value range of an integer type.
 void IntegerRange(DataType type, int64_t* min, int64_t* max);
 
+// A sparse vector: indices strictly increasing, one value each.
+struct SparseVector {
+  std::vector<uint32_t> indices;
+  std::vector<float> values;
+  auto operator<=>(const SparseVector&) const = default;
+};
+
 // A single value of a row. Vectors appear only in results, never in filters:
 // float vectors as floats, binary vectors as one 0/1 byte per bit.
 using Value = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<float>,
-                           std::vector<uint8_t>>;
+                           std::vector<uint8_t>, SparseVector>;
 
 inline bool IsNull(const Value& v) {
   return std::holds_alternative<std::monostate>(v);

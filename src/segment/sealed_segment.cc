@@ -104,7 +104,7 @@ Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSche
   footer.fields = schema.fields;
   for (const Column& column : columns) {
     ColumnMeta meta;
-    if (IsVectorType(column.type())) {
+    if (IsDenseVectorType(column.type())) {
       file.resize((file.size() + kVectorAlignment - 1) / kVectorAlignment * kVectorAlignment, '\0');
       meta.kind = ColumnKind::kRawVectors;
       meta.offset = file.size();
@@ -171,7 +171,7 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
     const Field& field = schema.fields[f];
     const ColumnMeta& meta = footer->columns[f];
     const std::string where = "column '" + field.name + "'";
-    if (IsVectorType(field.type)) {
+    if (IsDenseVectorType(field.type)) {
       const bool binary = field.type == DataType::kVectorBinary;
       const uint64_t expected =
           binary ? uint64_t{seg->rows_} * BinaryWords(field.dimensions) * sizeof(uint64_t)

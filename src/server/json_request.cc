@@ -1,6 +1,8 @@
 #include "server/json_request.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "common/names.h"
 
@@ -103,6 +105,11 @@ Status AppendValue(const Field& field, element value, Column* column, const std:
                        std::to_string(field.dimensions));
       }
       column->AppendVector(vec);
+      return Status::OK();
+    }
+    case DataType::kSparseVectorFloat: {
+      QV_ASSIGN_OR_RETURN(SparseVector sparse, DecodeSparse(value, where));
+      column->AppendSparse(sparse.indices, sparse.values);
       return Status::OK();
     }
     case DataType::kVectorBinary: {
@@ -278,6 +285,50 @@ Result<std::vector<float>> DecodeVector(element value, std::string_view what) {
   return out;
 }
 
+Result<SparseVector> DecodeSparse(element value, std::string_view what) {
+  const std::string where(what);
+  simdjson::dom::object obj;
+  if (value.get_object().get(obj) != simdjson::SUCCESS) {
+    return Invalid(where + " must be a sparse vector {\"indices\": [...], \"values\": [...]}");
+  }
+  element indices_json, values_json;
+  if (obj["indices"].get(indices_json) != simdjson::SUCCESS)
+    return Invalid(where + ".indices is missing");
+  if (obj["values"].get(values_json) != simdjson::SUCCESS)
+    return Invalid(where + ".values is missing");
+  if (obj.size() != 2) return Invalid(where + " may hold only indices and values");
+  QV_ASSIGN_OR_RETURN(std::vector<float> values, DecodeVector(values_json, where + ".values"));
+  simdjson::dom::array indices_array;
+  if (indices_json.get_array().get(indices_array) != simdjson::SUCCESS) {
+    return Invalid(where + ".indices must be an array of integers");
+  }
+  std::vector<std::pair<uint32_t, float>> entries;
+  size_t i = 0;
+  for (element item : indices_array) {
+    int64_t index;
+    if (item.get_int64().get(index) != simdjson::SUCCESS || index < 0 || index > UINT32_MAX) {
+      return Invalid(where + ".indices must hold integers from 0 to 4294967295");
+    }
+    if (i >= values.size()) break;
+    entries.emplace_back(static_cast<uint32_t>(index), values[i++]);
+  }
+  if (indices_array.size() != values.size()) {
+    return Invalid(where + ": indices and values have different lengths (" +
+                   std::to_string(indices_array.size()) + " and " + std::to_string(values.size()) +
+                   ")");
+  }
+  std::sort(entries.begin(), entries.end());
+  SparseVector out;
+  for (const auto& [index, v] : entries) {
+    if (!out.indices.empty() && out.indices.back() == index) {
+      return Invalid(where + ": index " + std::to_string(index) + " appears twice");
+    }
+    out.indices.push_back(index);
+    out.values.push_back(v);
+  }
+  return out;
+}
+
 Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
   TableSchema schema;
   QV_ASSIGN_OR_RETURN(schema.name, body.RequiredString("name"));
@@ -311,9 +362,11 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
     }
     if (obj["dimensions"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
       QV_ASSIGN_OR_RETURN(int64_t dims, AsInt(v, where + ".dimensions"));
-      if (dims <= 0 || dims > kMaxDimensions) {
-        return Invalid(where + ".dimensions must be between 1 and " +
-                       std::to_string(kMaxDimensions));
+      const bool sparse = field.type == DataType::kSparseVectorFloat;
+      const int64_t max = sparse ? kMaxSparseDimensions : kMaxDimensions;
+      if (dims < (sparse ? 0 : 1) || dims > max) {
+        return Invalid(where + ".dimensions must be between " + (sparse ? "0" : "1") + " and " +
+                       std::to_string(max));
       }
       field.dimensions = static_cast<uint32_t>(dims);
     }
@@ -384,7 +437,11 @@ Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
   request.field = field.value_or("");
   auto vector = body.Get("queryVector");
   if (!vector) return Invalid("queryVector is missing");
-  QV_ASSIGN_OR_RETURN(request.vector, DecodeVector(*vector, "queryVector"));
+  if (vector->type() == simdjson::dom::element_type::OBJECT) {
+    QV_ASSIGN_OR_RETURN(request.sparse_vector, DecodeSparse(*vector, "queryVector"));
+  } else {
+    QV_ASSIGN_OR_RETURN(request.vector, DecodeVector(*vector, "queryVector"));
+  }
   QV_ASSIGN_OR_RETURN(request.limit, DecodeLimit(body, "limit"));
   QV_ASSIGN_OR_RETURN(auto filter, body.OptionalString("filter"));
   request.filter = filter.value_or("");

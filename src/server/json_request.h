@@ -44,6 +44,9 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body);
 Result<RecordBatch> DecodeRecords(const TableSchema& schema, simdjson::dom::element data);
 Result<std::vector<PrimaryKey>> DecodeKeys(simdjson::dom::element keys);
 Result<std::vector<float>> DecodeVector(simdjson::dom::element value, std::string_view what);
+// {"indices": [...], "values": [...]}: equal lengths, indices 0 .. 2^32-1 and
+// distinct; returned sorted by index.
+Result<SparseVector> DecodeSparse(simdjson::dom::element value, std::string_view what);
 Result<SearchRequest> DecodeSearchRequest(const JsonBody& body);
 Result<GetRequest> DecodeGetRequest(const JsonBody& body);
 

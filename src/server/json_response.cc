@@ -15,6 +15,12 @@ double FloatForJson(float f) {
   return d;
 }
 
+Json EncodeSparse(const SparseVector& v) {
+  Json values = Json::array();
+  for (float x : v.values) values.push_back(FloatForJson(x));
+  return {{"indices", v.indices}, {"values", std::move(values)}};
+}
+
 Json EncodeValue(const Field& field, const Value& value) {
   return std::visit(
       [&](const auto& v) -> Json {
@@ -31,6 +37,8 @@ Json EncodeValue(const Field& field, const Value& value) {
           Json array = Json::array();
           for (float x : v) array.push_back(FloatForJson(x));
           return array;
+        } else if constexpr (std::is_same_v<T, SparseVector>) {
+          return EncodeSparse(v);
         } else {
           return v;
         }
@@ -46,6 +54,8 @@ Json EncodeScalar(const Value& value) {
           return nullptr;
         } else if constexpr (std::is_same_v<T, std::vector<float>>) {
           return Json(v);
+        } else if constexpr (std::is_same_v<T, SparseVector>) {
+          return EncodeSparse(v);
         } else {
           return v;
         }

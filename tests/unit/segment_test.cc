@@ -19,7 +19,8 @@ TableSchema AllTypes() {
                       {"j", DataType::kJson},
                       {"v", DataType::kVectorFloat, false, 3, Metric::kCosine},
                       {"w", DataType::kVectorFloat, false, 5, Metric::kEuclidean},
-                      {"bits", DataType::kVectorBinary, false, 70, Metric::kHamming}}};
+                      {"bits", DataType::kVectorBinary, false, 70, Metric::kHamming},
+                      {"terms", DataType::kSparseVectorFloat, false, 0, Metric::kDotProduct}}};
   EXPECT_TRUE(ValidateAndNormalize(&schema).ok());
   return schema;
 }
@@ -40,6 +41,9 @@ RecordBatch Rows(const TableSchema& schema, int n) {
     c[7].AppendVector(w);
     const uint64_t bits[2] = {0x9E3779B97F4A7C15ull * (r + 1), uint64_t(r % 64)};  // 70 bits
     c[8].AppendBits(bits);
+    const uint32_t indices[3] = {uint32_t(r), uint32_t(r + 7), 4000000000u};
+    const float values[3] = {0.5f * r, -1, 2};
+    c[9].AppendSparse(std::span(indices, r % 4), std::span(values, r % 4));
   }
   return batch;
 }
