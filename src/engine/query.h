@@ -24,6 +24,26 @@ struct SearchRequest {
   std::optional<SparseVector> sparse_vector;  // sparse fields, instead of vector
 };
 
+// One request, several vector queries fused into one ranking (hybrid search).
+struct HybridRequest {
+  struct Query {
+    std::string field;
+    std::vector<float> vector;                  // dense fields
+    std::optional<SparseVector> sparse_vector;  // sparse fields
+    double weight = 1.0;
+  };
+  enum class Fusion { kRrf, kWeighted };
+
+  std::vector<Query> queries;
+  Fusion fusion = Fusion::kRrf;
+  double rrf_k = 60;      // RRF: score = sum of weight / (rrf_k + rank), rank from 1
+  size_t candidates = 0;  // top-k of each query before fusion; 0: 10 x limit
+  size_t limit = 0;
+  std::string filter;  // applied to every query
+  std::vector<std::string> response;
+  bool with_score = false;
+};
+
 struct GetRequest {
   std::optional<std::vector<PrimaryKey>> keys;  // when set, only these rows, in this order
   std::string filter;
@@ -38,6 +58,7 @@ struct ResultSet {
   std::vector<size_t> fields;  // schema indexes, in output order
   std::vector<std::vector<Value>> rows;
   std::vector<float> distances;     // one per row when the request asked for them
+  std::vector<double> scores;       // hybrid search: the fused score per row, when asked
   std::vector<FacetResult> facets;  // one per requested facet
 };
 

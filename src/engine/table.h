@@ -71,6 +71,9 @@ class Table {
   Result<uint64_t> DeleteWhere(std::string_view filter);
 
   Result<ResultSet> Search(const SearchRequest& request) const;
+  // Runs each query (exact, filtered), then fuses their rankings; records
+  // come by fused score, highest first, ties by primary key.
+  Result<ResultSet> HybridSearch(const HybridRequest& request) const;
   Result<ResultSet> Get(const GetRequest& request) const;
 
   size_t RowCount() const;

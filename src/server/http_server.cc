@@ -141,6 +141,11 @@ Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
 Result<Reply> Query(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
+  if (body.Has("queries")) {  // hybrid search
+    QV_ASSIGN_OR_RETURN(HybridRequest request, DecodeHybridRequest(body));
+    QV_ASSIGN_OR_RETURN(ResultSet result, table->HybridSearch(request));
+    return Reply{"Query search successfully.", EncodeResultSet(table->schema(), result)};
+  }
   QV_ASSIGN_OR_RETURN(SearchRequest request, DecodeSearchRequest(body));
   QV_ASSIGN_OR_RETURN(ResultSet result, table->Search(request));
   return Reply{"Query search successfully.",

@@ -453,6 +453,80 @@ Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
   return request;
 }
 
+Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
+  HybridRequest request;
+  if (body.Has("queryVector")) return Invalid("give queryVector or queries, not both");
+  simdjson::dom::array queries;
+  if (body.Get("queries")->get_array().get(queries) != simdjson::SUCCESS) {
+    return Invalid("queries must be an array of {field, vector, weight}");
+  }
+  size_t i = 0;
+  for (element item : queries) {
+    const std::string where = "queries[" + std::to_string(i++) + "]";
+    simdjson::dom::object obj;
+    if (item.get_object().get(obj) != simdjson::SUCCESS)
+      return Invalid(where + " must be an object");
+    HybridRequest::Query query;
+    for (auto [key, value] : obj) {
+      if (key == "field") {
+        std::string_view field;
+        if (value.get_string().get(field) != simdjson::SUCCESS)
+          return Invalid(where + ".field must be a string");
+        query.field = std::string(field);
+      } else if (key == "vector") {
+        if (value.type() == simdjson::dom::element_type::OBJECT) {
+          QV_ASSIGN_OR_RETURN(query.sparse_vector, DecodeSparse(value, where + ".vector"));
+        } else {
+          QV_ASSIGN_OR_RETURN(query.vector, DecodeVector(value, where + ".vector"));
+        }
+      } else if (key == "weight") {
+        if (value.get_double().get(query.weight) != simdjson::SUCCESS) {
+          return Invalid(where + ".weight must be a number");
+        }
+      } else {
+        return Invalid(where + ": unknown key '" + std::string(key) + "'");
+      }
+    }
+    if (query.field.empty()) return Invalid(where + ".field is missing");
+    if (query.vector.empty() && !query.sparse_vector) return Invalid(where + ".vector is missing");
+    request.queries.push_back(std::move(query));
+  }
+  if (auto fusion = body.Get("fusion")) {
+    simdjson::dom::object obj;
+    if (fusion->get_object().get(obj) != simdjson::SUCCESS) {
+      return Invalid("fusion must be {\"method\": \"rrf\" or \"weighted\", \"k\": 60}");
+    }
+    for (auto [key, value] : obj) {
+      if (key == "method") {
+        std::string_view method;
+        if (value.get_string().get(method) != simdjson::SUCCESS ||
+            (method != "rrf" && method != "weighted")) {
+          return Invalid("fusion.method must be \"rrf\" or \"weighted\"");
+        }
+        request.fusion =
+            method == "rrf" ? HybridRequest::Fusion::kRrf : HybridRequest::Fusion::kWeighted;
+      } else if (key == "k") {
+        if (value.get_double().get(request.rrf_k) != simdjson::SUCCESS)
+          return Invalid("fusion.k must be a number");
+      } else {
+        return Invalid("fusion: unknown key '" + std::string(key) + "'");
+      }
+    }
+  }
+  QV_ASSIGN_OR_RETURN(request.limit, DecodeLimit(body, "limit"));
+  if (body.Has("candidates")) {
+    QV_ASSIGN_OR_RETURN(request.candidates, DecodeLimit(body, "candidates"));
+  }
+  QV_ASSIGN_OR_RETURN(auto filter, body.OptionalString("filter"));
+  request.filter = filter.value_or("");
+  QV_ASSIGN_OR_RETURN(auto response, body.OptionalStringList("response"));
+  request.response = response.value_or(std::vector<std::string>{});
+  QV_ASSIGN_OR_RETURN(auto with_score, body.OptionalBool("withScore"));
+  QV_ASSIGN_OR_RETURN(auto with_distance, body.OptionalBool("withDistance"));
+  request.with_score = with_score.value_or(false) || with_distance.value_or(false);
+  return request;
+}
+
 Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
   GetRequest request;
   if (auto keys = body.Get("primaryKeys")) {

@@ -49,5 +49,7 @@ Result<std::vector<float>> DecodeVector(simdjson::dom::element value, std::strin
 Result<SparseVector> DecodeSparse(simdjson::dom::element value, std::string_view what);
 Result<SearchRequest> DecodeSearchRequest(const JsonBody& body);
 Result<GetRequest> DecodeGetRequest(const JsonBody& body);
+// A query body with "queries" (hybrid search) instead of "queryVector".
+Result<HybridRequest> DecodeHybridRequest(const JsonBody& body);
 
 }  // namespace quiver

@@ -94,6 +94,7 @@ Json EncodeResultSet(const TableSchema& schema, const ResultSet& result) {
       record[field.name] = EncodeValue(field, result.rows[r][i]);
     }
     if (r < result.distances.size()) record["@distance"] = FloatForJson(result.distances[r]);
+    if (r < result.scores.size()) record["@score"] = result.scores[r];
     records.push_back(std::move(record));
   }
   return records;

@@ -171,6 +171,20 @@ class Client:
             payload["facets"] = facets
         return self._request("POST", self._db_path("/data/query"), payload)
 
+    def hybrid_query(self, table_name="MyTable", queries=None, limit=10, fusion=None, candidates=None,
+                     filter=None, response_fields=None, with_score=False):
+        """Several vector queries fused into one ranking. ``queries`` is a list of
+        ``{"field": name, "vector": dense list or {"indices", "values"}, "weight": w}``;
+        ``fusion`` is ``{"method": "rrf", "k": 60}`` (default) or ``{"method": "weighted"}``;
+        ``candidates`` is each query's top-k before fusion (default 10 x limit)."""
+        payload = {"table": table_name, "queries": queries or [], "limit": limit,
+                   "withScore": with_score}
+        for key, value in (("fusion", fusion), ("candidates", candidates), ("filter", filter),
+                           ("response", response_fields)):
+            if value is not None:
+                payload[key] = value
+        return self._request("POST", self._db_path("/data/query"), payload)
+
     def get(self, table_name="MyTable", response_fields=None, primary_keys=None, ids=None,
             filter=None, skip=None, limit=None, facets=None):
         """Records by primary key and/or filter, with ``skip``/``limit`` paging.
