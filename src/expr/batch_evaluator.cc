@@ -34,23 +34,6 @@ int ThreeWay(const T& x, const T& y) {
   return (x > y) - (x < y);
 }
 
-bool CompareResult(ExprOp op, int c) {
-  switch (op) {
-    case ExprOp::kEq:
-      return c == 0;
-    case ExprOp::kNe:
-      return c != 0;
-    case ExprOp::kLt:
-      return c < 0;
-    case ExprOp::kLe:
-      return c <= 0;
-    case ExprOp::kGt:
-      return c > 0;
-    default:
-      return c >= 0;
-  }
-}
-
 class BatchEvaluator {
  public:
   BatchEvaluator(const Expr& root, std::span<const Column> columns)

@@ -208,21 +208,7 @@ Value Evaluate(const Expr& expr, const RowView& row) {
       if (IsNull(a)) return a;
       Value b = Evaluate(*expr.args[1], row);
       if (IsNull(b) || !Comparable(a, b)) return std::monostate{};
-      const int c = Compare(a, b);
-      switch (expr.op) {
-        case ExprOp::kEq:
-          return c == 0;
-        case ExprOp::kNe:
-          return c != 0;
-        case ExprOp::kLt:
-          return c < 0;
-        case ExprOp::kLe:
-          return c <= 0;
-        case ExprOp::kGt:
-          return c > 0;
-        default:
-          return c >= 0;
-      }
+      return CompareResult(expr.op, Compare(a, b));
     }
     case ExprOp::kLike: {
       Value text = Evaluate(*expr.args[0], row);

@@ -36,6 +36,25 @@ enum class ExprOp : uint8_t {
   kIn,
 };
 
+// The answer of comparison `op` (kEq .. kGe) given a three-way result c
+// (negative, zero, positive). Shared by both evaluators.
+inline bool CompareResult(ExprOp op, int c) {
+  switch (op) {
+    case ExprOp::kEq:
+      return c == 0;
+    case ExprOp::kNe:
+      return c != 0;
+    case ExprOp::kLt:
+      return c < 0;
+    case ExprOp::kLe:
+      return c <= 0;
+    case ExprOp::kGt:
+      return c > 0;
+    default:
+      return c >= 0;
+  }
+}
+
 // A typed filter expression tree. Owns its children.
 struct Expr {
   ExprOp op;
