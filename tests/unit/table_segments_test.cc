@@ -229,7 +229,9 @@ TEST(TableSegments, ReadersSeeOneConsistentSetDuringSealsAndCompactions) {
       ASSERT_TRUE(table->Compact(round % 5 == 0).ok());
     }
   });
-  for (int i = 0; i < 2000; ++i) {
+  // Read at least 2,000 times, and on until a seal has checkpointed, so the
+  // reads overlap real maintenance however the threads are scheduled.
+  for (int i = 0; i < 2000 || (table->Stats().checkpoint_lsn == 0 && i < 1000000); ++i) {
     ASSERT_EQ(Contents(*table).size(), 200u);
     auto found = table->Search({"v", {42, 0, 0, 0}, 200, "", {"id"}, false});
     ASSERT_TRUE(found.ok());
@@ -238,7 +240,9 @@ TEST(TableSegments, ReadersSeeOneConsistentSetDuringSealsAndCompactions) {
   stop = true;
   writer.join();
   maintenance.join();
-  EXPECT_GT(table->Stats().sealed_segments, 0u);
+  // (A forced compaction may leave no sealed segment at all when every key
+  // was upserted since: that is correct, so the checkpoint is what to check.)
+  EXPECT_GT(table->Stats().checkpoint_lsn, 0u) << "maintenance ran during the reads";
 }
 
 }  // namespace
