@@ -14,6 +14,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
+  libhnswlib-dev \
   python3 python3-pytest python3-requests python3-numpy curl strace \
   clang-14 libclang-rt-14-dev
 
