@@ -18,7 +18,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy curl strace \
   clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench bench-storage bench-kernels bench-filters soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench-ann bench bench-storage bench-kernels bench-filters soak-crash format clean
 
 all: build
 
@@ -80,6 +80,11 @@ bench-storage: build
 # Distance kernels vs Faiss, exact scan vs memory bandwidth.
 bench-kernels: build
 	$(PYTHON) bench/kernels_ratios.py $(BUILD_DIR)/bin/quiver_kernels_bench
+
+# Our HNSW vs hnswlib on an .fvecs data set (DATA=directory).
+DATA ?= ../shared/data/ocvsift-128
+bench-ann: build
+	$(BUILD_DIR)/bin/quiver_ann_bench $(DATA)
 
 # Filter evaluation rows/s, column at a time vs row at a time.
 bench-filters: build
