@@ -33,13 +33,18 @@ bool HnswSearchContext::Visit(uint32_t row) {
 }
 
 std::span<const uint32_t> HnswGraph::Links(uint32_t row, int level) const {
-  if (level == 0) return links0_[row];
+  if (level == 0) return {links0_.data() + row * capacity0_, count0_[row]};
   return upper_[row][static_cast<size_t>(level) - 1];
 }
 
-std::vector<uint32_t>& HnswGraph::MutableLinks(uint32_t row, int level) {
-  if (level == 0) return links0_[row];
-  return upper_[row][static_cast<size_t>(level) - 1];
+void HnswGraph::SetLinks(uint32_t row, int level, const std::vector<uint32_t>& links) {
+  if (level == 0) {
+    std::copy(links.begin(), links.end(),
+              links0_.begin() + static_cast<ptrdiff_t>(row * capacity0_));
+    count0_[row] = static_cast<uint16_t>(links.size());
+  } else {
+    upper_[row][static_cast<size_t>(level) - 1] = links;
+  }
 }
 
 template <typename DistanceTo>
@@ -124,9 +129,10 @@ void HnswGraph::Insert(uint32_t row, const RowDistance& rows, HnswSearchContext*
         SearchLayer(distance_to, entry, params_.ef_construction, l, {}, context);
     const size_t capacity = l == 0 ? 2 * params_.m : params_.m;
     std::vector<uint32_t> neighbors = SelectNeighbors(found, params_.m, rows);
-    MutableLinks(row, l) = neighbors;
+    SetLinks(row, l, neighbors);
     for (uint32_t n : neighbors) {
-      std::vector<uint32_t>& back = MutableLinks(n, l);
+      const auto current = Links(n, l);
+      std::vector<uint32_t> back(current.begin(), current.end());
       back.push_back(row);
       if (back.size() > capacity) {  // shrink with the same heuristic, seen from n
         std::vector<ScoredRow> scored;
@@ -134,6 +140,7 @@ void HnswGraph::Insert(uint32_t row, const RowDistance& rows, HnswSearchContext*
         for (uint32_t b : back) scored.push_back({rows.Between(n, b), b});
         back = SelectNeighbors(std::move(scored), capacity, rows);
       }
+      SetLinks(n, l, back);
     }
     entry = std::move(found);
   }
@@ -151,7 +158,9 @@ HnswGraph HnswGraph::Build(const RowDistance& rows, const HnswParams& params) {
   graph.rng_.seed(params.seed);
   const size_t n = rows.size();
   graph.levels_.resize(n);
-  graph.links0_.resize(n);
+  graph.capacity0_ = 2 * graph.params_.m;
+  graph.links0_.resize(n * graph.capacity0_);
+  graph.count0_.resize(n);
   graph.upper_.resize(n);
   HnswSearchContext context;
   for (uint32_t row = 0; row < n; ++row) graph.Insert(row, rows, &context);

@@ -80,11 +80,16 @@ class HnswGraph {
                                      HnswSearchContext* context) const;
   std::vector<uint32_t> SelectNeighbors(std::vector<ScoredRow> candidates, size_t limit,
                                         const RowDistance& rows) const;
-  std::vector<uint32_t>& MutableLinks(uint32_t row, int level);
+  // Replaces the links of `row` on `level`.
+  void SetLinks(uint32_t row, int level, const std::vector<uint32_t>& links);
 
   HnswParams params_;
-  std::vector<uint8_t> levels_;                            // top level of each row
-  std::vector<std::vector<uint32_t>> links0_;              // level-0 links per row
+  std::vector<uint8_t> levels_;  // top level of each row
+  // Level 0, the one every search walks, is one contiguous array: row r's
+  // links are links0_[r * capacity0_ .. + count0_[r]).
+  size_t capacity0_ = 0;
+  std::vector<uint32_t> links0_;
+  std::vector<uint16_t> count0_;
   std::vector<std::vector<std::vector<uint32_t>>> upper_;  // upper_[row][level - 1]
   uint32_t entry_ = 0;
   int max_level_ = -1;
