@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.h"
+
 namespace quiver {
 namespace {
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 Value Plus(const Value& a, const Value& b) {
   if (IsNull(a)) return b;
@@ -36,17 +31,14 @@ Result<Facet> Facet::Parse(const FacetRequest& request, const TableSchema& schem
     facet.names_.push_back(text);
   }
   for (const std::string& text : request.aggregate) {
-    const std::string spec = Trim(text);
+    const std::string_view spec = TrimSpaces(text);
     const auto open = spec.find('(');
-    if (open == std::string::npos || spec.back() != ')') {
+    if (open == std::string_view::npos || spec.back() != ')') {
       return Status::InvalidArgument("aggregate '" + text +
                                      "' must look like COUNT(*), SUM(x), MIN(x) or MAX(x)");
     }
-    std::string function = Trim(std::string_view(spec).substr(0, open));
-    std::transform(function.begin(), function.end(), function.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    const std::string argument =
-        Trim(std::string_view(spec).substr(open + 1, spec.size() - open - 2));
+    const std::string function = AsciiUpper(TrimSpaces(spec.substr(0, open)));
+    const std::string argument(TrimSpaces(spec.substr(open + 1, spec.size() - open - 2)));
     Aggregate aggregate;
     if (function == "COUNT" && argument == "*") {
       aggregate.kind = Kind::kCountRows;

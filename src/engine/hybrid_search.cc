@@ -9,11 +9,6 @@
 namespace quiver {
 namespace {
 
-bool KeyLess(const PrimaryKey& a, const PrimaryKey& b) {
-  if (const auto* i = std::get_if<int64_t>(&a)) return *i < std::get<int64_t>(b);
-  return std::get<std::string>(a) < std::get<std::string>(b);
-}
-
 PrimaryKey KeyOf(const Value& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return *i;
   return std::get<std::string>(v);
@@ -71,7 +66,7 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
   std::vector<std::pair<PrimaryKey, double>> ranking(scores.begin(), scores.end());
   std::sort(ranking.begin(), ranking.end(), [](const auto& a, const auto& b) {
     if (a.second != b.second) return a.second > b.second;
-    return KeyLess(a.first, b.first);
+    return a.first < b.first;
   });
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   ResultSet result;

@@ -28,11 +28,6 @@ Result<std::optional<Filter>> ParseOptionalFilter(const std::string& text,
   return std::optional<Filter>(std::move(filter));
 }
 
-bool KeyLess(const PrimaryKey& a, const PrimaryKey& b) {
-  if (const auto* i = std::get_if<int64_t>(&a)) return *i < std::get<int64_t>(b);
-  return std::get<std::string>(a) < std::get<std::string>(b);
-}
-
 std::vector<Value> Project(const Segment& segment, const std::vector<size_t>& fields, size_t row) {
   std::vector<Value> values;
   values.reserve(fields.size());
@@ -145,9 +140,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     }
     const Column& pk = columns[pk_index_];
     const Column& vectors = columns[field_index];
-    const TieBreak by_key = [&pk](uint32_t a, uint32_t b) {
-      return KeyLess(KeyAt(pk, a), KeyAt(pk, b));
-    };
+    const TieBreak by_key = [&pk](uint32_t a, uint32_t b) { return KeyAt(pk, a) < KeyAt(pk, b); };
     std::vector<Neighbor> neighbors;
     if (sparse) {  // DOT_PRODUCT: distance = -dot
       const SparseVector& q = *request.sparse_vector;
@@ -166,7 +159,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     if (a.distance != b.distance) return a.distance < b.distance;
-    return KeyLess(a.key, b.key);
+    return a.key < b.key;
   });
   if (candidates.size() > request.limit) candidates.resize(request.limit);
   ResultSet result;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.h"
+
 namespace quiver {
 namespace {
 
@@ -13,15 +15,8 @@ bool IsIdentChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return out;
-}
-
 TokenKind KeywordOrIdentifier(std::string_view word) {
-  std::string upper = Upper(word);
+  std::string upper = AsciiUpper(word);
   if (upper == "AND") return TokenKind::kAnd;
   if (upper == "OR") return TokenKind::kOr;
   if (upper == "NOT") return TokenKind::kNot;
@@ -65,7 +60,7 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
       ++i;
       while (i < s.size() && IsIdentChar(s[i])) ++i;
       std::string_view word = s.substr(start, i - start);
-      if (Upper(word) != "@DISTANCE")
+      if (AsciiUpper(word) != "@DISTANCE")
         return LexError(start, "unknown name '" + std::string(word) + "'");
       tokens.push_back({TokenKind::kDistance, std::string(word), start});
       continue;

@@ -5,15 +5,10 @@
 #include <cctype>
 #include <limits>
 
+#include "common/text.h"
+
 namespace quiver {
 namespace {
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return out;
-}
 
 struct TypeName {
   DataType type;
@@ -50,7 +45,7 @@ constexpr std::array kMetricNames = {
 }  // namespace
 
 std::optional<DataType> ParseDataType(std::string_view name) {
-  std::string upper = Upper(name);
+  std::string upper = AsciiUpper(name);
   for (const auto& entry : kTypeNames) {
     if (upper == entry.name) return entry.type;
   }
@@ -58,7 +53,7 @@ std::optional<DataType> ParseDataType(std::string_view name) {
 }
 
 std::optional<Metric> ParseMetric(std::string_view name) {
-  std::string upper = Upper(name);
+  std::string upper = AsciiUpper(name);
   for (const auto& entry : kMetricNames) {
     if (upper == entry.name) return entry.metric;
   }

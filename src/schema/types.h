@@ -69,7 +69,8 @@ inline bool IsNull(const Value& v) {
   return std::holds_alternative<std::monostate>(v);
 }
 
-// A primary key: integer or string.
+// A primary key: integer or string. All keys of one table hold the same
+// alternative, so the variant's operator< orders them by value.
 using PrimaryKey = std::variant<int64_t, std::string>;
 
 }  // namespace quiver
