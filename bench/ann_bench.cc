@@ -6,10 +6,10 @@
 //
 //   make bench-ann DATA=../shared/data/ocvsift-128
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <hnswlib/hnswlib.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
   std::string dir;
   size_t m = 16, ef_construction = 200, queries_used = 1000;
   std::vector<size_t> efs = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256};
-  app.add_option("data", dir, "Directory with base.fvecs, query.fvecs, groundtruth.ivecs")->required();
+  app.add_option("data", dir, "Directory with base.fvecs, query.fvecs, groundtruth.ivecs")
+      ->required();
   app.add_option("--m", m)->capture_default_str();
   app.add_option("--ef-construction", ef_construction)->capture_default_str();
   app.add_option("--queries", queries_used, "Queries to time")->capture_default_str();
@@ -105,8 +106,8 @@ int main(int argc, char** argv) {
   const auto truth = ReadVecs<int32_t>(dir + "/groundtruth.ivecs", &gdims);
   const size_t n = base.size() / dims;
   queries_used = std::min(queries_used, queries.size() / qdims);
-  fmt::print("{} base vectors x {}-d, {} queries, M {}, efConstruction {}, kernels {}, 1 thread\n", n,
-             dims, queries_used, m, ef_construction, quiver::kernels::Active().name);
+  fmt::print("{} base vectors x {}-d, {} queries, M {}, efConstruction {}, kernels {}, 1 thread\n",
+             n, dims, queries_used, m, ef_construction, quiver::kernels::Active().name);
 
   Base rows;
   rows.data = base.data();
@@ -114,8 +115,8 @@ int main(int argc, char** argv) {
   rows.dims = dims;
   size_t before = ResidentBytes();
   auto start = Clock::now();
-  const auto graph = quiver::index::HnswGraph::Build(rows, {static_cast<uint32_t>(m),
-                                                           static_cast<uint32_t>(ef_construction), 100});
+  const auto graph = quiver::index::HnswGraph::Build(
+      rows, {static_cast<uint32_t>(m), static_cast<uint32_t>(ef_construction), 100});
   const double quiver_build = Seconds(start);
   const size_t quiver_memory = ResidentBytes() - before;
 
@@ -126,10 +127,11 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < n; ++i) peer.addPoint(base.data() + i * dims, i);
   const double hnswlib_build = Seconds(start);
   const size_t hnswlib_memory = ResidentBytes() - before;
-  fmt::print("build: quiver {:.1f} s, hnswlib {:.1f} s (ratio {:.2f}); memory: quiver graph {:.0f} MiB, "
-             "hnswlib index with vectors {:.0f} MiB\n",
-             quiver_build, hnswlib_build, quiver_build / hnswlib_build, quiver_memory / 1048576.0,
-             hnswlib_memory / 1048576.0);
+  fmt::print(
+      "build: quiver {:.1f} s, hnswlib {:.1f} s (ratio {:.2f}); memory: quiver graph {:.0f} MiB, "
+      "hnswlib index with vectors {:.0f} MiB\n",
+      quiver_build, hnswlib_build, quiver_build / hnswlib_build, quiver_memory / 1048576.0,
+      hnswlib_memory / 1048576.0);
 
   auto recall_of = [&](size_t q, const std::set<uint32_t>& got) {
     size_t hits = 0;
@@ -137,7 +139,8 @@ int main(int argc, char** argv) {
     return hits;
   };
   std::vector<Point> ours, theirs;
-  fmt::print("{:>5} | {:>13} {:>10} | {:>13} {:>10}\n", "ef", "quiver recall", "QPS", "hnswlib recall", "QPS");
+  fmt::print("{:>5} | {:>13} {:>10} | {:>13} {:>10}\n", "ef", "quiver recall", "QPS",
+             "hnswlib recall", "QPS");
   quiver::index::HnswSearchContext context;
   for (size_t ef : efs) {
     size_t hits = 0;

@@ -8,7 +8,8 @@ namespace quiver {
 namespace {
 
 constexpr std::string_view kMagic{"QVCAT\x00\x00\x01", 8};
-constexpr uint32_t kVersion = 1;
+// Version 2 added each vector field's index parameters after the fields.
+constexpr uint32_t kVersion = 2;
 constexpr std::string_view kCatalogKey = "catalog";
 
 }  // namespace
@@ -42,13 +43,16 @@ std::string EncodeCatalog(const CatalogState& state) {
       w.String(table.schema.name);
       w.Varint(table.schema.fields.size());
       for (const auto& field : table.schema.fields) EncodeField(&w, field);
+      for (const auto& field : table.schema.fields) EncodeIndexSpec(&w, field.index);
     }
   }
   return SealEnvelope(kMagic, kVersion, payload);
 }
 
 Result<CatalogState> DecodeCatalog(std::string_view data) {
-  QV_ASSIGN_OR_RETURN(std::string_view payload, OpenEnvelope(data, kMagic, kVersion, "catalog"));
+  uint32_t version = 0;
+  QV_ASSIGN_OR_RETURN(std::string_view payload,
+                      OpenEnvelope(data, kMagic, kVersion, "catalog", &version));
 
   ByteReader r(payload);
   CatalogState state;
@@ -79,6 +83,13 @@ Result<CatalogState> DecodeCatalog(std::string_view data) {
         Field field;
         QV_RETURN_IF_ERROR(DecodeField(&r, &field).WithContext("catalog"));
         table.schema.fields.push_back(std::move(field));
+      }
+      for (Field& field : table.schema.fields) {
+        if (version >= 2) {
+          QV_RETURN_IF_ERROR(DecodeIndexSpec(&r, &field.index).WithContext("catalog"));
+        } else if (field.type == DataType::kSparseVectorFloat) {
+          field.index.type = IndexType::kFlat;
+        }
       }
       db.tables.push_back(std::move(table));
     }

@@ -105,6 +105,12 @@ int main(int argc, char** argv) {
                    "Compact when a table has more sealed segments than this")
       ->capture_default_str()
       ->check(CLI::Range(2, 1 << 20));
+  engine_options.index_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
+  serve
+      ->add_option("--index-threads", engine_options.index_threads,
+                   "Threads building indexes in the background, at lower priority")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
 
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "Dump an on-disk file readably");

@@ -13,9 +13,11 @@ namespace quiver {
 
 std::string SealEnvelope(std::string_view magic, uint32_t version, std::string_view payload);
 
-// The payload, after checking magic, version, length and checksum; `what`
-// names the file in errors ("catalog: checksum mismatch").
+// The payload, after checking magic, version (1..max_version), length and
+// checksum; `what` names the file in errors ("catalog: checksum mismatch").
+// `version` (when set) receives the version found.
 Result<std::string_view> OpenEnvelope(std::string_view data, std::string_view magic,
-                                      uint32_t version, std::string_view what);
+                                      uint32_t max_version, std::string_view what,
+                                      uint32_t* version = nullptr);
 
 }  // namespace quiver

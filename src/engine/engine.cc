@@ -1,6 +1,8 @@
 #include "engine/engine.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <set>
@@ -31,6 +33,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<FileSystem> fs,
   if (engine->options_.maintenance_interval.count() > 0) {
     engine->maintenance_ = std::thread([e = engine.get()] { e->MaintenanceLoop(); });
   }
+  for (size_t i = 0; i < engine->options_.index_threads; ++i)
+    engine->indexers_.emplace_back([e = engine.get()] { e->IndexLoop(); });
   return engine;
 }
 
@@ -39,8 +43,62 @@ Engine::~Engine() {
     std::lock_guard lock(stop_mu_);
     stopping_ = true;
   }
+  stop_builds_ = true;
   stop_cv_.notify_all();
+  index_cv_.notify_all();
+  built_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  for (auto& t : indexers_) t.join();
+}
+
+// The index rebuilder: builds missing indexes table after table, one per
+// thread at a time, at a lower CPU priority than queries and writes.
+void Engine::IndexLoop() {
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0)
+    spdlog::debug("index rebuilder: could not lower its priority");
+  std::unique_lock lock(stop_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    bool worked = false;
+    for (const auto& table : AllTables()) {
+      if (stop_builds_) break;
+      auto built = table->BuildNextIndex(&stop_builds_);
+      if (!built.ok() && !stop_builds_)
+        spdlog::warn("index rebuilder: {}", built.status().ToString());
+      worked = worked || !built.ok() || *built;
+    }
+    lock.lock();
+    built_cv_.notify_all();
+    if (!worked) index_cv_.wait_for(lock, std::chrono::milliseconds(500));
+  }
+}
+
+Status Engine::Rebuild() {
+  QV_RETURN_IF_ERROR(SealAll());
+  if (indexers_.empty()) {
+    for (const auto& table : AllTables()) QV_RETURN_IF_ERROR(table->BuildAllIndexes());
+  } else {
+    std::unique_lock lock(stop_mu_);
+    index_cv_.notify_all();
+    while (!stopping_) {
+      lock.unlock();
+      size_t pending = 0;
+      for (const auto& table : AllTables()) pending += table->PendingIndexes();
+      lock.lock();
+      if (pending == 0) break;
+      built_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (stopping_) return Status::Unavailable("the server is stopping");
+  }
+  for (const auto& table : AllTables()) {
+    for (const FieldIndexStats& field : table->Stats().indexes) {
+      if (!field.error.empty()) {
+        return Status::Internal("table '" + table->schema().name + "' field '" + field.field +
+                                "': " + field.error);
+      }
+    }
+  }
+  return Status::OK();
 }
 
 void Engine::MaintenanceLoop() {
@@ -76,10 +134,12 @@ void Engine::MaintainOnce() {
                    s.ToString());
     }
   }
+  index_cv_.notify_all();  // sealed or compacted segments want indexes
 }
 
 Status Engine::SealAll() {
   for (const auto& table : AllTables()) QV_RETURN_IF_ERROR(table->Seal());
+  index_cv_.notify_all();
   return Status::OK();
 }
 

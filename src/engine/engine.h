@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -22,6 +23,9 @@ struct EngineOptions {
   // A background thread seals and compacts tables this often; zero turns it
   // off (tests then call SealAll / MaintainOnce themselves).
   std::chrono::milliseconds maintenance_interval{200};
+  // Index rebuilder threads (run at lower priority); zero builds indexes
+  // only in Rebuild's caller.
+  size_t index_threads = 1;
 };
 
 struct LoadOptions {
@@ -70,8 +74,11 @@ class Engine {
   // The open table; it stays valid for the caller even if dropped meanwhile.
   Result<std::shared_ptr<Table>> FindTable(const std::string& db, const std::string& table) const;
 
-  // Seals every table's growing segment (POST /api/rebuild).
+  // Seals every table's growing segment.
   Status SealAll();
+  // Seals every table, then returns once every index is built (POST
+  // /api/rebuild); an index build that failed is the error.
+  Status Rebuild();
   // One round of background work: seal what is due, compact what needs it.
   void MaintainOnce();
 
@@ -90,6 +97,7 @@ class Engine {
   Result<const OpenDatabase*> FindOpen(const std::string& db) const;
   std::vector<std::shared_ptr<Table>> AllTables() const;
   void MaintenanceLoop();
+  void IndexLoop();
 
   std::unique_ptr<FileSystem> fs_;
   const EngineOptions options_;
@@ -104,6 +112,10 @@ class Engine {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread maintenance_;
+  std::atomic<bool> stop_builds_{false};  // cancels running index builds
+  std::condition_variable index_cv_;      // with stop_mu_: work may be waiting
+  std::condition_variable built_cv_;      // with stop_mu_: an index build ended
+  std::vector<std::thread> indexers_;
   // The last maintenance error per table (keyed by address, used only by the
   // maintenance thread), so a lasting failure is logged once.
   std::map<const Table*, std::string> maintenance_errors_;

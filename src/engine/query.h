@@ -22,6 +22,8 @@ struct SearchRequest {
   bool with_distance = false;
   std::vector<FacetRequest> facets;           // aggregated over the returned records
   std::optional<SparseVector> sparse_vector;  // sparse fields, instead of vector
+  uint32_t ef = 0;                            // HNSW candidate list; 0: the field's default
+  uint32_t nprobe = 0;                        // IVF lists to search; 0: the field's default
 };
 
 // One request, several vector queries fused into one ranking (hybrid search).

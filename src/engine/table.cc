@@ -80,6 +80,7 @@ Status Table::Recover() {
     spdlog::info("table {}: removing unreferenced segment file {}", schema_.name, path);
     QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
   }
+  QV_RETURN_IF_ERROR(LoadIndexes(manifest));
   checkpoint_lsn_ = manifest.checkpoint_lsn;
   next_segment_id_ = manifest.next_segment_id;
   QV_ASSIGN_OR_RETURN(log_,
@@ -238,6 +239,27 @@ TableStats Table::Stats() const {
   }
   stats.checkpoint_lsn = checkpoint_lsn_.load();
   stats.applied_lsn = log_->LastLsn();
+  std::shared_lock lock(data_mu_);
+  std::lock_guard index_lock(index_mu_);
+  for (size_t f : schema_.VectorFieldIndexes()) {
+    FieldIndexStats& field = stats.indexes.emplace_back();
+    field.field = schema_.fields[f].name;
+    field.type = schema_.fields[f].index.type;
+    field.total_rows = stats.live_rows;
+    if (!WantsIndex(f)) continue;
+    for (const auto& s : sealed_) {
+      const IndexKey key{s->id(), f};
+      auto built = indexes_.find(s->id());
+      if (built != indexes_.end() && built->second.size() > f && built->second[f]) {
+        field.indexed_rows += s->live_rows();
+      } else if (auto failed = failed_.find(key); failed != failed_.end()) {
+        field.error = failed->second;
+      } else {
+        ++field.pending;
+        field.building += building_.contains(key) ? 1 : 0;
+      }
+    }
+  }
   return stats;
 }
 

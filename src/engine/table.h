@@ -3,8 +3,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -12,10 +14,12 @@
 
 #include "common/rw_lock.h"
 #include "engine/query.h"
+#include "index/vector_index.h"
 #include "io/file_system.h"
 #include "schema/column.h"
 #include "schema/schema.h"
 #include "segment/growing_segment.h"
+#include "segment/manifest.h"
 #include "segment/sealed_segment.h"
 #include "wal/local_log.h"
 
@@ -38,6 +42,17 @@ struct InsertCounts {
   uint64_t skipped = 0;
 };
 
+// One vector field's index state across a table's sealed segments.
+struct FieldIndexStats {
+  std::string field;
+  IndexType type = IndexType::kFlat;
+  size_t indexed_rows = 0;  // live rows in segments whose index is built
+  size_t total_rows = 0;    // live rows of the table
+  size_t building = 0;      // builds running now
+  size_t pending = 0;       // segments waiting for a build (including running ones)
+  std::string error;        // the last failed build, if any
+};
+
 struct TableStats {
   size_t live_rows = 0;
   size_t growing_rows = 0;  // not yet sealed (including a segment being sealed)
@@ -45,6 +60,7 @@ struct TableStats {
   size_t sealed_rows = 0;  // live rows in sealed segments
   Lsn checkpoint_lsn = 0;
   Lsn applied_lsn = 0;
+  std::vector<FieldIndexStats> indexes;  // vector fields, in schema order
 };
 
 // One table (one shard): its log, the source of truth, and the segments
@@ -89,6 +105,19 @@ class Table {
   // every sealed segment into one without deleted rows.
   Status Compact(bool force = false);
 
+  // Index rebuilder work (docs/ARCHITECTURE.md, "Index rebuilder"). Builds
+  // one missing index -- a sealed segment's vector field whose index type is
+  // not FLAT -- that no other thread has claimed; false when none is
+  // waiting. The build reads the mapped segment without locks, writes the
+  // index file, then registers it in the manifest; reads and writes go on
+  // meanwhile. A failed build is reported and not retried until a restart.
+  // `stop` (when set) cancels a running build (Unavailable, not recorded).
+  Result<bool> BuildNextIndex(const std::atomic<bool>* stop = nullptr);
+  // Builds every missing index in the calling thread.
+  Status BuildAllIndexes();
+  // Indexes missing (waiting or being built) that have not failed.
+  size_t PendingIndexes() const;
+
  private:
   struct Location {
     Segment* segment = nullptr;
@@ -117,6 +146,21 @@ class Table {
   Status TrimLog(Lsn checkpoint);
   std::string SegmentPath(uint64_t id) const;
 
+  // Index helpers.
+  using IndexKey = std::pair<uint64_t, size_t>;  // segment id, field
+  bool WantsIndex(size_t field) const;
+  index::VectorSet VectorSetOf(const Segment& segment, size_t field) const;
+  std::string IndexPath(uint64_t segment, size_t field) const;
+  Result<std::shared_ptr<const index::VectorIndex>> OpenIndex(const SealedSegment& segment,
+                                                              size_t field) const;
+  // Opens the indexes the manifest registers; damaged ones are quarantined
+  // (and so rebuilt); files it does not register are removed.
+  Status LoadIndexes(const Manifest& manifest);
+  Status BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
+                    const std::atomic<bool>* stop);
+  // The index of a sealed segment's field, or null; the caller holds data_mu_.
+  const index::VectorIndex* IndexFor(const Segment* segment, size_t field) const;
+
   FileSystem* const fs_;
   const std::string dir_;
   const TableOptions options_;
@@ -136,6 +180,13 @@ class Table {
   std::mutex order_mu_;  // guards applied_lsn_; taken before data_mu_
   std::condition_variable order_cv_;
   Lsn applied_lsn_ = 0;
+
+  // Built indexes by segment id, one slot per field (null: none); guarded by
+  // data_mu_.
+  std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_;
+  mutable std::mutex index_mu_;  // guards the two below; taken after data_mu_
+  std::set<IndexKey> building_;
+  std::map<IndexKey, std::string> failed_;
 
   std::mutex maintenance_mu_;           // one seal or compaction at a time; guards below
   std::atomic<Lsn> checkpoint_lsn_{0};  // written under maintenance_mu_, read anywhere

@@ -67,7 +67,12 @@ Status Table::WriteManifest(Lsn checkpoint) {
   {
     std::shared_lock lock(data_mu_);
     for (const auto& s : sealed_) {
-      ManifestSegment entry{s->id(), s->num_rows(), s->min_lsn(), s->max_lsn(), {}};
+      ManifestSegment entry{s->id(), s->num_rows(), s->min_lsn(), s->max_lsn(), {}, {}};
+      if (auto built = indexes_.find(s->id()); built != indexes_.end()) {
+        for (size_t f = 0; f < built->second.size(); ++f) {
+          if (built->second[f]) entry.indexed_fields.push_back(static_cast<uint32_t>(f));
+        }
+      }
       entry.deleted.resize(s->deleted().getSizeInBytes());
       s->deleted().write(entry.deleted.data());
       manifest.segments.push_back(std::move(entry));
@@ -218,13 +223,27 @@ Status Table::Compact(bool force) {
     std::erase_if(sealed_, [&](const auto& s) {
       return std::find(chosen.begin(), chosen.end(), s) != chosen.end();
     });
+    std::lock_guard index_lock(index_mu_);
+    for (const auto& s : chosen) {
+      indexes_.erase(s->id());
+      std::erase_if(failed_, [&](const auto& entry) { return entry.first.first == s->id(); });
+    }
     if (merged)
       sealed_.insert(sealed_.begin() + std::min<ptrdiff_t>(first, sealed_.size()), merged);
   }
   CrashPoint("compaction.mid_swap");
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
   CrashPoint("compaction.before_cleanup");
-  for (const auto& s : chosen) QV_RETURN_IF_ERROR(fs_->RemoveFile(SegmentPath(s->id())));
+  for (const auto& s : chosen) {
+    QV_RETURN_IF_ERROR(fs_->RemoveFile(SegmentPath(s->id())));
+    for (size_t f = 0; f < schema_.fields.size(); ++f) {
+      if (!WantsIndex(f)) continue;
+      const std::string index = IndexPath(s->id(), f);
+      QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(index));
+      if (exists) QV_RETURN_IF_ERROR(fs_->RemoveFile(index));
+    }
+  }
+  QV_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(dir_, "indexes")));
   spdlog::debug("table {}: compacted {} segments into {} rows", schema_.name, chosen.size(), rows);
   return fs_->SyncDir(JoinPath(dir_, "segments"));
 }

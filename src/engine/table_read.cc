@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "engine/distance.h"
 #include "engine/table.h"
 #include "engine/top_k.h"
 #include "engine/vector_searcher.h"
@@ -108,9 +109,11 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     if (!std::isfinite(x)) return Status::InvalidArgument("queryVector holds NaN or infinity");
   }
   const bool binary = field.type == DataType::kVectorBinary;
+  std::vector<uint64_t> packed_query;
   if (binary) {
     auto packed = PackBits(request.vector);
     if (!packed.ok()) return packed.status().WithContext("queryVector");
+    packed_query = std::move(packed).value();
   }
   QV_RETURN_IF_ERROR(CheckLimit(request.limit));
   QV_ASSIGN_OR_RETURN(auto filter,
@@ -142,7 +145,33 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     const Column& vectors = columns[field_index];
     const TieBreak by_key = [&pk](uint32_t a, uint32_t b) { return KeyAt(pk, a) < KeyAt(pk, b); };
     std::vector<Neighbor> neighbors;
-    if (sparse) {  // DOT_PRODUCT: distance = -dot
+    const index::VectorIndex* vector_index = IndexFor(segment, field_index);
+    if (vector_index != nullptr && search_filter.accept == nullptr) {
+      // The index proposes candidates; their distances are computed again
+      // exactly, so every segment ranks by the same numbers (and HNSW_SQ8's
+      // candidates are re-ranked).
+      index::IndexQuery query;
+      query.k = request.limit;
+      query.ef = request.ef != 0 ? request.ef : field.index.ef;
+      query.nprobe = request.nprobe != 0 ? request.nprobe : field.index.nprobe;
+      const bool all_allowed = std::find(allowed.begin(), allowed.end(), 0) == allowed.end();
+      if (!all_allowed) query.allowed = allowed;
+      const auto found = vector_index->Search({request.vector.data(), packed_query.data()}, query);
+      for (const index::ScoredRow& r : found) {
+        const float d = binary ? BinaryDistance(field.metric, vectors.GetBits(r.row).data(),
+                                                packed_query.data(), packed_query.size())
+                               : Distance(field.metric, request.vector.data(),
+                                          vectors.GetVector(r.row).data(), field.dimensions);
+        neighbors.push_back({d, r.row});
+      }
+      auto nearer = [&](const Neighbor& a, const Neighbor& b) {
+        if (a.distance != b.distance) return a.distance < b.distance;
+        return by_key(a.row, b.row);
+      };
+      const size_t keep = std::min(neighbors.size(), request.limit);
+      std::partial_sort(neighbors.begin(), neighbors.begin() + keep, neighbors.end(), nearer);
+      neighbors.resize(keep);
+    } else if (sparse) {  // DOT_PRODUCT: distance = -dot
       const SparseVector& q = *request.sparse_vector;
       neighbors = TopK(rows, request.limit, search_filter, by_key, [&](size_t row) {
         return -kernels::SparseDot(q.indices, q.values, vectors.GetSparseIndices(row),

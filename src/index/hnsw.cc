@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <queue>
+#include <random>
+#include <string>
 
 namespace quiver::index {
 namespace {
@@ -33,22 +35,31 @@ bool HnswSearchContext::Visit(uint32_t row) {
 }
 
 std::span<const uint32_t> HnswGraph::Links(uint32_t row, int level) const {
-  if (level == 0) return {links0_.data() + row * capacity0_, count0_[row]};
-  return upper_[row][static_cast<size_t>(level) - 1];
+  const uint32_t* block =
+      level == 0 ? level0_.data() + row * stride0_
+                 : upper_.data() + upper_start_[row] + static_cast<size_t>(level - 1) * (m_ + 1);
+  return {block + 1, block[0]};
 }
 
 void HnswGraph::SetLinks(uint32_t row, int level, const std::vector<uint32_t>& links) {
-  if (level == 0) {
-    std::copy(links.begin(), links.end(),
-              links0_.begin() + static_cast<ptrdiff_t>(row * capacity0_));
-    count0_[row] = static_cast<uint16_t>(links.size());
-  } else {
-    upper_[row][static_cast<size_t>(level) - 1] = links;
+  uint32_t* block = level == 0 ? owned_level0_.data() + row * stride0_
+                               : owned_upper_.data() + upper_start_[row] +
+                                     static_cast<size_t>(level - 1) * (m_ + 1);
+  block[0] = static_cast<uint32_t>(links.size());
+  std::copy(links.begin(), links.end(), block + 1);
+}
+
+void HnswGraph::IndexUpperLevels() {
+  upper_start_.assign(levels_.size(), 0);
+  size_t next = 0;
+  for (size_t row = 0; row < levels_.size(); ++row) {
+    upper_start_[row] = static_cast<uint32_t>(next);
+    next += size_t{levels_[row]} * (m_ + 1);
   }
 }
 
-template <typename DistanceTo>
-std::vector<ScoredRow> HnswGraph::SearchLayer(DistanceTo&& distance_to,
+template <typename DistanceTo, typename Prefetch>
+std::vector<ScoredRow> HnswGraph::SearchLayer(DistanceTo&& distance_to, Prefetch&& prefetch,
                                               const std::vector<ScoredRow>& entry, size_t ef,
                                               int level, std::span<const uint8_t> allowed,
                                               HnswSearchContext* context) const {
@@ -64,7 +75,9 @@ std::vector<ScoredRow> HnswGraph::SearchLayer(DistanceTo&& distance_to,
     const ScoredRow current = candidates.top();
     if (results.size() >= ef && current.distance > results.top().distance) break;
     candidates.pop();
-    for (uint32_t next : Links(current.row, level)) {
+    const auto links = Links(current.row, level);
+    for (uint32_t next : links) prefetch(next);
+    for (uint32_t next : links) {
       if (!context->Visit(next)) continue;
       const float d = distance_to(next);
       if (results.size() < ef || d < results.top().distance) {
@@ -106,29 +119,25 @@ std::vector<uint32_t> HnswGraph::SelectNeighbors(std::vector<ScoredRow> candidat
 }
 
 void HnswGraph::Insert(uint32_t row, const RowDistance& rows, HnswSearchContext* context) {
-  // Level ~ floor(-ln(U) / ln(m)): each level up holds about 1/m of the rows.
-  std::uniform_real_distribution<double> uniform(std::nextafter(0.0, 1.0), 1.0);
-  const int level = std::min(
-      60, static_cast<int>(-std::log(uniform(rng_)) / std::log(static_cast<double>(params_.m))));
-  levels_[row] = static_cast<uint8_t>(level);
-  upper_[row].resize(static_cast<size_t>(level));
+  const int level = levels_[row];
   if (max_level_ < 0) {
     entry_ = row;
     max_level_ = level;
     return;
   }
   auto distance_to = [&](uint32_t other) { return rows.Between(row, other); };
+  auto prefetch = [](uint32_t) {};
   std::vector<ScoredRow> entry = {{distance_to(entry_), entry_}};
   for (int l = max_level_; l > level; --l) {  // greedy descent
     context->Begin(size());
-    entry = SearchLayer(distance_to, entry, 1, l, {}, context);
+    entry = SearchLayer(distance_to, prefetch, entry, 1, l, {}, context);
   }
   for (int l = std::min(level, max_level_); l >= 0; --l) {
     context->Begin(size());
     std::vector<ScoredRow> found =
-        SearchLayer(distance_to, entry, params_.ef_construction, l, {}, context);
-    const size_t capacity = l == 0 ? 2 * params_.m : params_.m;
-    std::vector<uint32_t> neighbors = SelectNeighbors(found, params_.m, rows);
+        SearchLayer(distance_to, prefetch, entry, ef_construction_, l, {}, context);
+    const size_t capacity = l == 0 ? 2 * m_ : m_;
+    std::vector<uint32_t> neighbors = SelectNeighbors(found, m_, rows);
     SetLinks(row, l, neighbors);
     for (uint32_t n : neighbors) {
       const auto current = Links(n, l);
@@ -150,20 +159,80 @@ void HnswGraph::Insert(uint32_t row, const RowDistance& rows, HnswSearchContext*
   }
 }
 
-HnswGraph HnswGraph::Build(const RowDistance& rows, const HnswParams& params) {
+HnswGraph HnswGraph::Build(const RowDistance& rows, const HnswParams& params,
+                           const std::atomic<bool>* stop) {
   HnswGraph graph;
-  graph.params_ = params;
-  graph.params_.m = std::max<uint32_t>(2, params.m);
-  graph.params_.ef_construction = std::max<uint32_t>(graph.params_.m, params.ef_construction);
-  graph.rng_.seed(params.seed);
+  graph.m_ = std::max<uint32_t>(2, params.m);
+  graph.ef_construction_ = std::max<uint32_t>(graph.m_, params.ef_construction);
   const size_t n = rows.size();
-  graph.levels_.resize(n);
-  graph.capacity0_ = 2 * graph.params_.m;
-  graph.links0_.resize(n * graph.capacity0_);
-  graph.count0_.resize(n);
-  graph.upper_.resize(n);
+  // Level ~ floor(-ln(U) / ln(m)): each level up holds about 1/m of the rows.
+  std::mt19937_64 rng(params.seed);
+  std::uniform_real_distribution<double> uniform(std::nextafter(0.0, 1.0), 1.0);
+  graph.owned_levels_.resize(n);
+  for (auto& level : graph.owned_levels_) {
+    level = static_cast<uint8_t>(std::min(
+        60, static_cast<int>(-std::log(uniform(rng)) / std::log(static_cast<double>(graph.m_)))));
+  }
+  graph.levels_ = graph.owned_levels_;
+  graph.IndexUpperLevels();
+  graph.stride0_ = 2 * graph.m_ + 1;
+  graph.owned_level0_.assign(n * graph.stride0_, 0);
+  graph.level0_ = graph.owned_level0_;
+  const size_t upper_size =
+      n == 0 ? 0 : graph.upper_start_.back() + size_t{graph.levels_.back()} * (graph.m_ + 1);
+  graph.owned_upper_.assign(upper_size, 0);
+  graph.upper_ = graph.owned_upper_;
   HnswSearchContext context;
-  for (uint32_t row = 0; row < n; ++row) graph.Insert(row, rows, &context);
+  for (uint32_t row = 0; row < n; ++row) {
+    if (stop != nullptr && row % 256 == 0 && stop->load(std::memory_order_relaxed)) break;
+    graph.Insert(row, rows, &context);
+  }
+  return graph;
+}
+
+HnswLayout HnswGraph::layout() const {
+  return {m_, entry_, max_level_, levels_, level0_, upper_};
+}
+
+Result<HnswGraph> HnswGraph::FromLayout(const HnswLayout& layout,
+                                        std::shared_ptr<const void> backing) {
+  auto bad = [](const std::string& what) { return Status::Corruption("HNSW graph: " + what); };
+  const size_t n = layout.levels.size();
+  if (layout.m < 2 || layout.m > 1024) return bad("bad M " + std::to_string(layout.m));
+  HnswGraph graph;
+  graph.m_ = layout.m;
+  graph.stride0_ = 2 * size_t{layout.m} + 1;
+  graph.levels_ = layout.levels;
+  graph.level0_ = layout.level0;
+  graph.upper_ = layout.upper;
+  graph.entry_ = layout.entry;
+  graph.max_level_ = layout.max_level;
+  graph.backing_ = std::move(backing);
+  if (layout.level0.size() != n * graph.stride0_) return bad("level 0 has the wrong size");
+  graph.IndexUpperLevels();
+  const size_t upper_size =
+      n == 0 ? 0 : graph.upper_start_.back() + size_t{layout.levels.back()} * (layout.m + 1);
+  if (layout.upper.size() != upper_size) return bad("upper levels have the wrong size");
+  if (n == 0 ? layout.max_level != -1
+             : layout.entry >= n || layout.max_level != layout.levels[layout.entry]) {
+    return bad("bad entry point");
+  }
+  int top = -1;
+  for (uint32_t row = 0; row < n; ++row) {
+    top = std::max<int>(top, layout.levels[row]);
+    for (int level = 0; level <= layout.levels[row]; ++level) {
+      const uint32_t* block = level == 0 ? graph.level0_.data() + row * graph.stride0_
+                                         : graph.upper_.data() + graph.upper_start_[row] +
+                                               static_cast<size_t>(level - 1) * (layout.m + 1);
+      if (block[0] > (level == 0 ? 2 * layout.m : layout.m))
+        return bad("row " + std::to_string(row) + " has too many links");
+      for (uint32_t i = 1; i <= block[0]; ++i) {
+        if (block[i] >= n || layout.levels[block[i]] < level)
+          return bad("row " + std::to_string(row) + " links to a missing row");
+      }
+    }
+  }
+  if (top != layout.max_level) return bad("max level disagrees with the rows");
   return graph;
 }
 
@@ -172,14 +241,15 @@ std::vector<ScoredRow> HnswGraph::Search(const QueryDistance& query, size_t k, s
                                          HnswSearchContext* context) const {
   if (max_level_ < 0 || k == 0) return {};
   auto distance_to = [&](uint32_t row) { return query.To(row); };
+  auto prefetch = [&](uint32_t row) { query.Prefetch(row); };
   std::vector<ScoredRow> entry = {{distance_to(entry_), entry_}};
   for (int l = max_level_; l > 0; --l) {
     context->Begin(size());
-    entry = SearchLayer(distance_to, entry, 1, l, {}, context);
+    entry = SearchLayer(distance_to, prefetch, entry, 1, l, {}, context);
   }
   context->Begin(size());
   std::vector<ScoredRow> found =
-      SearchLayer(distance_to, entry, std::max(ef, k), 0, allowed, context);
+      SearchLayer(distance_to, prefetch, entry, std::max(ef, k), 0, allowed, context);
   if (found.size() > k) found.resize(k);
   return found;
 }

@@ -6,11 +6,13 @@
 // a bitmap; scratch space lives in a per-thread context. The graph owns
 // neither the vectors nor any threads.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <span>
 #include <vector>
+
+#include "common/status.h"
 
 namespace quiver::index {
 
@@ -27,6 +29,8 @@ class QueryDistance {
  public:
   virtual ~QueryDistance() = default;
   virtual float To(uint32_t row) const = 0;
+  // A hint that To(row) comes soon (the vector can be fetched meanwhile).
+  virtual void Prefetch(uint32_t /*row*/) const {}
 };
 
 struct HnswParams {
@@ -54,11 +58,36 @@ class HnswSearchContext {
   bool Visit(uint32_t row);  // true the first time a row is seen
 };
 
+// The graph as flat arrays, as an index file stores them (docs/FORMATS.md,
+// "Index files"). Level 0 holds, per row, a count and then capacity0 slots;
+// `upper` holds, for each row above level 0 in row order and each of its
+// levels 1..L, a count and then m slots.
+struct HnswLayout {
+  uint32_t m = 0;
+  uint32_t entry = 0;
+  int32_t max_level = -1;
+  std::span<const uint8_t> levels;   // top level of each row
+  std::span<const uint32_t> level0;  // rows * (2m + 1)
+  std::span<const uint32_t> upper;
+};
+
 // Built once, then searched concurrently (const); each thread passes its own
 // HnswSearchContext.
 class HnswGraph {
  public:
-  static HnswGraph Build(const RowDistance& rows, const HnswParams& params);
+  // `stop` (when set) is polled; once true, Build returns early with a
+  // partial graph the caller must discard.
+  static HnswGraph Build(const RowDistance& rows, const HnswParams& params,
+                         const std::atomic<bool>* stop = nullptr);
+  // A graph over arrays someone else owns (a mapped index file), kept alive
+  // by `backing`. Checks every count and link, so a graph that loads is safe
+  // to walk.
+  static Result<HnswGraph> FromLayout(const HnswLayout& layout,
+                                      std::shared_ptr<const void> backing);
+  HnswLayout layout() const;
+
+  HnswGraph(HnswGraph&&) = default;
+  HnswGraph& operator=(HnswGraph&&) = default;
 
   // The k nearest rows that `allowed` admits (empty span: every row),
   // nearest first, exploring with a candidate list of max(ef, k). Rows the
@@ -67,6 +96,7 @@ class HnswGraph {
                                 std::span<const uint8_t> allowed, HnswSearchContext* context) const;
 
   size_t size() const { return levels_.size(); }
+  uint32_t m() const { return m_; }
   int max_level() const { return max_level_; }
   // Links of `row` on `level` (tests and index files).
   std::span<const uint32_t> Links(uint32_t row, int level) const;
@@ -74,26 +104,31 @@ class HnswGraph {
  private:
   HnswGraph() = default;
   void Insert(uint32_t row, const RowDistance& rows, HnswSearchContext* context);
-  template <typename DistanceTo>
-  std::vector<ScoredRow> SearchLayer(DistanceTo&& distance_to, const std::vector<ScoredRow>& entry,
-                                     size_t ef, int level, std::span<const uint8_t> allowed,
+  // Where each row's upper levels start in upper_ (rows above level 0 only).
+  void IndexUpperLevels();
+  template <typename DistanceTo, typename Prefetch>
+  std::vector<ScoredRow> SearchLayer(DistanceTo&& distance_to, Prefetch&& prefetch,
+                                     const std::vector<ScoredRow>& entry, size_t ef, int level,
+                                     std::span<const uint8_t> allowed,
                                      HnswSearchContext* context) const;
   std::vector<uint32_t> SelectNeighbors(std::vector<ScoredRow> candidates, size_t limit,
                                         const RowDistance& rows) const;
   // Replaces the links of `row` on `level`.
   void SetLinks(uint32_t row, int level, const std::vector<uint32_t>& links);
 
-  HnswParams params_;
-  std::vector<uint8_t> levels_;  // top level of each row
-  // Level 0, the one every search walks, is one contiguous array: row r's
-  // links are links0_[r * capacity0_ .. + count0_[r]).
-  size_t capacity0_ = 0;
-  std::vector<uint32_t> links0_;
-  std::vector<uint16_t> count0_;
-  std::vector<std::vector<std::vector<uint32_t>>> upper_;  // upper_[row][level - 1]
+  uint32_t m_ = 16;
+  uint32_t ef_construction_ = 200;
+  // The arrays of HnswLayout, owned (built here) or borrowed (mapped).
+  std::span<const uint8_t> levels_;
+  std::span<const uint32_t> level0_;  // per row: count, then 2m slots
+  std::span<const uint32_t> upper_;
+  size_t stride0_ = 0;                 // 2m + 1
+  std::vector<uint32_t> upper_start_;  // per row; meaningful when levels_[row] > 0
+  std::vector<uint8_t> owned_levels_;
+  std::vector<uint32_t> owned_level0_, owned_upper_;
+  std::shared_ptr<const void> backing_;
   uint32_t entry_ = 0;
   int max_level_ = -1;
-  std::mt19937_64 rng_;
 };
 
 }  // namespace quiver::index

@@ -23,6 +23,10 @@ struct KernelSet {
   // Population counts of a & b and a | b (Jaccard / Tanimoto).
   void (*and_or_count)(const uint64_t* a, const uint64_t* b, size_t words, uint64_t* and_bits,
                        uint64_t* or_bits);
+  // 8-bit codes (scalar quantization): sum of w[i] * (q[i] - codes[i])^2,
+  // and sum of q[i] * codes[i].
+  float (*sq8_weighted_l2)(const float* q, const float* w, const uint8_t* codes, size_t dims);
+  float (*sq8_dot)(const float* q, const uint8_t* codes, size_t dims);
 };
 
 // The set in use, chosen once: the first of Supported(), or the one named by

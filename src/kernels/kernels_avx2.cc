@@ -99,8 +99,49 @@ void AndOrCount(const uint64_t* a, const uint64_t* b, size_t words, uint64_t* an
   *or_bits = y;
 }
 
+inline __m256 LoadCodes8(const uint8_t* codes) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes));
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+}
+
+float Sq8WeightedL2(const float* q, const float* w, const uint8_t* codes, size_t dims) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dims; i += 16) {
+    const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), LoadCodes8(codes + i));
+    const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), LoadCodes8(codes + i + 8));
+    s0 = _mm256_fmadd_ps(_mm256_mul_ps(d0, d0), _mm256_loadu_ps(w + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_mul_ps(d1, d1), _mm256_loadu_ps(w + i + 8), s1);
+  }
+  for (; i + 8 <= dims; i += 8) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(q + i), LoadCodes8(codes + i));
+    s0 = _mm256_fmadd_ps(_mm256_mul_ps(d, d), _mm256_loadu_ps(w + i), s0);
+  }
+  float sum = HorizontalSum(_mm256_add_ps(s0, s1));
+  for (; i < dims; ++i) {
+    const float d = q[i] - static_cast<float>(codes[i]);
+    sum += w[i] * d * d;
+  }
+  return sum;
+}
+
+float Sq8Dot(const float* q, const uint8_t* codes, size_t dims) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dims; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), LoadCodes8(codes + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), LoadCodes8(codes + i + 8), s1);
+  }
+  for (; i + 8 <= dims; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), LoadCodes8(codes + i), s0);
+  float sum = HorizontalSum(_mm256_add_ps(s0, s1));
+  for (; i < dims; ++i) sum += q[i] * static_cast<float>(codes[i]);
+  return sum;
+}
+
 }  // namespace
 
-const KernelSet kAvx2 = {"avx2", L2Squared, InnerProduct, DotAndNorms, Hamming, AndOrCount};
+const KernelSet kAvx2 = {"avx2",  L2Squared,  InnerProduct,  DotAndNorms,
+                         Hamming, AndOrCount, Sq8WeightedL2, Sq8Dot};
 
 }  // namespace quiver::kernels

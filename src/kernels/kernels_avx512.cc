@@ -3,6 +3,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/kernels.h"
 
 namespace quiver::kernels {
@@ -117,8 +119,51 @@ void AndOrCount(const uint64_t* a, const uint64_t* b, size_t words, uint64_t* an
   *or_bits = y;
 }
 
+// 16 codes widened to floats.
+inline __m512 LoadCodes16(const uint8_t* codes) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes));
+  constexpr __mmask16 kAll = 0xFFFF;  // maskz_ forms: see ReduceAdd
+  return _mm512_maskz_cvtepi32_ps(kAll, _mm512_maskz_cvtepu8_epi32(kAll, bytes));
+}
+
+// The last `n` < 16 codes, zero-extended (byte-masked loads need AVX-512BW).
+inline __m512 LoadCodesTail(const uint8_t* codes, size_t n) {
+  uint8_t tail[16] = {};
+  std::memcpy(tail, codes, n);
+  return LoadCodes16(tail);
+}
+
+float Sq8WeightedL2(const float* q, const float* w, const uint8_t* codes, size_t dims) {
+  __m512 s0 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dims; i += 16) {
+    const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(q + i), LoadCodes16(codes + i));
+    s0 = _mm512_fmadd_ps(_mm512_mul_ps(d, d), _mm512_loadu_ps(w + i), s0);
+  }
+  if (i < dims) {
+    const __mmask16 m = TailMask(dims - i);
+    const __m512 d =
+        _mm512_sub_ps(_mm512_maskz_loadu_ps(m, q + i), LoadCodesTail(codes + i, dims - i));
+    s0 = _mm512_fmadd_ps(_mm512_mul_ps(d, d), _mm512_maskz_loadu_ps(m, w + i), s0);
+  }
+  return ReduceAdd(s0);
+}
+
+float Sq8Dot(const float* q, const uint8_t* codes, size_t dims) {
+  __m512 s0 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= dims; i += 16)
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), LoadCodes16(codes + i), s0);
+  if (i < dims) {
+    const __mmask16 m = TailMask(dims - i);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), LoadCodesTail(codes + i, dims - i), s0);
+  }
+  return ReduceAdd(s0);
+}
+
 }  // namespace
 
-const KernelSet kAvx512 = {"avx512", L2Squared, InnerProduct, DotAndNorms, Hamming, AndOrCount};
+const KernelSet kAvx512 = {"avx512", L2Squared,  InnerProduct,  DotAndNorms,
+                           Hamming,  AndOrCount, Sq8WeightedL2, Sq8Dot};
 
 }  // namespace quiver::kernels

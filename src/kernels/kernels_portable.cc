@@ -63,8 +63,24 @@ void AndOrCount(const uint64_t* a, const uint64_t* b, size_t words, uint64_t* an
   *or_bits = y;
 }
 
+float Sq8WeightedL2(const float* q, const float* w, const uint8_t* codes, size_t dims) {
+  float sum = 0;
+  for (size_t i = 0; i < dims; ++i) {
+    const float d = q[i] - static_cast<float>(codes[i]);
+    sum += w[i] * d * d;
+  }
+  return sum;
+}
+
+float Sq8Dot(const float* q, const uint8_t* codes, size_t dims) {
+  float sum = 0;
+  for (size_t i = 0; i < dims; ++i) sum += q[i] * static_cast<float>(codes[i]);
+  return sum;
+}
+
 }  // namespace
 
-const KernelSet kPortable = {"portable", L2Squared, InnerProduct, DotAndNorms, Hamming, AndOrCount};
+const KernelSet kPortable = {"portable", L2Squared,  InnerProduct,  DotAndNorms,
+                             Hamming,    AndOrCount, Sq8WeightedL2, Sq8Dot};
 
 }  // namespace quiver::kernels

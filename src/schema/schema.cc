@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "common/names.h"
+#include "common/text.h"
 
 namespace quiver {
 
@@ -28,6 +29,57 @@ std::vector<size_t> TableSchema::VectorFieldIndexes() const {
   return out;
 }
 
+std::optional<IndexType> ParseIndexType(std::string_view name) {
+  const std::string upper = AsciiUpper(name);
+  if (upper == "FLAT") return IndexType::kFlat;
+  if (upper == "HNSW") return IndexType::kHnsw;
+  if (upper == "HNSW_SQ8") return IndexType::kHnswSq8;
+  if (upper == "IVF_FLAT") return IndexType::kIvfFlat;
+  return std::nullopt;
+}
+
+const char* IndexTypeName(IndexType type) {
+  switch (type) {
+    case IndexType::kFlat:
+      return "FLAT";
+    case IndexType::kHnsw:
+      return "HNSW";
+    case IndexType::kHnswSq8:
+      return "HNSW_SQ8";
+    case IndexType::kIvfFlat:
+      return "IVF_FLAT";
+  }
+  return "?";
+}
+
+namespace {
+
+Status ValidateIndex(const Field& field) {
+  const IndexSpec& index = field.index;
+  const std::string where = "field '" + field.name + "' index";
+  auto in_range = [&](const char* name, uint32_t value, uint32_t low, uint32_t high) {
+    if (value >= low && value <= high) return Status::OK();
+    return Status::InvalidArgument(where + " " + name + " must be between " + std::to_string(low) +
+                                   " and " + std::to_string(high));
+  };
+  QV_RETURN_IF_ERROR(in_range("M", index.m, 2, kMaxIndexM));
+  QV_RETURN_IF_ERROR(in_range("efConstruction", index.ef_construction, 1, kMaxIndexEf));
+  QV_RETURN_IF_ERROR(in_range("ef", index.ef, 1, kMaxIndexEf));
+  QV_RETURN_IF_ERROR(in_range("nlist", index.nlist, 0, 65536));
+  QV_RETURN_IF_ERROR(in_range("nprobe", index.nprobe, 1, 65536));
+  if (field.type == DataType::kSparseVectorFloat && index.type != IndexType::kFlat) {
+    return Status::InvalidArgument(where + ": sparse vectors support FLAT only");
+  }
+  if (field.type == DataType::kVectorBinary &&
+      (index.type == IndexType::kHnswSq8 || index.type == IndexType::kIvfFlat)) {
+    return Status::InvalidArgument(where + ": binary vectors support FLAT or HNSW, not " +
+                                   IndexTypeName(index.type));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status ValidateAndNormalize(TableSchema* schema) {
   QV_RETURN_IF_ERROR(ValidateName("table", schema->name));
   if (schema->fields.empty()) return Status::InvalidArgument("a table needs at least one field");
@@ -46,6 +98,13 @@ Status ValidateAndNormalize(TableSchema* schema) {
                                        DataTypeName(field.type));
       }
     }
+    if (!IsVectorType(field.type) && field.index != IndexSpec{}) {
+      return Status::InvalidArgument("field '" + field.name + "' of type " +
+                                     DataTypeName(field.type) + " cannot have an index");
+    }
+    if (field.type == DataType::kSparseVectorFloat && field.index == IndexSpec{})
+      field.index.type = IndexType::kFlat;
+    if (IsVectorType(field.type)) QV_RETURN_IF_ERROR(ValidateIndex(field));
     if (field.type == DataType::kSparseVectorFloat) {
       if (field.dimensions > kMaxSparseDimensions) {
         return Status::InvalidArgument("sparse vector field '" + field.name +

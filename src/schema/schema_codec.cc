@@ -30,4 +30,27 @@ Status DecodeField(ByteReader* r, Field* f) {
   return Status::OK();
 }
 
+void EncodeIndexSpec(ByteWriter* w, const IndexSpec& index) {
+  w->U8(static_cast<uint8_t>(index.type));
+  w->U32(index.m);
+  w->U32(index.ef_construction);
+  w->U32(index.ef);
+  w->U32(index.nlist);
+  w->U32(index.nprobe);
+}
+
+Status DecodeIndexSpec(ByteReader* r, IndexSpec* index) {
+  uint8_t type;
+  QV_RETURN_IF_ERROR(r->U8(&type));
+  if (type > static_cast<uint8_t>(IndexType::kIvfFlat)) {
+    return Status::Corruption("unknown index type " + std::to_string(type));
+  }
+  index->type = static_cast<IndexType>(type);
+  QV_RETURN_IF_ERROR(r->U32(&index->m));
+  QV_RETURN_IF_ERROR(r->U32(&index->ef_construction));
+  QV_RETURN_IF_ERROR(r->U32(&index->ef));
+  QV_RETURN_IF_ERROR(r->U32(&index->nlist));
+  return r->U32(&index->nprobe);
+}
+
 }  // namespace quiver

@@ -10,5 +10,9 @@ namespace quiver {
 
 void EncodeField(ByteWriter* w, const Field& field);
 Status DecodeField(ByteReader* r, Field* field);
+// A vector field's index parameters (the catalog only: segment files do not
+// depend on them).
+void EncodeIndexSpec(ByteWriter* w, const IndexSpec& index);
+Status DecodeIndexSpec(ByteReader* r, IndexSpec* index);
 
 }  // namespace quiver

@@ -7,7 +7,8 @@ namespace quiver {
 namespace {
 
 constexpr std::string_view kMagic{"QVMAN\x00\x00\x01", 8};
-constexpr uint32_t kVersion = 1;
+// Version 2 added each segment's indexed fields.
+constexpr uint32_t kVersion = 2;
 
 }  // namespace
 
@@ -23,12 +24,16 @@ std::string EncodeManifest(const Manifest& m) {
     w.U64(s.min_lsn);
     w.U64(s.max_lsn);
     w.String(s.deleted);
+    w.Varint(s.indexed_fields.size());
+    for (uint32_t f : s.indexed_fields) w.U32(f);
   }
   return SealEnvelope(kMagic, kVersion, payload);
 }
 
 Result<Manifest> DecodeManifest(std::string_view data) {
-  QV_ASSIGN_OR_RETURN(std::string_view payload, OpenEnvelope(data, kMagic, kVersion, "manifest"));
+  uint32_t version = 0;
+  QV_ASSIGN_OR_RETURN(std::string_view payload,
+                      OpenEnvelope(data, kMagic, kVersion, "manifest", &version));
   ByteReader r(payload);
   Manifest m;
   uint64_t count;
@@ -43,6 +48,13 @@ Result<Manifest> DecodeManifest(std::string_view data) {
     QV_RETURN_IF_ERROR(r.U64(&s.min_lsn));
     QV_RETURN_IF_ERROR(r.U64(&s.max_lsn));
     QV_RETURN_IF_ERROR(r.String(&s.deleted));
+    if (version >= 2) {
+      uint64_t fields;
+      QV_RETURN_IF_ERROR(r.Varint(&fields));
+      if (fields > r.remaining()) return Status::Corruption("manifest: absurd field count");
+      s.indexed_fields.resize(fields);
+      for (uint32_t& f : s.indexed_fields) QV_RETURN_IF_ERROR(r.U32(&f));
+    }
     m.segments.push_back(std::move(s));
   }
   if (r.remaining() != 0) return Status::Corruption("manifest: trailing bytes");

@@ -15,12 +15,14 @@ struct ManifestSegment {
   uint64_t rows = 0;
   Lsn min_lsn = 0, max_lsn = 0;
   std::string deleted;  // the delete bitmap, CRoaring portable serialisation
+  // Fields (schema positions) whose index file for this segment is complete.
+  std::vector<uint32_t> indexed_fields;
 
   bool operator==(const ManifestSegment&) const = default;
 };
 
 // A table's durable state apart from its log: the sealed segments with their
-// delete bitmaps, and the checkpoint LSN every log record at or below which
+// delete bitmaps and index files, and the checkpoint LSN every log record at or below which
 // they already contain. Replaced atomically (docs/FORMATS.md, "Manifest").
 struct Manifest {
   Lsn checkpoint_lsn = 0;

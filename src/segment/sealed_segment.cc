@@ -156,7 +156,10 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
   const std::string_view file = seg->file_->data();
   auto footer = ReadFooter(file);
   if (!footer.ok()) return footer.status().WithContext("segment " + path);
-  if (footer->fields != schema.fields) {
+  const bool same = std::equal(footer->fields.begin(), footer->fields.end(), schema.fields.begin(),
+                               schema.fields.end(),
+                               [](const Field& a, const Field& b) { return a.SameStorage(b); });
+  if (!same) {
     return Status::Corruption("segment " + path + ": its schema differs from the table's");
   }
   seg->id_ = id;

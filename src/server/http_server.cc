@@ -174,8 +174,8 @@ Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {
 }
 
 Result<Reply> Rebuild(Engine& engine, const httplib::Request&) {
-  // Seals every growing segment; there are no ANN indexes to build yet.
-  QV_RETURN_IF_ERROR(engine.SealAll());
+  // Seals every growing segment and waits for every index build.
+  QV_RETURN_IF_ERROR(engine.Rebuild());
   return Reply{"Rebuild finished!", std::nullopt};
 }
 

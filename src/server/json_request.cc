@@ -145,6 +145,52 @@ Result<std::vector<FacetRequest>> DecodeFacets(const JsonBody& body) {
 
 }  // namespace
 
+namespace {
+
+// "index": "HNSW" or {"type": "HNSW", "M": 16, "efConstruction": 200, "ef": 64,
+// "nlist": 0, "nprobe": 16}; absent members keep their defaults.
+Status DecodeIndexSpec(element v, const std::string& where, IndexSpec* index) {
+  std::string_view s;
+  auto set_type = [&](std::string_view name) {
+    auto type = ParseIndexType(name);
+    if (!type) {
+      return Invalid(where + ": unknown index type '" + std::string(name) +
+                     "' (FLAT, HNSW, HNSW_SQ8 or IVF_FLAT)");
+    }
+    index->type = *type;
+    return Status::OK();
+  };
+  if (v.get_string().get(s) == simdjson::SUCCESS) return set_type(s);
+  simdjson::dom::object obj;
+  if (v.get_object().get(obj) != simdjson::SUCCESS)
+    return Invalid(where + " must be an index type or an object");
+  for (auto [key, value] : obj) {
+    const std::string member = where + "." + std::string(key);
+    if (key == "type") {
+      if (value.get_string().get(s) != simdjson::SUCCESS)
+        return Invalid(member + " must be a string");
+      QV_RETURN_IF_ERROR(set_type(s));
+      continue;
+    }
+    uint32_t* target = key == "M"                ? &index->m
+                       : key == "efConstruction" ? &index->ef_construction
+                       : key == "ef"             ? &index->ef
+                       : key == "nlist"          ? &index->nlist
+                       : key == "nprobe"         ? &index->nprobe
+                                                 : nullptr;
+    if (target == nullptr) {
+      return Invalid(where + ": unknown member '" + std::string(key) +
+                     "' (type, M, efConstruction, ef, nlist, nprobe)");
+    }
+    QV_ASSIGN_OR_RETURN(int64_t n, JsonInteger(value, member));
+    if (n < 0 || n > UINT32_MAX) return Invalid(member + " is out of range");
+    *target = static_cast<uint32_t>(n);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
   TableSchema schema;
   QV_ASSIGN_OR_RETURN(schema.name, body.RequiredString("name"));
@@ -192,6 +238,10 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
       auto metric = ParseMetric(s);
       if (!metric) return Invalid(where + ": unknown metricType '" + std::string(s) + "'");
       field.metric = *metric;
+    }
+    if (obj["index"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
+      if (!IsVectorType(field.type)) return Invalid(where + ": only vector fields have an index");
+      QV_RETURN_IF_ERROR(DecodeIndexSpec(v, where + ".index", &field.index));
     }
     schema.fields.push_back(std::move(field));
   }
@@ -266,6 +316,14 @@ Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
   QV_ASSIGN_OR_RETURN(auto with_distance, body.OptionalBool("withDistance"));
   request.with_distance = with_distance.value_or(false);
   QV_ASSIGN_OR_RETURN(request.facets, DecodeFacets(body));
+  for (auto [key, target] : {std::pair{"ef", &request.ef}, std::pair{"nprobe", &request.nprobe}}) {
+    QV_ASSIGN_OR_RETURN(auto value, body.OptionalInt(key));
+    if (!value) continue;
+    if (*value < 1 || *value > kMaxIndexEf) {
+      return Invalid(std::string(key) + " must be between 1 and " + std::to_string(kMaxIndexEf));
+    }
+    *target = static_cast<uint32_t>(*value);
+  }
   return request;
 }
 

@@ -108,6 +108,17 @@ Json EncodeTableInfo(const TableInfo& info) {
     if (IsVectorType(f.type)) {
       field["dimensions"] = f.dimensions;
       field["metricType"] = MetricName(f.metric);
+      const IndexSpec& index = f.index;
+      Json spec = {{"type", IndexTypeName(index.type)}};
+      if (index.type == IndexType::kHnsw || index.type == IndexType::kHnswSq8) {
+        spec["M"] = index.m;
+        spec["efConstruction"] = index.ef_construction;
+        spec["ef"] = index.ef;
+      } else if (index.type == IndexType::kIvfFlat) {
+        spec["nlist"] = index.nlist;
+        spec["nprobe"] = index.nprobe;
+      }
+      field["index"] = std::move(spec);
     }
     fields.push_back(std::move(field));
   }
@@ -126,6 +137,18 @@ void AddStorageFields(const TableStats& stats, const Status& health, Json* out) 
   (*out)["lastLsn"] = stats.applied_lsn;
   (*out)["writable"] = health.ok();
   if (!health.ok()) (*out)["error"] = health.message();
+  Json indexes = Json::array();
+  for (const FieldIndexStats& f : stats.indexes) {
+    Json index = {{"field", f.field},
+                  {"type", IndexTypeName(f.type)},
+                  {"indexedRecords", f.indexed_rows},
+                  {"totalRecords", f.total_rows},
+                  {"buildsRunning", f.building},
+                  {"segmentsPending", f.pending}};
+    if (!f.error.empty()) index["error"] = f.error;
+    indexes.push_back(std::move(index));
+  }
+  (*out)["indexes"] = std::move(indexes);
 }
 
 }  // namespace quiver

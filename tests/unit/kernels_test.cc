@@ -40,6 +40,31 @@ TEST_P(EveryKernelSet, FloatKernelsMatchTheScalarReference) {
   }
 }
 
+TEST_P(EveryKernelSet, Sq8KernelsMatchTheScalarReference) {
+  const KernelSet& k = *GetParam();
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> uni(-50, 300);
+  std::uniform_real_distribution<float> weight(0, 2);
+  for (size_t dims : {1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 96, 100, 128, 129, 768}) {
+    std::vector<float> q(dims), w(dims);
+    std::vector<uint8_t> codes(dims);
+    for (auto& x : q) x = uni(rng);
+    for (auto& x : w) x = weight(rng);
+    for (auto& c : codes) c = static_cast<uint8_t>(rng());
+    double l2 = 0, dot = 0, scale = 0;
+    for (size_t i = 0; i < dims; ++i) {
+      const double d = double(q[i]) - codes[i];
+      l2 += w[i] * d * d;
+      dot += double(q[i]) * codes[i];
+      scale += std::abs(double(q[i]) * codes[i]) + w[i] * (q[i] * q[i] + 65025.0);
+    }
+    const double tol = 1e-5 * (1 + scale);
+    EXPECT_NEAR(k.sq8_weighted_l2(q.data(), w.data(), codes.data(), dims), l2, tol)
+        << k.name << " dims " << dims;
+    EXPECT_NEAR(k.sq8_dot(q.data(), codes.data(), dims), dot, tol) << k.name << " dims " << dims;
+  }
+}
+
 TEST_P(EveryKernelSet, BinaryKernelsCountBitsExactly) {
   const KernelSet& k = *GetParam();
   std::mt19937_64 rng(9);

@@ -1,0 +1,191 @@
+// Table: the indexes of sealed segments -- loading them at open, building
+// missing ones (the index rebuilder's work), and finding them for searches.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/table.h"
+
+namespace quiver {
+
+bool Table::WantsIndex(size_t field) const {
+  const Field& f = schema_.fields[field];
+  return IsDenseVectorType(f.type) && f.index.type != IndexType::kFlat;
+}
+
+index::VectorSet Table::VectorSetOf(const Segment& segment, size_t field) const {
+  const Field& f = schema_.fields[field];
+  const Column& column = segment.columns()[field];
+  index::VectorSet v;
+  if (f.type == DataType::kVectorBinary) {
+    v.bits = column.BitsData();
+  } else {
+    v.floats = column.VectorData();
+  }
+  v.rows = segment.num_rows();
+  v.dims = f.dimensions;
+  v.metric = f.metric;
+  return v;
+}
+
+std::string Table::IndexPath(uint64_t segment, size_t field) const {
+  return JoinPath(JoinPath(dir_, "indexes"), std::to_string(segment) + "." + std::to_string(field) +
+                                                 ".qvi");
+}
+
+Result<std::shared_ptr<const index::VectorIndex>> Table::OpenIndex(const SealedSegment& segment,
+                                                                   size_t field) const {
+  const std::string path = IndexPath(segment.id(), field);
+  QV_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, fs_->Map(path));
+  QV_ASSIGN_OR_RETURN(auto opened, index::OpenIndexFile(std::move(file),
+                                                        VectorSetOf(segment, field), path));
+  if (opened->type() != schema_.fields[field].index.type) {
+    return Status::Corruption("index " + path + " is " + IndexTypeName(opened->type()) +
+                              ", the field wants " +
+                              IndexTypeName(schema_.fields[field].index.type));
+  }
+  return std::shared_ptr<const index::VectorIndex>(std::move(opened));
+}
+
+Status Table::LoadIndexes(const Manifest& manifest) {
+  const std::string dir = JoinPath(dir_, "indexes");
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+  std::set<std::string> referenced;
+  for (size_t i = 0; i < manifest.segments.size(); ++i) {
+    const SealedSegment& segment = *sealed_[i];
+    for (uint32_t field : manifest.segments[i].indexed_fields) {
+      if (field >= schema_.fields.size() || !WantsIndex(field)) continue;
+      const std::string path = IndexPath(segment.id(), field);
+      auto opened = OpenIndex(segment, field);
+      if (opened.ok()) {
+        auto& slots = indexes_[segment.id()];
+        slots.resize(schema_.fields.size());
+        slots[field] = std::move(opened).value();
+        referenced.insert(path);
+        continue;
+      }
+      // Never served: moved aside for a post-mortem, and built again.
+      spdlog::warn("table {}: index {} is damaged, quarantined and rebuilt: {}", schema_.name,
+                   path, opened.status().ToString());
+      const std::string quarantine = JoinPath(dir_, "quarantine");
+      QV_RETURN_IF_ERROR(fs_->CreateDirs(quarantine));
+      const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
+      const std::string name = std::to_string(segment.id()) + "." + std::to_string(field) +
+                               ".qvi." + std::to_string(stamp);
+      QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(path));
+      if (exists) {
+        QV_RETURN_IF_ERROR(fs_->Rename(path, JoinPath(quarantine, name)));
+        QV_RETURN_IF_ERROR(fs_->SyncDir(dir));
+      }
+    }
+  }
+  // Files the manifest does not register: a build that crashed before its
+  // manifest, or indexes of segments compaction replaced.
+  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir));
+  for (const auto& name : names) {
+    const std::string path = JoinPath(dir, name);
+    if (referenced.contains(path)) continue;
+    spdlog::info("table {}: removing unreferenced index file {}", schema_.name, path);
+    QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
+  }
+  return Status::OK();
+}
+
+const index::VectorIndex* Table::IndexFor(const Segment* segment, size_t field) const {
+  for (const auto& s : sealed_) {
+    if (s.get() != segment) continue;
+    auto it = indexes_.find(s->id());
+    if (it == indexes_.end() || it->second.size() <= field) return nullptr;
+    return it->second[field].get();
+  }
+  return nullptr;
+}
+
+Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
+  std::shared_ptr<SealedSegment> segment;
+  size_t field = 0;
+  {
+    std::shared_lock data(data_mu_);
+    std::lock_guard lock(index_mu_);
+    for (const auto& s : sealed_) {
+      auto built = indexes_.find(s->id());
+      for (size_t f = 0; f < schema_.fields.size() && !segment; ++f) {
+        if (!WantsIndex(f)) continue;
+        if (built != indexes_.end() && built->second.size() > f && built->second[f]) continue;
+        const IndexKey key{s->id(), f};
+        if (building_.contains(key) || failed_.contains(key)) continue;
+        building_.insert(key);
+        segment = s;
+        field = f;
+      }
+      if (segment) break;
+    }
+  }
+  if (!segment) return false;
+  Status built = BuildIndex(segment, field, stop);
+  std::lock_guard lock(index_mu_);
+  building_.erase({segment->id(), field});
+  if (!built.ok() && stop != nullptr && stop->load()) return built;
+  if (!built.ok()) {
+    failed_[{segment->id(), field}] = built.ToString();
+    return built.WithContext("building the index of table '" + schema_.name + "' field '" +
+                             schema_.fields[field].name + "'");
+  }
+  return true;
+}
+
+Status Table::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
+                         const std::atomic<bool>* stop) {
+  const auto start = std::chrono::steady_clock::now();
+  // The segment is immutable and mapped: no lock is needed to read it, and
+  // the shared_ptr keeps it alive even if compaction replaces it meanwhile.
+  QV_ASSIGN_OR_RETURN(std::string bytes, index::BuildIndexFile(VectorSetOf(*segment, field),
+                                                               schema_.fields[field].index, stop));
+  const std::string path = IndexPath(segment->id(), field);
+  if (Status written = fs_->WriteFileAtomic(path, bytes, "index"); !written.ok()) {
+    (void)fs_->RemoveFile(path + std::string(kTempSuffix));
+    return written;
+  }
+  QV_ASSIGN_OR_RETURN(auto opened, OpenIndex(*segment, field));
+  std::lock_guard maintenance(maintenance_mu_);
+  {
+    std::unique_lock data(data_mu_);
+    if (std::find(sealed_.begin(), sealed_.end(), segment) == sealed_.end()) {
+      data.unlock();  // compacted away meanwhile: its successor gets its own build
+      return fs_->RemoveFile(path);
+    }
+    auto& slots = indexes_[segment->id()];
+    slots.resize(schema_.fields.size());
+    slots[field] = std::move(opened);
+  }
+  QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
+  spdlog::debug("table {}: indexed field {} of segment {} ({} rows) in {:.2f} s", schema_.name,
+                schema_.fields[field].name, segment->id(), segment->num_rows(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return Status::OK();
+}
+
+Status Table::BuildAllIndexes() {
+  while (true) {
+    QV_ASSIGN_OR_RETURN(bool built, BuildNextIndex());
+    if (!built) return Status::OK();
+  }
+}
+
+size_t Table::PendingIndexes() const {
+  std::shared_lock data(data_mu_);
+  std::lock_guard lock(index_mu_);
+  size_t pending = 0;
+  for (const auto& s : sealed_) {
+    auto built = indexes_.find(s->id());
+    for (size_t f = 0; f < schema_.fields.size(); ++f) {
+      if (!WantsIndex(f) || failed_.contains({s->id(), f})) continue;
+      if (built == indexes_.end() || built->second.size() <= f || !built->second[f]) ++pending;
+    }
+  }
+  return pending;
+}
+
+}  // namespace quiver
