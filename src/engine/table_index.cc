@@ -31,16 +31,16 @@ index::VectorSet Table::VectorSetOf(const Segment& segment, size_t field) const 
 }
 
 std::string Table::IndexPath(uint64_t segment, size_t field) const {
-  return JoinPath(JoinPath(dir_, "indexes"), std::to_string(segment) + "." + std::to_string(field) +
-                                                 ".qvi");
+  return JoinPath(JoinPath(dir_, "indexes"),
+                  std::to_string(segment) + "." + std::to_string(field) + ".qvi");
 }
 
 Result<std::shared_ptr<const index::VectorIndex>> Table::OpenIndex(const SealedSegment& segment,
                                                                    size_t field) const {
   const std::string path = IndexPath(segment.id(), field);
   QV_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, fs_->Map(path));
-  QV_ASSIGN_OR_RETURN(auto opened, index::OpenIndexFile(std::move(file),
-                                                        VectorSetOf(segment, field), path));
+  QV_ASSIGN_OR_RETURN(auto opened,
+                      index::OpenIndexFile(std::move(file), VectorSetOf(segment, field), path));
   if (opened->type() != schema_.fields[field].index.type) {
     return Status::Corruption("index " + path + " is " + IndexTypeName(opened->type()) +
                               ", the field wants " +
@@ -67,8 +67,8 @@ Status Table::LoadIndexes(const Manifest& manifest) {
         continue;
       }
       // Never served: moved aside for a post-mortem, and built again.
-      spdlog::warn("table {}: index {} is damaged, quarantined and rebuilt: {}", schema_.name,
-                   path, opened.status().ToString());
+      spdlog::warn("table {}: index {} is damaged, quarantined and rebuilt: {}", schema_.name, path,
+                   opened.status().ToString());
       const std::string quarantine = JoinPath(dir_, "quarantine");
       QV_RETURN_IF_ERROR(fs_->CreateDirs(quarantine));
       const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();

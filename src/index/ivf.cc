@@ -107,8 +107,8 @@ class IvfIndex final : public VectorIndex {
 Result<std::string> BuildIvfFlat(const VectorSet& vectors, const IndexSpec& spec) {
   const size_t n = vectors.rows;
   // Faiss wants about 39 training points per list.
-  size_t nlist = spec.nlist != 0 ? spec.nlist
-                                 : static_cast<size_t>(4 * std::sqrt(static_cast<double>(n)));
+  size_t nlist =
+      spec.nlist != 0 ? spec.nlist : static_cast<size_t>(4 * std::sqrt(static_cast<double>(n)));
   nlist = std::clamp<size_t>(nlist, 1, std::max<size_t>(1, n / 39));
   const bool l2 = vectors.metric == Metric::kEuclidean;
   std::vector<float> normalised;

@@ -35,8 +35,8 @@ struct QueryVector {
 
 struct IndexQuery {
   size_t k = 10;
-  size_t ef = 64;      // HNSW candidate list (at least k is used)
-  size_t nprobe = 16;  // IVF lists to scan
+  size_t ef = 64;                    // HNSW candidate list (at least k is used)
+  size_t nprobe = 16;                // IVF lists to scan
   std::span<const uint8_t> allowed;  // one byte per row, 1 = may be returned; empty: all
 };
 
@@ -51,7 +51,8 @@ class VectorIndex {
   // distance: at least min(k, allowed rows) when the index finds them. An
   // approximate index (HNSW_SQ8) returns its whole candidate list so the
   // caller can re-rank with exact distances. Thread-safe.
-  virtual std::vector<ScoredRow> Search(const QueryVector& query, const IndexQuery& params) const = 0;
+  virtual std::vector<ScoredRow> Search(const QueryVector& query,
+                                        const IndexQuery& params) const = 0;
 };
 
 // Whether scanning the allowed rows beats a filtered index search. A

@@ -242,6 +242,8 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
     if (obj["index"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
       if (!IsVectorType(field.type)) return Invalid(where + ": only vector fields have an index");
       QV_RETURN_IF_ERROR(DecodeIndexSpec(v, where + ".index", &field.index));
+      if (field.type == DataType::kSparseVectorFloat && field.index.type != IndexType::kFlat)
+        return Invalid(where + ".index: sparse vectors support FLAT only");
     }
     schema.fields.push_back(std::move(field));
   }

@@ -74,8 +74,10 @@ def test_full_session(client, server):
     _, body = client.describe_table("MyTable")
     assert body["result"]["rowCount"] == 3
     assert body["result"]["writable"] is True
-    assert body["result"]["fields"][4] == {"name": "Embedding", "dataType": "VECTOR_FLOAT",
-                                           "dimensions": 4, "metricType": "EUCLIDEAN"}
+    assert body["result"]["fields"][4] == {
+        "name": "Embedding", "dataType": "VECTOR_FLOAT", "dimensions": 4,
+        "metricType": "EUCLIDEAN",
+        "index": {"type": "HNSW", "M": 16, "efConstruction": 200, "ef": 64}}
     assert client.rebuild()[0] == 200
     _, body = client.statistics()
     assert body["result"][0]["sealedRecords"] == 3 and body["result"][0]["unsealedRecords"] == 0

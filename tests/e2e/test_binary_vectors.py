@@ -42,8 +42,9 @@ def test_hamming_and_jaccard_distances(client, server):
     _, body = client.get("hamming", primary_keys=[2])
     assert body["result"][0]["fp"] == bits({0, 1, 66, 69})
     _, body = client.describe_table("hamming")
-    assert body["result"]["fields"][1] == {"name": "fp", "dataType": "VECTOR_BINARY",
-                                           "dimensions": DIMS, "metricType": "HAMMING"}
+    assert body["result"]["fields"][1] == {
+        "name": "fp", "dataType": "VECTOR_BINARY", "dimensions": DIMS, "metricType": "HAMMING",
+        "index": {"type": "HNSW", "M": 16, "efConstruction": 200, "ef": 64}}
     # The same answers from a sealed, mapped segment after kill -9.
     assert client.rebuild()[0] == 200
     server.restart()
