@@ -18,7 +18,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy curl strace \
   clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench-ann bench bench-storage bench-kernels bench-filters soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash format clean
 
 all: build
 
@@ -85,6 +85,11 @@ bench-kernels: build
 DATA ?= ../shared/data/ocvsift-128
 bench-ann: build
 	$(BUILD_DIR)/bin/quiver_ann_bench $(DATA)
+
+# The same data through the REST API as a new user would: insert, rebuild,
+# query with the C++ load client (2 keep-alive threads), kill -9, restart.
+bench-http-ann: build
+	$(PYTHON) bench/http_ann.py --bin $(BUILD_DIR)/bin/quiver --load $(BUILD_DIR)/bin/quiver_http_load $(DATA)
 
 # Filter evaluation rows/s, column at a time vs row at a time.
 bench-filters: build

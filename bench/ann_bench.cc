@@ -13,9 +13,10 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <set>
 
-#include "index/hnsw.h"
+#include "index/vector_index.h"
 #include "kernels/kernels.h"
 
 namespace {
@@ -49,22 +50,24 @@ size_t ResidentBytes() {
   return resident * 4096;
 }
 
-struct Base : quiver::index::RowDistance {
-  const float* data;
-  size_t rows, dims;
-  size_t size() const override { return rows; }
-  float Between(uint32_t a, uint32_t b) const override {
-    return quiver::kernels::Active().l2_squared(data + a * dims, data + b * dims, dims);
-  }
+// An index file held in memory (the server maps it from disk instead).
+class InMemoryFile final : public quiver::MappedFile {
+ public:
+  explicit InMemoryFile(std::string data) : data_(std::move(data)) {}
+  std::string_view data() const override { return data_; }
+
+ private:
+  std::string data_;
 };
 
-struct Query : quiver::index::QueryDistance {
-  const Base* base;
-  const float* q;
-  float To(uint32_t row) const override {
-    return quiver::kernels::Active().l2_squared(q, base->data + row * base->dims, base->dims);
+size_t PeakResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
   }
-};
+  return 0;
+}
 
 struct Point {
   size_t ef;
@@ -90,14 +93,17 @@ double QpsAt(const std::vector<Point>& curve, double target) {
 int main(int argc, char** argv) {
   CLI::App app{"Quiver HNSW vs hnswlib"};
   std::string dir;
-  size_t m = 16, ef_construction = 200, queries_used = 1000;
+  size_t m = 16, ef_construction = 200, queries_used = 1000, filtered_queries = 300;
   std::vector<size_t> efs = {10, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+  bool sq8 = true;
   app.add_option("data", dir, "Directory with base.fvecs, query.fvecs, groundtruth.ivecs")
       ->required();
   app.add_option("--m", m)->capture_default_str();
   app.add_option("--ef-construction", ef_construction)->capture_default_str();
   app.add_option("--queries", queries_used, "Queries to time")->capture_default_str();
+  app.add_option("--filtered-queries", filtered_queries)->capture_default_str();
   app.add_option("--ef", efs, "ef values to sweep");
+  app.add_option("--sq8", sq8, "Also measure HNSW_SQ8")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   size_t dims = 0, qdims = 0, gdims = 0;
@@ -109,53 +115,77 @@ int main(int argc, char** argv) {
   fmt::print("{} base vectors x {}-d, {} queries, M {}, efConstruction {}, kernels {}, 1 thread\n",
              n, dims, queries_used, m, ef_construction, quiver::kernels::Active().name);
 
-  Base rows;
-  rows.data = base.data();
-  rows.rows = n;
-  rows.dims = dims;
-  size_t before = ResidentBytes();
-  auto start = Clock::now();
-  const auto graph = quiver::index::HnswGraph::Build(
-      rows, {static_cast<uint32_t>(m), static_cast<uint32_t>(ef_construction), 100});
-  const double quiver_build = Seconds(start);
-  const size_t quiver_memory = ResidentBytes() - before;
+  namespace qi = quiver::index;
+  const qi::VectorSet set{base.data(), nullptr, n, static_cast<uint32_t>(dims),
+                          quiver::Metric::kEuclidean};
+  auto build = [&](quiver::IndexType type, double* seconds) {
+    quiver::IndexSpec spec;
+    spec.type = type;
+    spec.m = static_cast<uint32_t>(m);
+    spec.ef_construction = static_cast<uint32_t>(ef_construction);
+    const auto start = Clock::now();
+    auto file = qi::BuildIndexFile(set, spec);
+    if (!file.ok()) throw std::runtime_error(file.status().ToString());
+    *seconds = Seconds(start);
+    auto index =
+        qi::OpenIndexFile(std::make_shared<InMemoryFile>(std::move(file).value()), set, "bench");
+    if (!index.ok()) throw std::runtime_error(index.status().ToString());
+    return std::move(index).value();
+  };
+  double quiver_build = 0;
+  const auto ours = build(quiver::IndexType::kHnsw, &quiver_build);
 
   hnswlib::L2Space space(dims);
-  before = ResidentBytes();
-  start = Clock::now();
+  size_t before = ResidentBytes();
+  auto start = Clock::now();
   hnswlib::HierarchicalNSW<float> peer(&space, n, m, ef_construction, 100);
   for (size_t i = 0; i < n; ++i) peer.addPoint(base.data() + i * dims, i);
   const double hnswlib_build = Seconds(start);
   const size_t hnswlib_memory = ResidentBytes() - before;
+  fmt::print("build: quiver {:.1f} s, hnswlib {:.1f} s (quiver/hnswlib build time {:.2f})\n",
+             quiver_build, hnswlib_build, quiver_build / hnswlib_build);
   fmt::print(
-      "build: quiver {:.1f} s, hnswlib {:.1f} s (ratio {:.2f}); memory: quiver graph {:.0f} MiB, "
-      "hnswlib index with vectors {:.0f} MiB\n",
-      quiver_build, hnswlib_build, quiver_build / hnswlib_build, quiver_memory / 1048576.0,
-      hnswlib_memory / 1048576.0);
+      "memory: quiver index file {:.1f} MiB (graph; vectors stay in the segment, {:.1f} MiB), "
+      "hnswlib index with vectors {:.1f} MiB\n",
+      ours->bytes() / 1048576.0, n * dims * 4 / 1048576.0, hnswlib_memory / 1048576.0);
 
   auto recall_of = [&](size_t q, const std::set<uint32_t>& got) {
     size_t hits = 0;
     for (size_t i = 0; i < 10; ++i) hits += got.count(static_cast<uint32_t>(truth[q * gdims + i]));
     return hits;
   };
-  std::vector<Point> ours, theirs;
-  fmt::print("{:>5} | {:>13} {:>10} | {:>13} {:>10}\n", "ef", "quiver recall", "QPS",
-             "hnswlib recall", "QPS");
-  quiver::index::HnswSearchContext context;
-  for (size_t ef : efs) {
+  // Exact re-ranking as the table does it: candidates rescored, best 10 kept.
+  auto rerank = [&](const float* q, const std::vector<qi::ScoredRow>& found) {
+    std::vector<std::pair<float, uint32_t>> scored;
+    for (const auto& r : found)
+      scored.emplace_back(quiver::kernels::Active().l2_squared(q, base.data() + r.row * dims, dims),
+                          r.row);
+    const size_t keep = std::min<size_t>(10, scored.size());
+    std::partial_sort(scored.begin(), scored.begin() + keep, scored.end());
+    std::set<uint32_t> got;
+    for (size_t i = 0; i < keep; ++i) got.insert(scored[i].second);
+    return got;
+  };
+  auto run_ours = [&](const qi::VectorIndex& index, size_t ef) {
     size_t hits = 0;
-    start = Clock::now();
+    const auto begin = Clock::now();
     for (size_t q = 0; q < queries_used; ++q) {
-      Query query;
-      query.base = &rows;
-      query.q = queries.data() + q * qdims;
-      std::set<uint32_t> got;
-      for (const auto& r : graph.Search(query, 10, ef, {}, &context)) got.insert(r.row);
-      hits += recall_of(q, got);
+      const float* query = queries.data() + q * qdims;
+      qi::IndexQuery params;
+      params.k = 10;
+      params.ef = ef;
+      hits += recall_of(q, rerank(query, index.Search({query, nullptr}, params)));
     }
-    ours.push_back({ef, hits / (10.0 * queries_used), queries_used / Seconds(start)});
+    return Point{ef, hits / (10.0 * queries_used), queries_used / Seconds(begin)};
+  };
+
+  std::vector<Point> quiver_curve, hnswlib_curve;
+  fmt::print("{:>5} | {:>13} {:>10} | {:>14} {:>10}\n", "ef", "quiver recall", "QPS",
+             "hnswlib recall", "QPS");
+  for (size_t ef : efs) {
+    quiver_curve.push_back(run_ours(*ours, ef));
     peer.setEf(ef);
-    hits = 0;
+    size_t hits = 0;
     start = Clock::now();
     for (size_t q = 0; q < queries_used; ++q) {
       auto result = peer.searchKnn(queries.data() + q * qdims, 10);
@@ -166,11 +196,69 @@ int main(int argc, char** argv) {
       }
       hits += recall_of(q, got);
     }
-    theirs.push_back({ef, hits / (10.0 * queries_used), queries_used / Seconds(start)});
-    fmt::print("{:>5} | {:>13.4f} {:>10.0f} | {:>13.4f} {:>10.0f}\n", ef, ours.back().recall,
-               ours.back().qps, theirs.back().recall, theirs.back().qps);
+    hnswlib_curve.push_back({ef, hits / (10.0 * queries_used), queries_used / Seconds(start)});
+    fmt::print("{:>5} | {:>13.4f} {:>10.0f} | {:>14.4f} {:>10.0f}\n", ef,
+               quiver_curve.back().recall, quiver_curve.back().qps, hnswlib_curve.back().recall,
+               hnswlib_curve.back().qps);
   }
-  const double a = QpsAt(ours, 0.95), b = QpsAt(theirs, 0.95);
+
+  if (sq8) {
+    double sq8_build = 0;
+    const auto quantized = build(quiver::IndexType::kHnswSq8, &sq8_build);
+    fmt::print(
+        "\nHNSW_SQ8 (graph walked over 8-bit codes, candidates re-ranked exactly): build "
+        "{:.1f} s, index file {:.1f} MiB\n",
+        sq8_build, quantized->bytes() / 1048576.0);
+    std::vector<Point> sq8_curve;
+    fmt::print("{:>5} | {:>13} {:>10}\n", "ef", "recall", "QPS");
+    for (size_t ef : efs) {
+      sq8_curve.push_back(run_ours(*quantized, ef));
+      fmt::print("{:>5} | {:>13.4f} {:>10.0f}\n", ef, sq8_curve.back().recall,
+                 sq8_curve.back().qps);
+    }
+    fmt::print("HNSW_SQ8/hnswlib qps ratio at recall@10 0.95: {:.2f}\n",
+               QpsAt(sq8_curve, 0.95) / QpsAt(hnswlib_curve, 0.95));
+  }
+
+  // Filtered search: a random `selectivity` of the rows is allowed; ground
+  // truth is the exact filtered top 10.
+  fmt::print("\nfiltered search (HNSW, {} queries; exact scan below the PreferExactScan line)\n",
+             filtered_queries);
+  fmt::print("{:>11} {:>5} | {:>8} {:>10} {:>12}\n", "selectivity", "ef", "recall", "QPS",
+             "vs unfiltered");
+  filtered_queries = std::min(filtered_queries, queries_used);
+  for (double selectivity : {0.5, 0.1, 0.01}) {
+    std::mt19937_64 rng(7);
+    std::bernoulli_distribution keep(selectivity);
+    std::vector<uint8_t> allowed(n);
+    for (auto& a : allowed) a = keep(rng) ? 1 : 0;
+    std::vector<std::set<uint32_t>> exact(filtered_queries);
+    for (size_t q = 0; q < filtered_queries; ++q) {
+      qi::IndexQuery params;
+      params.allowed = allowed;
+      for (const auto& r : qi::ExactScan(set, {queries.data() + q * qdims, nullptr}, params))
+        exact[q].insert(r.row);
+    }
+    for (size_t ef : {32, 64, 128}) {
+      qi::IndexQuery params;
+      params.ef = ef;
+      params.allowed = allowed;
+      size_t hits = 0;
+      start = Clock::now();
+      for (size_t q = 0; q < filtered_queries; ++q) {
+        const float* query = queries.data() + q * qdims;
+        for (const auto& r : ours->Search({query, nullptr}, params)) hits += exact[q].count(r.row);
+      }
+      const double qps = filtered_queries / Seconds(start);
+      double unfiltered = 0;
+      for (const Point& p : quiver_curve) unfiltered = p.ef == ef ? p.qps : unfiltered;
+      fmt::print("{:>10.0f}% {:>5} | {:>8.4f} {:>10.0f} {:>11.2f}x\n", selectivity * 100, ef,
+                 hits / (10.0 * filtered_queries), qps, unfiltered > 0 ? qps / unfiltered : NAN);
+    }
+  }
+  fmt::print("\npeak resident memory of this process: {:.0f} MiB\n",
+             PeakResidentBytes() / 1048576.0);
+  const double a = QpsAt(quiver_curve, 0.95), b = QpsAt(hnswlib_curve, 0.95);
   fmt::print("QPS at recall@10 0.95: quiver {:.0f}, hnswlib {:.0f}\n", a, b);
   fmt::print("quiver/hnswlib qps ratio at recall@10 0.95: {:.2f}\n", a / b);
   return 0;

@@ -24,7 +24,8 @@ BUSY = ["--seal-rows", "30", "--seal-seconds", "1", "--max-segments", "2"]
 CRASH_POINTS = [
     "wal.after_append", "wal.after_sync", "segment.before_rename", "segment.after_rename",
     "manifest.before_rename", "manifest.after_rename", "wal.before_trim",
-    "compaction.mid_swap", "compaction.before_cleanup",
+    "compaction.mid_swap", "compaction.before_cleanup", "index.before_rename",
+    "index.after_rename",
 ]
 
 
@@ -78,6 +79,10 @@ def test_crash_point_loses_nothing_acknowledged(busy_server):
         w.stop = True
         w.join(timeout=15)
     assert api.post("/api/rebuild")[0] == 200
+    code, body = api.get("/api/crash/statistics")
+    index = body["result"][0]["indexes"][0]
+    assert index["segmentsPending"] == 0 and "error" not in index, index
+    assert index["indexedRecords"] == body["result"][0]["sealedRecords"], body
     assert server.terminate() == 0
     server.start()
     check(api, writers, model)

@@ -53,7 +53,8 @@ std::vector<float> Vector(const Case& c, std::mt19937* rng) {
     std::uniform_real_distribution<float> uni(-10, 10);
     for (int i = 0; i < 20; ++i) {
       auto& centre = mine.emplace_back(c.dims);
-      for (float& x : centre) x = c.data_type == DataType::kVectorBinary ? float(fixed() % 2) : uni(fixed);
+      for (float& x : centre)
+        x = c.data_type == DataType::kVectorBinary ? float(fixed() % 2) : uni(fixed);
     }
   }
   std::vector<float> v = mine[(*rng)() % mine.size()];
@@ -240,8 +241,8 @@ TEST(IndexFile, EveryFlippedByteIsDetected) {
     EXPECT_EQ(opened.status().code(), StatusCode::kCorruption);
   }
   // Truncated, or built for other vectors.
-  EXPECT_FALSE(index::OpenIndexFile(std::make_shared<StringMapping>(file->substr(0, 300)), set, "f")
-                   .ok());
+  EXPECT_FALSE(
+      index::OpenIndexFile(std::make_shared<StringMapping>(file->substr(0, 300)), set, "f").ok());
   const index::VectorSet fewer{vectors.data(), nullptr, 199, 8, Metric::kCosine};
   EXPECT_FALSE(index::OpenIndexFile(std::make_shared<StringMapping>(*file), fewer, "f").ok());
 }
