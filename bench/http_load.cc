@@ -3,8 +3,8 @@
 // through POST /api/{db}/data/query; prints QPS, latency percentiles and
 // recall@k against a .ivecs ground truth (primary key = base row number).
 //
-//   quiver_http_load --port 8888 --db bench --table t \
-//       --queries query.fvecs --truth groundtruth.ivecs --threads 2
+//   quiver_http_load --port 8888 --db bench --table t --queries query.fvecs
+//       --truth groundtruth.ivecs --threads 2
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
