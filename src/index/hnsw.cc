@@ -62,7 +62,7 @@ template <typename DistanceTo, typename Prefetch>
 std::vector<ScoredRow> HnswGraph::SearchLayer(DistanceTo&& distance_to, Prefetch&& prefetch,
                                               const std::vector<ScoredRow>& entry, size_t ef,
                                               int level, std::span<const uint8_t> allowed,
-                                              HnswSearchContext* context) const {
+                                              HnswSearchContext* context, bool two_hop) const {
   const bool filtered = !allowed.empty();
   MinHeap candidates;  // to expand, nearest first
   MaxHeap results;     // best ef admitted rows, worst on top
@@ -71,14 +71,42 @@ std::vector<ScoredRow> HnswGraph::SearchLayer(DistanceTo&& distance_to, Prefetch
     candidates.push(e);
     if (!filtered || allowed[e.row]) results.push(e);
   }
+  std::vector<uint32_t>& next_rows = context->next_rows_;
+  const size_t limit = 2 * size_t{m_};
   while (!candidates.empty()) {
     const ScoredRow current = candidates.top();
     if (results.size() >= ef && current.distance > results.top().distance) break;
     candidates.pop();
     const auto links = Links(current.row, level);
-    for (uint32_t next : links) prefetch(next);
-    for (uint32_t next : links) {
-      if (!context->Visit(next)) continue;
+    next_rows.clear();
+    if (two_hop) {
+      // Under a selective filter (ACORN-1, Patel et al. 2024): rejected rows
+      // are not measured; the admitted rows among their own links are, so
+      // the walk measures admitted rows almost only and stays connected.
+      for (uint32_t next : links) {
+        if (!allowed[next]) {  // its links are read next: fetch them meanwhile
+          const uint32_t* block = Links(next, level).data() - 1;
+          __builtin_prefetch(block);
+          __builtin_prefetch(block + 16);
+        } else if (context->Visit(next)) {
+          next_rows.push_back(next);
+        }
+      }
+      for (uint32_t next : links) {
+        if (next_rows.size() >= limit) break;
+        if (allowed[next] || !context->Visit(next)) continue;
+        for (uint32_t hop : Links(next, level)) {
+          if (next_rows.size() >= limit) break;
+          if (allowed[hop] && context->Visit(hop)) next_rows.push_back(hop);
+        }
+      }
+    } else {
+      for (uint32_t next : links) {
+        if (context->Visit(next)) next_rows.push_back(next);
+      }
+    }
+    for (uint32_t next : next_rows) prefetch(next);
+    for (uint32_t next : next_rows) {
       const float d = distance_to(next);
       if (results.size() < ef || d < results.top().distance) {
         candidates.push({d, next});
@@ -238,7 +266,7 @@ Result<HnswGraph> HnswGraph::FromLayout(const HnswLayout& layout,
 
 std::vector<ScoredRow> HnswGraph::Search(const QueryDistance& query, size_t k, size_t ef,
                                          std::span<const uint8_t> allowed,
-                                         HnswSearchContext* context) const {
+                                         HnswSearchContext* context, bool two_hop) const {
   if (max_level_ < 0 || k == 0) return {};
   auto distance_to = [&](uint32_t row) { return query.To(row); };
   auto prefetch = [&](uint32_t row) { query.Prefetch(row); };
@@ -248,8 +276,8 @@ std::vector<ScoredRow> HnswGraph::Search(const QueryDistance& query, size_t k, s
     entry = SearchLayer(distance_to, prefetch, entry, 1, l, {}, context);
   }
   context->Begin(size());
-  std::vector<ScoredRow> found =
-      SearchLayer(distance_to, prefetch, entry, std::max(ef, k), 0, allowed, context);
+  std::vector<ScoredRow> found = SearchLayer(distance_to, prefetch, entry, std::max(ef, k), 0,
+                                             allowed, context, !allowed.empty() && two_hop);
   if (found.size() > k) found.resize(k);
   return found;
 }

@@ -54,6 +54,7 @@ class HnswSearchContext {
   // visited_[row] == epoch_ marks rows seen by the current search.
   std::vector<uint32_t> visited_;
   uint32_t epoch_ = 0;
+  std::vector<uint32_t> next_rows_;  // rows to measure from the current node
   void Begin(size_t rows);
   bool Visit(uint32_t row);  // true the first time a row is seen
 };
@@ -91,9 +92,12 @@ class HnswGraph {
 
   // The k nearest rows that `allowed` admits (empty span: every row),
   // nearest first, exploring with a candidate list of max(ef, k). Rows the
-  // filter rejects are still traversed, so the graph stays connected.
+  // filter rejects are still traversed, so the graph stays connected; with
+  // `two_hop` (for selective filters) they are not measured: the walk goes
+  // through them to the admitted rows among their links.
   std::vector<ScoredRow> Search(const QueryDistance& query, size_t k, size_t ef,
-                                std::span<const uint8_t> allowed, HnswSearchContext* context) const;
+                                std::span<const uint8_t> allowed, HnswSearchContext* context,
+                                bool two_hop = false) const;
 
   size_t size() const { return levels_.size(); }
   uint32_t m() const { return m_; }
@@ -109,8 +113,8 @@ class HnswGraph {
   template <typename DistanceTo, typename Prefetch>
   std::vector<ScoredRow> SearchLayer(DistanceTo&& distance_to, Prefetch&& prefetch,
                                      const std::vector<ScoredRow>& entry, size_t ef, int level,
-                                     std::span<const uint8_t> allowed,
-                                     HnswSearchContext* context) const;
+                                     std::span<const uint8_t> allowed, HnswSearchContext* context,
+                                     bool two_hop = false) const;
   std::vector<uint32_t> SelectNeighbors(std::vector<ScoredRow> candidates, size_t limit,
                                         const RowDistance& rows) const;
   // Replaces the links of `row` on `level`.

@@ -382,17 +382,24 @@ class HnswIndex final : public VectorIndex {
   std::vector<ScoredRow> Search(const QueryVector& query, const IndexQuery& p) const override {
     thread_local HnswSearchContext context;
     const size_t ef = std::max(p.ef, p.k);
+    bool two_hop = false;
     if (!p.allowed.empty()) {
       const size_t allowed = p.allowed.size() - std::count(p.allowed.begin(), p.allowed.end(), 0);
       if (PreferExactScan(allowed, vectors_.rows, ef)) return ExactScan(vectors_, query, p);
+      two_hop = p.walk == IndexQuery::Walk::kTwoHop ||
+                (p.walk == IndexQuery::Walk::kAuto &&
+                 double(allowed) < kTwoHopBelow * double(vectors_.rows));
     }
     if (type_ == IndexType::kHnswSq8) {
       // The whole candidate list goes back for exact re-ranking.
-      return graph_.Search(Sq8Query(vectors_, sq8_, query.floats), ef, ef, p.allowed, &context);
+      return graph_.Search(Sq8Query(vectors_, sq8_, query.floats), ef, ef, p.allowed, &context,
+                           two_hop);
     }
     if (vectors_.bits != nullptr)
-      return graph_.Search(BinaryQuery(vectors_, query.bits), p.k, ef, p.allowed, &context);
-    return graph_.Search(FloatQuery(vectors_, query.floats, inv_), p.k, ef, p.allowed, &context);
+      return graph_.Search(BinaryQuery(vectors_, query.bits), p.k, ef, p.allowed, &context,
+                           two_hop);
+    return graph_.Search(FloatQuery(vectors_, query.floats, inv_), p.k, ef, p.allowed, &context,
+                         two_hop);
   }
 
  private:
@@ -425,8 +432,7 @@ std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& qu
   auto scan = [&](const QueryDistance& distance) {
     std::vector<ScoredRow> heap;  // max-heap on distance
     auto farther = [](const ScoredRow& a, const ScoredRow& b) { return a.distance < b.distance; };
-    for (uint32_t row = 0; row < vectors.rows; ++row) {
-      if (!params.allowed.empty() && !params.allowed[row]) continue;
+    auto consider = [&](uint32_t row) {
       const float d = distance.To(row);
       if (heap.size() < params.k) {
         heap.push_back({d, row});
@@ -435,6 +441,33 @@ std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& qu
         std::pop_heap(heap.begin(), heap.end(), farther);
         heap.back() = {d, row};
         std::push_heap(heap.begin(), heap.end(), farther);
+      }
+    };
+    const std::span<const uint8_t> allowed = params.allowed;
+    if (allowed.empty()) {
+      for (uint32_t row = 0; row < vectors.rows; ++row) consider(row);
+    } else {
+      // The allowed rows first (eight flags at a time: a selective filter
+      // leaves most words zero), then measured with the next rows' vectors
+      // prefetched, since they lie scattered over the segment.
+      std::vector<uint32_t> rows;
+      uint32_t row = 0;
+      for (; row + 8 <= vectors.rows; row += 8) {
+        uint64_t word;
+        std::memcpy(&word, allowed.data() + row, 8);
+        if (word == 0) continue;
+        for (uint32_t i = 0; i < 8; ++i) {
+          if (allowed[row + i]) rows.push_back(row + i);
+        }
+      }
+      for (; row < vectors.rows; ++row) {
+        if (allowed[row]) rows.push_back(row);
+      }
+      constexpr size_t kAhead = 4;
+      for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) distance.Prefetch(rows[i]);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (i + kAhead < rows.size()) distance.Prefetch(rows[i + kAhead]);
+        consider(rows[i]);
       }
     }
     std::sort_heap(heap.begin(), heap.end(), farther);

@@ -38,6 +38,10 @@ struct IndexQuery {
   size_t ef = 64;                    // HNSW candidate list (at least k is used)
   size_t nprobe = 16;                // IVF lists to scan
   std::span<const uint8_t> allowed;  // one byte per row, 1 = may be returned; empty: all
+  // How a filtered HNSW walk treats rejected rows: measure them (kMeasure),
+  // or step over them to their admitted links (kTwoHop); kAuto picks by
+  // selectivity (tests and benchmarks force one).
+  enum class Walk { kAuto, kMeasure, kTwoHop } walk = Walk::kAuto;
 };
 
 class VectorIndex {
@@ -59,6 +63,10 @@ class VectorIndex {
 // filtered graph walk expands about ef / selectivity nodes, so the scan wins
 // when allowed^2 < c * ef * rows (c measured by bench/ann_bench.cc).
 bool PreferExactScan(size_t allowed, size_t rows, size_t ef);
+
+// Whether a filtered graph walk should step over rejected rows rather than
+// measure them (below this fraction of admitted rows).
+inline constexpr double kTwoHopBelow = 0.3;
 
 // The k nearest allowed rows by exact distance, nearest first.
 std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& query,
