@@ -1,10 +1,12 @@
 #include "cli/inspect.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 
 #include "catalog/catalog.h"
+#include "index/vector_index.h"
 #include "io/file_system.h"
 #include "segment/manifest.h"
 #include "segment/sealed_segment.h"
@@ -161,10 +163,22 @@ int InspectManifest(const std::string& path, std::ostream& out) {
         return 1;
       }
     }
-    out << fmt::format("  segment {}: {} rows, {} deleted, LSN {}..{}\n", s.id, s.rows, deleted,
-                       s.min_lsn, s.max_lsn);
+    out << fmt::format("  segment {}: {} rows, {} deleted, LSN {}..{}, indexed fields [{}]\n", s.id,
+                       s.rows, deleted, s.min_lsn, s.max_lsn, fmt::join(s.indexed_fields, ", "));
   }
   return 0;
+}
+
+int InspectIndex(const std::string& path, std::ostream& out) {
+  auto fs = NewPosixFileSystem();
+  auto data = fs->ReadFile(path);
+  if (!data.ok()) {
+    out << data.status().ToString() << "\n";
+    return 1;
+  }
+  auto described = index::DescribeIndexFile(*data, path);
+  out << (described.ok() ? *described : described.status().ToString() + "\n");
+  return described.ok() ? 0 : 1;
 }
 
 }  // namespace quiver

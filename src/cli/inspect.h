@@ -10,5 +10,6 @@ int InspectWal(const std::string& path, std::ostream& out);
 int InspectCatalog(const std::string& path, std::ostream& out);
 int InspectSegment(const std::string& path, std::ostream& out);
 int InspectManifest(const std::string& path, std::ostream& out);
+int InspectIndex(const std::string& path, std::ostream& out);
 
 }  // namespace quiver

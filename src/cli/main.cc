@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   auto* inspect_manifest = inspect->add_subcommand("manifest", "Dump a table's manifest");
   inspect_manifest->add_option("path", inspect_path, "Manifest file (table dir/MANIFEST)")
       ->required();
+  auto* inspect_index = inspect->add_subcommand("index", "Dump an index file and verify it");
+  inspect_index->add_option("path", inspect_path, "Index file (table dir/indexes/*.qvi)")
+      ->required();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -138,5 +141,6 @@ int main(int argc, char** argv) {
   if (*inspect_catalog) return quiver::InspectCatalog(inspect_path, std::cout);
   if (*inspect_segment) return quiver::InspectSegment(inspect_path, std::cout);
   if (*inspect_manifest) return quiver::InspectManifest(inspect_path, std::cout);
+  if (*inspect_index) return quiver::InspectIndex(inspect_path, std::cout);
   return 0;
 }

@@ -146,6 +146,7 @@ class FileReader {
   }
 
   const FileHeader& header() const { return header_; }
+  const std::vector<Section>& sections() const { return sections_; }
 
   // The section of `kind` holding exactly `count` items (count 0: any).
   template <typename T>
@@ -517,6 +518,24 @@ Result<std::string> BuildIndexFile(const VectorSet& vectors, const IndexSpec& sp
     writer.Add<uint8_t>(kSq8Codes, codes);
   }
   return writer.Finish();
+}
+
+Result<std::string> DescribeIndexFile(std::string_view file, const std::string& path) {
+  QV_ASSIGN_OR_RETURN(FileReader reader, FileReader::Open(file, path));
+  const FileHeader& h = reader.header();
+  static const char* const kNames[] = {"",           "levels",  "level 0",  "upper levels",
+                                       "inv. norms", "SQ8 min", "SQ8 step", "SQ8 codes",
+                                       "Faiss"};
+  std::string out = std::string(IndexTypeName(h.type)) + " index, " + std::to_string(file.size()) +
+                    " bytes, checksums OK: " + std::to_string(h.rows) + " rows, " +
+                    std::to_string(h.dims) + " dimensions, " + MetricName(h.metric) + ", M " +
+                    std::to_string(h.m) + ", entry row " + std::to_string(h.entry) +
+                    ", top level " + std::to_string(h.max_level) + "\n";
+  for (const Section& s : reader.sections()) {
+    out += "  " + std::string(s.kind < std::size(kNames) ? kNames[s.kind] : "unknown") +
+           ": offset " + std::to_string(s.offset) + ", " + std::to_string(s.length) + " bytes\n";
+  }
+  return out;
 }
 
 Result<std::unique_ptr<VectorIndex>> OpenIndexFile(std::shared_ptr<const MappedFile> file,

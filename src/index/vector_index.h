@@ -78,6 +78,10 @@ std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& qu
 Result<std::string> BuildIndexFile(const VectorSet& vectors, const IndexSpec& spec,
                                    const std::atomic<bool>* stop = nullptr);
 
+// A readable summary of an index file (header and sections) after checking
+// its checksums and bounds, without the segment it indexes.
+Result<std::string> DescribeIndexFile(std::string_view file, const std::string& path);
+
 // Opens an index file built over `vectors` (which must outlive the index).
 // Every byte is checked (checksums, bounds, graph links); a damaged or
 // mismatched file is Corruption naming `path`.
