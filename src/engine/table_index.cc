@@ -27,6 +27,11 @@ index::VectorSet Table::VectorSetOf(const Segment& segment, size_t field) const 
   v.rows = segment.num_rows();
   v.dims = f.dimensions;
   v.metric = f.metric;
+  if (const auto* sealed = dynamic_cast<const SealedSegment*>(&segment)) {
+    v.segment_id = sealed->id();
+    v.min_lsn = sealed->min_lsn();
+    v.max_lsn = sealed->max_lsn();
+  }
   return v;
 }
 

@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::string_view kMagic{"QVIDX\x00\x00\x01", 8};
 constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderSize = 256;
+constexpr size_t kHeaderSize = 512;
 constexpr size_t kMaxSections = 8;
 constexpr size_t kAlignment = 64;
 
@@ -43,6 +43,7 @@ struct FileHeader {
   Metric metric = Metric::kEuclidean;
   uint32_t m = 0, entry = 0;
   int32_t max_level = -1;
+  uint64_t segment_id = 0, min_lsn = 0, max_lsn = 0;
 };
 
 class FileWriter {
@@ -69,6 +70,9 @@ class FileWriter {
     w.U32(header_.entry);
     w.U32(static_cast<uint32_t>(header_.max_level));
     w.U32(static_cast<uint32_t>(sections_.size()));
+    w.U64(header_.segment_id);
+    w.U64(header_.min_lsn);
+    w.U64(header_.max_lsn);
     for (size_t i = 0; i < kMaxSections; ++i) {
       const Section s = i < sections_.size() ? sections_[i] : Section{};
       w.U32(s.kind);
@@ -76,6 +80,7 @@ class FileWriter {
       w.U64(s.offset);
       w.U64(s.length);
     }
+    out.resize(kHeaderSize - 16, '\0');  // reserved, zero
     w.U64(Checksum64(body_));
     w.U64(Checksum64(out));
     out += body_;
@@ -112,6 +117,9 @@ class FileReader {
     QV_RETURN_IF_ERROR(r.U32(&h.entry));
     QV_RETURN_IF_ERROR(r.U32(&max_level));
     QV_RETURN_IF_ERROR(r.U32(&count));
+    QV_RETURN_IF_ERROR(r.U64(&h.segment_id));
+    QV_RETURN_IF_ERROR(r.U64(&h.min_lsn));
+    QV_RETURN_IF_ERROR(r.U64(&h.max_lsn));
     std::vector<Section> sections(kMaxSections);
     for (Section& s : sections) {
       uint32_t zero;
@@ -120,6 +128,8 @@ class FileReader {
       QV_RETURN_IF_ERROR(r.U64(&s.offset));
       QV_RETURN_IF_ERROR(r.U64(&s.length));
     }
+    std::string_view reserved;
+    QV_RETURN_IF_ERROR(r.View(kHeaderSize - 16 - 264, &reserved));
     QV_RETURN_IF_ERROR(r.U64(&body_sum));
     QV_RETURN_IF_ERROR(r.U64(&header_sum));
     if (Checksum64(file.substr(0, kHeaderSize - 8)) != header_sum)
@@ -138,7 +148,7 @@ class FileReader {
       const Section& s = sections[i];
       if (s.offset < kHeaderSize || s.offset % kAlignment != 0 || s.offset > file.size() ||
           s.length > file.size() - s.offset) {
-        return bad("section " + std::to_string(i) + " out of bounds", 48 + 24 * i);
+        return bad("section " + std::to_string(i) + " out of bounds", 72 + 24 * i);
       }
       reader.sections_.push_back(s);
     }
@@ -485,6 +495,9 @@ Result<std::string> BuildIndexFile(const VectorSet& vectors, const IndexSpec& sp
   header.rows = vectors.rows;
   header.dims = vectors.dims;
   header.metric = vectors.metric;
+  header.segment_id = vectors.segment_id;
+  header.min_lsn = vectors.min_lsn;
+  header.max_lsn = vectors.max_lsn;
   if (spec.type == IndexType::kIvfFlat) {
     QV_RETURN_IF_ERROR(CheckVectors(vectors, false));
     QV_ASSIGN_OR_RETURN(std::string blob, BuildIvfFlat(vectors, spec));
@@ -543,10 +556,13 @@ Result<std::unique_ptr<VectorIndex>> OpenIndexFile(std::shared_ptr<const MappedF
                                                    const std::string& path) {
   QV_ASSIGN_OR_RETURN(FileReader reader, FileReader::Open(file->data(), path));
   const FileHeader& h = reader.header();
-  if (h.rows != vectors.rows || h.dims != vectors.dims || h.metric != vectors.metric) {
-    return Status::Corruption("index " + path + ": built for other vectors (" +
-                              std::to_string(h.rows) + " rows of " + std::to_string(h.dims) +
-                              " dimensions)");
+  if (h.rows != vectors.rows || h.dims != vectors.dims || h.metric != vectors.metric ||
+      h.segment_id != vectors.segment_id || h.min_lsn != vectors.min_lsn ||
+      h.max_lsn != vectors.max_lsn) {
+    return Status::Corruption("index " + path + ": built for other vectors (segment " +
+                              std::to_string(h.segment_id) + ", LSN " + std::to_string(h.min_lsn) +
+                              ".." + std::to_string(h.max_lsn) + ", " + std::to_string(h.rows) +
+                              " rows of " + std::to_string(h.dims) + " dimensions)");
   }
   QV_RETURN_IF_ERROR(CheckVectors(vectors, h.type == IndexType::kHnsw));
   if (h.type == IndexType::kIvfFlat) {

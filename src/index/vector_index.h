@@ -25,6 +25,10 @@ struct VectorSet {
   size_t rows = 0;
   uint32_t dims = 0;  // floats, or bits
   Metric metric = Metric::kEuclidean;
+  // The segment they belong to, recorded in the index file and checked when
+  // it is opened: an index is never served for other data.
+  uint64_t segment_id = 0;
+  uint64_t min_lsn = 0, max_lsn = 0;
 };
 
 // A query: floats for float fields, packed words for binary ones.

@@ -226,7 +226,10 @@ TEST(IndexFile, EveryFlippedByteIsDetected) {
   std::normal_distribution<float> noise(0, 1);
   std::vector<float> vectors(200 * 8);
   for (float& x : vectors) x = noise(rng);
-  const index::VectorSet set{vectors.data(), nullptr, 200, 8, Metric::kCosine};
+  index::VectorSet set{vectors.data(), nullptr, 200, 8, Metric::kCosine};
+  set.segment_id = 3;
+  set.min_lsn = 10;
+  set.max_lsn = 20;
   IndexSpec spec;
   spec.type = IndexType::kHnswSq8;
   spec.m = 4;
@@ -243,8 +246,16 @@ TEST(IndexFile, EveryFlippedByteIsDetected) {
   // Truncated, or built for other vectors.
   EXPECT_FALSE(
       index::OpenIndexFile(std::make_shared<StringMapping>(file->substr(0, 300)), set, "f").ok());
-  const index::VectorSet fewer{vectors.data(), nullptr, 199, 8, Metric::kCosine};
+  index::VectorSet fewer = set;
+  fewer.rows = 199;
   EXPECT_FALSE(index::OpenIndexFile(std::make_shared<StringMapping>(*file), fewer, "f").ok());
+  index::VectorSet other_segment = set;
+  other_segment.segment_id = 9;
+  EXPECT_FALSE(
+      index::OpenIndexFile(std::make_shared<StringMapping>(*file), other_segment, "f").ok());
+  index::VectorSet other_lsns = set;
+  other_lsns.max_lsn = 5;
+  EXPECT_FALSE(index::OpenIndexFile(std::make_shared<StringMapping>(*file), other_lsns, "f").ok());
 }
 
 std::vector<std::string> Files(const std::string& dir) {
