@@ -130,8 +130,10 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     if (rows == 0) continue;
     // The filter is applied first (except an @distance filter, which needs
     // the distance and is asked per candidate).
+    // No bitmap at all when every row may be returned (no filter, no deletes).
     allowed.clear();
-    segment->AppendLiveFlags(&allowed);
+    const bool every_row = !filter && segment->live_rows() == rows;
+    if (!every_row) segment->AppendLiveFlags(&allowed);
     std::function<bool(uint32_t, float)> accept;
     SearchFilter search_filter{allowed, nullptr};
     if (filter && filter->UsesDistance()) {
@@ -154,8 +156,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
       query.k = request.limit;
       query.ef = request.ef != 0 ? request.ef : field.index.ef;
       query.nprobe = request.nprobe != 0 ? request.nprobe : field.index.nprobe;
-      const bool all_allowed = std::find(allowed.begin(), allowed.end(), 0) == allowed.end();
-      if (!all_allowed) query.allowed = allowed;
+      if (std::find(allowed.begin(), allowed.end(), 0) != allowed.end()) query.allowed = allowed;
       const auto found = vector_index->Search({request.vector.data(), packed_query.data()}, query);
       for (const index::ScoredRow& r : found) {
         const float d = binary ? BinaryDistance(field.metric, vectors.GetBits(r.row).data(),
