@@ -24,35 +24,9 @@ import tempfile
 import threading
 import time
 
-import numpy as np
 import requests
 
-
-def start_server(binary, data_dir, log_path, extra):
-    log = open(log_path, "w")
-    started = time.monotonic()
-    proc = subprocess.Popen([binary, "serve", "--data", data_dir, "--port", "0"] + extra,
-                            stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(3000):
-        with open(log_path) as f:
-            text = f.read()
-        ports = re.findall(r"listening on http://[\d.]+:(\d+)", text)
-        if ports and proc.poll() is None:
-            url = f"http://127.0.0.1:{ports[-1]}"
-            try:
-                if requests.get(url + "/state", timeout=1).ok:
-                    return proc, url, time.monotonic() - started
-            except requests.RequestException:
-                pass
-        time.sleep(0.005)
-    proc.kill()
-    sys.exit("server did not start")
-
-
-def load_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    dim = raw[0]
-    return raw.reshape(-1, dim + 1)[:, 1:].view(dtype).copy()
+from bench_util import load_vecs, start_server
 
 
 def run_load(args, url, label):
@@ -84,7 +58,7 @@ def main():
                         help="extra flag for quiver serve, e.g. --server-arg=--seal-rows=300000")
     args = parser.parse_args()
 
-    base = load_vecs(os.path.join(args.data, "base.fvecs"), np.float32)
+    base = load_vecs(os.path.join(args.data, "base.fvecs"))
     print(f"{len(base)} base vectors x {base.shape[1]}-d; server flags: {args.server_arg or 'defaults'}")
     with tempfile.TemporaryDirectory(prefix="quiver-http-ann-") as tmp:
         data_dir = os.path.join(tmp, "data")

@@ -13,9 +13,7 @@ same vectors in this process (the peer; absolute numbers are noisy).
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,25 +22,7 @@ import time
 import numpy as np
 import requests
 
-
-def start_server(binary, data_dir, log_path):
-    log = open(log_path, "w")
-    proc = subprocess.Popen([binary, "serve", "--data", data_dir, "--port", "0"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(500):
-        with open(log_path) as f:
-            m = re.search(r"listening on http://[\d.]+:(\d+)", f.read())
-        if m:
-            return proc, f"http://127.0.0.1:{m.group(1)}"
-        time.sleep(0.02)
-    proc.kill()
-    sys.exit("server did not start")
-
-
-def load_fvecs(path, n):
-    raw = np.fromfile(path, dtype=np.int32)
-    dim = raw[0]
-    return raw.reshape(-1, dim + 1)[:n, 1:].view(np.float32).copy()
+from bench_util import load_vecs, start_server
 
 
 def percentile(values, p):
@@ -63,7 +43,7 @@ def main():
 
     rng = np.random.default_rng(42)
     if args.fvecs:
-        vectors = load_fvecs(args.fvecs, args.rows)
+        vectors = load_vecs(args.fvecs, np.float32, args.rows)
         args.dims = vectors.shape[1]
     else:
         vectors = rng.random((args.rows, args.dims), dtype=np.float32)
@@ -71,7 +51,8 @@ def main():
     queries = vectors[rng.choice(rows, args.queries, replace=False)] + np.float32(0.01)
 
     with tempfile.TemporaryDirectory(prefix="quiver-bench-") as tmp:
-        proc, url = start_server(args.bin, os.path.join(tmp, "data"), os.path.join(tmp, "server.log"))
+        proc, url, _ = start_server(args.bin, os.path.join(tmp, "data"),
+                                    os.path.join(tmp, "server.log"))
         try:
             s = requests.Session()
             s.post(url + "/api/load", json={"name": "bench", "path": "/bench"}).raise_for_status()
