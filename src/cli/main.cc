@@ -105,6 +105,18 @@ int main(int argc, char** argv) {
                    "Compact when a table has more sealed segments than this")
       ->capture_default_str()
       ->check(CLI::Range(2, 1 << 20));
+  std::string api_keys_path;
+  bool allow_open_remote = false;
+  serve->add_option("--api-keys", api_keys_path,
+                    "JSON file of API keys (docs/API.md, \"Authentication\"); without it there "
+                    "is no authentication and the server listens on loopback only");
+  serve->add_flag("--allow-remote-without-keys", allow_open_remote,
+                  "Listen on a non-loopback address with no API keys (unauthenticated!)");
+  serve
+      ->add_option("--rate-limit", server_options.rate_limit,
+                   "Requests per second per API key (per client address without keys); 0: off")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
   engine_options.index_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   serve
       ->add_option("--index-threads", engine_options.index_threads,
@@ -135,6 +147,29 @@ int main(int argc, char** argv) {
     server_options.max_body_bytes = max_body_mb << 20;
     table.seal_bytes = seal_mb << 20;
     table.seal_age = std::chrono::seconds(seal_seconds);
+    if (!api_keys_path.empty()) {
+      auto text = quiver::NewPosixFileSystem()->ReadFile(api_keys_path);
+      auto keys = text.ok() ? quiver::KeyRing::Parse(*text) : text.status();
+      if (!keys.ok()) {
+        spdlog::critical("--api-keys {}: {}", api_keys_path, keys.status().ToString());
+        return 2;
+      }
+      server_options.keys = std::move(keys).value();
+      spdlog::info("authentication on: {} API key(s) from {}", server_options.keys.size(),
+                   api_keys_path);
+    } else {
+      const bool loopback = server_options.host == "127.0.0.1" ||
+                            server_options.host == "localhost" || server_options.host == "::1";
+      if (!loopback && !allow_open_remote) {
+        spdlog::critical(
+            "refusing to listen on {} without API keys: give --api-keys FILE, or "
+            "--allow-remote-without-keys to serve unauthenticated",
+            server_options.host);
+        return 2;
+      }
+      spdlog::warn("no API keys configured: authentication is off{}",
+                   loopback ? "; listening on loopback only" : " on a non-loopback address");
+    }
     return Serve(engine_options, server_options);
   }
   if (*inspect_wal) return quiver::InspectWal(inspect_path, std::cout);

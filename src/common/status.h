@@ -15,11 +15,14 @@ enum class StatusCode {
   kNotFound,         // unknown database, table, field, record
   kAlreadyExists,
   kPayloadTooLarge,
-  kCorruption,   // bytes read from disk failed a checksum or do not parse
-  kIOError,      // the operating system refused a file operation
-  kNoSpace,      // ENOSPC / EDQUOT
-  kUnavailable,  // the log is poisoned or the engine is shutting down
-  kInternal,     // a bug: an invariant did not hold
+  kCorruption,         // bytes read from disk failed a checksum or do not parse
+  kIOError,            // the operating system refused a file operation
+  kNoSpace,            // ENOSPC / EDQUOT
+  kUnavailable,        // the log is poisoned or the engine is shutting down
+  kInternal,           // a bug: an invariant did not hold
+  kUnauthenticated,    // no valid credentials
+  kPermissionDenied,   // valid credentials that do not allow this
+  kResourceExhausted,  // a rate limit
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -44,6 +47,15 @@ class [[nodiscard]] Status {
   static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

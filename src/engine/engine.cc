@@ -357,4 +357,18 @@ Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) c
   return stats;
 }
 
+std::vector<TableStatistics> Engine::AllStatistics() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Table>>> tables;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [db, open] : open_) {
+      for (const auto& [name, table] : open.tables) tables.emplace_back(db, table);
+    }
+  }
+  std::vector<TableStatistics> out;
+  for (const auto& [db, table] : tables)
+    out.push_back({table->schema().name, table->Stats(), table->Health(), db});
+  return out;
+}
+
 }  // namespace quiver

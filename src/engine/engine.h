@@ -44,6 +44,7 @@ struct TableStatistics {
   std::string name;
   TableStats stats;
   Status health;
+  std::string database;  // set by AllStatistics
 };
 
 // The standalone engine: the catalog of databases and tables and every open
@@ -71,6 +72,8 @@ class Engine {
   Result<std::vector<std::string>> ListTables(const std::string& db) const;
   Result<TableInfo> DescribeTable(const std::string& db, const std::string& table) const;
   Result<std::vector<TableStatistics>> Statistics(const std::string& db) const;
+  // Every open table of every loaded database (metrics).
+  std::vector<TableStatistics> AllStatistics() const;
   // The open table; it stays valid for the caller even if dropped meanwhile.
   Result<std::shared_ptr<Table>> FindTable(const std::string& db, const std::string& table) const;
 

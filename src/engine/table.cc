@@ -239,8 +239,12 @@ TableStats Table::Stats() const {
   }
   stats.checkpoint_lsn = checkpoint_lsn_.load();
   stats.applied_lsn = log_->LastLsn();
+  stats.wal_syncs = log_->syncs();
+  stats.wal_bytes = log_->bytes_written();
   std::shared_lock lock(data_mu_);
   std::lock_guard index_lock(index_mu_);
+  stats.index_builds = builds_done_;
+  stats.index_build_seconds = build_seconds_;
   for (size_t f : schema_.VectorFieldIndexes()) {
     FieldIndexStats& field = stats.indexes.emplace_back();
     field.field = schema_.fields[f].name;

@@ -60,7 +60,10 @@ struct TableStats {
   size_t sealed_rows = 0;  // live rows in sealed segments
   Lsn checkpoint_lsn = 0;
   Lsn applied_lsn = 0;
-  std::vector<FieldIndexStats> indexes;  // vector fields, in schema order
+  std::vector<FieldIndexStats> indexes;   // vector fields, in schema order
+  uint64_t wal_syncs = 0, wal_bytes = 0;  // since the table was opened
+  uint64_t index_builds = 0;              // finished since the table was opened
+  double index_build_seconds = 0;
 };
 
 // One table (one shard): its log, the source of truth, and the segments
@@ -187,6 +190,8 @@ class Table {
   mutable std::mutex index_mu_;  // guards the two below; taken after data_mu_
   std::set<IndexKey> building_;
   std::map<IndexKey, std::string> failed_;
+  uint64_t builds_done_ = 0;  // guarded by index_mu_
+  double build_seconds_ = 0;  // guarded by index_mu_
 
   std::mutex maintenance_mu_;           // one seal or compaction at a time; guards below
   std::atomic<Lsn> checkpoint_lsn_{0};  // written under maintenance_mu_, read anywhere

@@ -129,9 +129,15 @@ Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
     }
   }
   if (!segment) return false;
+  const auto start = std::chrono::steady_clock::now();
   Status built = BuildIndex(segment, field, stop);
   std::lock_guard lock(index_mu_);
   building_.erase({segment->id(), field});
+  if (built.ok()) {
+    ++builds_done_;
+    build_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   if (!built.ok() && stop != nullptr && stop->load()) return built;
   if (!built.ok()) {
     failed_[{segment->id(), field}] = built.ToString();

@@ -18,6 +18,12 @@ int HttpStatusFor(const Status& status) {
       return 507;
     case StatusCode::kUnavailable:
       return 503;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kResourceExhausted:
+      return 429;
     case StatusCode::kCorruption:
     case StatusCode::kIOError:
     case StatusCode::kInternal:

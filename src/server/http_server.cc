@@ -1,12 +1,22 @@
 #include "server/http_server.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <unordered_map>
 
 #include "common/names.h"
 #include "server/error_mapping.h"
 #include "server/json_request.h"
 #include "server/json_response.h"
+#include "server/metrics.h"
 
 namespace quiver {
 namespace {
@@ -225,10 +235,181 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
 
 HttpServer::~HttpServer() = default;
 
+namespace {
+
+// A path parameter names the database: /api/{db}/...
+enum class DbFrom { kNone, kPath, kBody };
+
+struct RouteSpec {
+  const char* method;
+  std::string pattern;  // as registered (a regular expression)
+  std::string label;    // readable, for metrics and errors
+  Access access;
+  DbFrom db;
+  Handler handler;
+};
+
+std::vector<RouteSpec> RouteTable() {
+  const std::string db = "/api/([^/]+)";
+  const std::string table = "/([^/]+)";
+  auto reply = [](const char* message) {
+    return [message](Engine&, const httplib::Request&) -> Result<Reply> {
+      return Reply{message, std::nullopt};
+    };
+  };
+  return {
+      {"GET", "/state", "/state", Access::kPublic, DbFrom::kNone, reply("Server is online!")},
+      {"GET", "/health", "/health", Access::kPublic, DbFrom::kNone, reply("alive")},
+      // The server binds only after recovery, so once it answers it is ready.
+      {"GET", "/ready", "/ready", Access::kPublic, DbFrom::kNone, reply("ready")},
+      {"POST", "/api/load", "/api/load", Access::kWrite, DbFrom::kBody, LoadDatabase},
+      {"POST", "/api/rebuild", "/api/rebuild", Access::kAdmin, DbFrom::kNone, Rebuild},
+      {"POST", db + "/unload", "/api/{db}/unload", Access::kWrite, DbFrom::kPath, UnloadDatabase},
+      {"DELETE", db + "/drop", "/api/{db}/drop", Access::kWrite, DbFrom::kPath, DropDatabase},
+      {"POST", db + "/schema/tables", "/api/{db}/schema/tables", Access::kWrite, DbFrom::kPath,
+       CreateTable},
+      {"GET", db + "/schema/tables/show", "/api/{db}/schema/tables/show", Access::kRead,
+       DbFrom::kPath, ListTables},
+      {"GET", db + "/schema/tables" + table + "/describe",
+       "/api/{db}/schema/tables/{table}/describe", Access::kRead, DbFrom::kPath, DescribeTable},
+      {"DELETE", db + "/schema/tables" + table, "/api/{db}/schema/tables/{table}", Access::kWrite,
+       DbFrom::kPath, DropTable},
+      {"POST", db + "/data/insert", "/api/{db}/data/insert", Access::kWrite, DbFrom::kPath, Insert},
+      {"POST", db + "/data/delete", "/api/{db}/data/delete", Access::kWrite, DbFrom::kPath, Delete},
+      {"POST", db + "/data/query", "/api/{db}/data/query", Access::kRead, DbFrom::kPath, Query},
+      {"POST", db + "/data/get", "/api/{db}/data/get", Access::kRead, DbFrom::kPath, Get},
+      {"GET", db + "/statistics", "/api/{db}/statistics", Access::kRead, DbFrom::kPath, Statistics},
+  };
+}
+
+// The key as sent: X-API-Key, else Authorization: Bearer.
+std::string PresentedKey(const httplib::Request& req) {
+  if (req.has_header("X-API-Key")) return req.get_header_value("X-API-Key");
+  const std::string auth = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0)
+    return auth.substr(kBearer.size());
+  return "";
+}
+
+// The database a route acts on, for the permission check.
+std::string RouteDatabase(const RouteSpec& route, const httplib::Request& req) {
+  if (route.db == DbFrom::kPath) return req.matches[1];
+  if (route.db == DbFrom::kBody) {
+    auto body = JsonBody::Parse(req.body);
+    if (body.ok()) {
+      auto name = body->OptionalString("name");
+      if (name.ok() && *name) return **name;
+    }
+  }
+  return "";
+}
+
+// A client's request id when it is short and plain, else a fresh one.
+std::string RequestId(const httplib::Request& req) {
+  static std::atomic<uint64_t> next{0};
+  static const uint64_t prefix = std::random_device{}();
+  std::string id = req.get_header_value("X-Request-Id");
+  const bool plain =
+      !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (plain) return id;
+  return fmt::format("{:08x}-{:x}", prefix & 0xffffffff, next.fetch_add(1) + 1);
+}
+
+}  // namespace
+
+// Token buckets per key name (or per client address without keys).
+class RateLimiter {
+ public:
+  explicit RateLimiter(double per_second) : rate_(per_second), burst_(std::max(1.0, per_second)) {}
+  bool Take(const std::string& who) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = buckets_.try_emplace(who, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      b.tokens =
+          std::min(burst_, b.tokens + rate_ * std::chrono::duration<double>(now - b.last).count());
+      b.last = now;
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  const double rate_, burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+std::vector<RouteInfo> HttpServer::Routes() {
+  std::vector<RouteInfo> out = {{"GET", "/", "/", Access::kAnyKey},
+                                {"GET", "/metrics", "/metrics", Access::kAnyKey}};
+  for (const RouteSpec& r : RouteTable()) out.push_back({r.method, r.pattern, r.label, r.access});
+  return out;
+}
+
 void HttpServer::RegisterRoutes() {
-  auto wrap = [this](Handler handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res) {
-      Result<Reply> reply = handler(*engine_, req);
+  const std::vector<RouteSpec> table = RouteTable();
+  std::vector<HttpMetrics::RouteLabel> labels = {{"GET", "/metrics"}, {"GET", "/"}};
+  for (const RouteSpec& r : table) labels.push_back({r.method, r.label});
+  metrics_ = std::make_shared<HttpMetrics>(std::move(labels));
+  if (options_.rate_limit > 0) limiter_ = std::make_shared<RateLimiter>(options_.rate_limit);
+
+  // Authentication, rate limit, request id and metrics around every route.
+  auto guarded = [this](size_t metric, Access access,
+                        std::function<std::string(const httplib::Request&)> database,
+                        std::function<void(const httplib::Request&, httplib::Response&)> serve) {
+    return [this, metric, access, database, serve](const httplib::Request& req,
+                                                   httplib::Response& res) {
+      const auto start = std::chrono::steady_clock::now();
+      const std::string request_id = RequestId(req);
+      res.set_header("X-Request-Id", request_id);
+      std::string key_name;
+      Status allowed = options_.keys.Check(PresentedKey(req), access, database(req), &key_name);
+      if (allowed.ok() && limiter_ && access != Access::kPublic &&
+          !limiter_->Take(key_name.empty() ? "addr:" + req.remote_addr : "key:" + key_name)) {
+        allowed = Status::ResourceExhausted("request rate above " +
+                                            fmt::format("{}", options_.rate_limit) +
+                                            " per second for this key: slow down");
+        res.set_header("Retry-After", "1");
+      }
+      if (allowed.ok()) {
+        serve(req, res);
+      } else {
+        WriteEnvelope(res, HttpStatusFor(allowed), allowed.message(), std::nullopt);
+        if (allowed.code() == StatusCode::kUnauthenticated)
+          res.set_header("WWW-Authenticate", "Bearer");
+      }
+      if (res.status >= 500) {
+        spdlog::error("http: request {} {} {} -> {}", request_id, req.method, req.path, res.status);
+      }
+      metrics_->Observe(
+          metric, res.status,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    };
+  };
+  auto no_database = [](const httplib::Request&) { return std::string(); };
+  server_->Get("/", guarded(1, Access::kAnyKey, no_database,
+                            [](const httplib::Request&, httplib::Response& res) {
+                              res.set_content("Welcome to Quiver vector database.", "text/plain");
+                            }));
+  server_->Get("/metrics", guarded(0, Access::kAnyKey, no_database,
+                                   [this](const httplib::Request&, httplib::Response& res) {
+                                     res.set_content(metrics_->Render(*engine_),
+                                                     "text/plain; version=0.0.4; charset=utf-8");
+                                   }));
+  for (size_t i = 0; i < table.size(); ++i) {
+    const RouteSpec route = table[i];
+    auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
+      Result<Reply> reply = route.handler(*engine_, req);
       if (!reply.ok()) {
         const Status& status = reply.status();
         const int code = HttpStatusFor(status);
@@ -238,28 +419,17 @@ void HttpServer::RegisterRoutes() {
       }
       WriteEnvelope(res, 200, reply->message, reply->result);
     };
-  };
-  const std::string db = "/api/([^/]+)";
-  const std::string table = "/([^/]+)";
-  server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Welcome to Quiver vector database.", "text/plain");
-  });
-  server_->Get("/state", [](const httplib::Request&, httplib::Response& res) {
-    WriteEnvelope(res, 200, "Server is online!", std::nullopt);
-  });
-  server_->Post("/api/load", wrap(LoadDatabase));
-  server_->Post("/api/rebuild", wrap(Rebuild));
-  server_->Post(db + "/unload", wrap(UnloadDatabase));
-  server_->Delete(db + "/drop", wrap(DropDatabase));
-  server_->Post(db + "/schema/tables", wrap(CreateTable));
-  server_->Get(db + "/schema/tables/show", wrap(ListTables));
-  server_->Get(db + "/schema/tables" + table + "/describe", wrap(DescribeTable));
-  server_->Delete(db + "/schema/tables" + table, wrap(DropTable));
-  server_->Post(db + "/data/insert", wrap(Insert));
-  server_->Post(db + "/data/delete", wrap(Delete));
-  server_->Post(db + "/data/query", wrap(Query));
-  server_->Post(db + "/data/get", wrap(Get));
-  server_->Get(db + "/statistics", wrap(Statistics));
+    auto database = [route](const httplib::Request& req) { return RouteDatabase(route, req); };
+    auto handler = guarded(i + 2, route.access, database, serve);
+    const std::string method = route.method;
+    if (method == "GET") {
+      server_->Get(route.pattern, handler);
+    } else if (method == "POST") {
+      server_->Post(route.pattern, handler);
+    } else {
+      server_->Delete(route.pattern, handler);
+    }
+  }
 }
 
 Result<int> HttpServer::Bind() {

@@ -2,9 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/engine.h"
+#include "server/auth.h"
 
 namespace httplib {
 class Server;
@@ -20,7 +22,20 @@ struct ServerOptions {
   // An idle keep-alive connection is closed after this; a graceful shutdown
   // also waits up to this long for idle connections.
   int keep_alive_seconds = 2;
+  KeyRing keys;           // empty: no authentication (then loopback only, see quiver serve)
+  double rate_limit = 0;  // requests per second per key (per address without keys); 0: off
 };
+
+// One route of the API, as the router has it (tests walk this table).
+struct RouteInfo {
+  std::string method;
+  std::string pattern;  // the registered regular expression
+  std::string label;    // readable path
+  Access access;
+};
+
+class HttpMetrics;
+class RateLimiter;
 
 // The Epsilla-compatible REST API over an Engine (routes in docs/API.md).
 // Handlers decode JSON into engine types and encode results; no engine code
@@ -36,12 +51,17 @@ class HttpServer {
   void Serve();
   void Stop();
 
+  // Every route the server registers, with the access it requires.
+  static std::vector<RouteInfo> Routes();
+
  private:
   void RegisterRoutes();
 
   Engine* engine_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<HttpMetrics> metrics_;
+  std::shared_ptr<RateLimiter> limiter_;
 };
 
 }  // namespace quiver

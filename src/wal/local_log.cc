@@ -161,6 +161,8 @@ LocalLog::BatchResult LocalLog::WriteBatch(const std::string& frames, Lsn first_
   CrashPoint("wal.after_append");
   if (Status synced = file_->Sync(); !synced.ok()) return {synced, true};
   CrashPoint("wal.after_sync");
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(frames.size(), std::memory_order_relaxed);
   return {Status::OK(), false};
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -55,6 +56,10 @@ class LocalLog final : public Log {
   // (never the file being written).
   Status TrimTo(Lsn checkpoint);
 
+  // Batches written and fdatasynced, and their bytes, since Open (metrics).
+  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t bytes_written() const { return bytes_.load(std::memory_order_relaxed); }
+
  private:
   struct Writer;
 
@@ -86,6 +91,7 @@ class LocalLog final : public Log {
   std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process
   std::unique_ptr<WritableFile> file_;  // used only by the current leader
   std::string file_path_;               // the path of file_
+  std::atomic<uint64_t> syncs_{0}, bytes_{0};
 };
 
 }  // namespace quiver

@@ -1,0 +1,109 @@
+"""Operations and security through the binary: API keys from a file, probes,
+Prometheus metrics, request ids, and the loopback rule without keys."""
+
+import json
+import os
+import subprocess
+import tempfile
+
+import pytest
+import requests
+
+from conftest import BINARY, QuiverProcess
+
+ADMIN = "admin-key-0123456789abcdef"
+READER = "reader-key-0123456789abcdef"
+
+
+@pytest.fixture
+def secured():
+    with tempfile.TemporaryDirectory(prefix="quiver-ops-") as tmp:
+        keys = os.path.join(tmp, "keys.json")
+        with open(keys, "w") as f:
+            json.dump({"keys": [{"name": "admin", "key": ADMIN},
+                                {"name": "reader", "key": READER, "databases": ["shop"],
+                                 "readOnly": True}]}, f)
+        process = QuiverProcess(os.path.join(tmp, "data"), ["--api-keys", keys]).start()
+        try:
+            yield process
+        finally:
+            process.stop()
+
+
+def call(server, method, path, key=None, **kwargs):
+    headers = {"X-API-Key": key} if key else {}
+    headers.update(kwargs.pop("headers", {}))
+    return requests.request(method, server.url + path, headers=headers, timeout=30, **kwargs)
+
+
+def test_api_keys_guard_every_database_operation(secured):
+    server = secured
+    assert call(server, "GET", "/state").status_code == 200
+    assert call(server, "GET", "/health").status_code == 200
+    assert call(server, "GET", "/ready").status_code == 200
+    r = call(server, "POST", "/api/load", json={"name": "shop", "path": "/x"})
+    assert r.status_code == 401 and "missing API key" in r.json()["message"]
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert call(server, "POST", "/api/load", "wrong-key-0123456789",
+                json={"name": "shop"}).status_code == 401
+    assert call(server, "POST", "/api/load", ADMIN, json={"name": "shop"}).status_code == 200
+    assert call(server, "POST", "/api/shop/schema/tables", ADMIN, json={"name": "t", "fields": [
+        {"name": "id", "dataType": "INT", "primaryKey": True},
+        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2}]}).status_code == 200
+    r = call(server, "POST", "/api/shop/data/insert", READER,
+             json={"table": "t", "data": [{"id": 1, "v": [0, 1]}]})
+    assert r.status_code == 403 and "read-only" in r.json()["message"]
+    assert call(server, "POST", "/api/shop/data/insert", ADMIN,
+                json={"table": "t", "data": [{"id": 1, "v": [0, 1]}]}).status_code == 200
+    r = call(server, "POST", "/api/shop/data/query", None,
+             headers={"Authorization": "Bearer " + READER},
+             json={"table": "t", "queryVector": [0, 1], "limit": 1})
+    assert r.status_code == 200 and r.json()["result"][0]["id"] == 1
+    assert call(server, "POST", "/api/load", READER, json={"name": "other"}).status_code == 403
+    assert call(server, "POST", "/api/rebuild", READER).status_code == 403
+    assert call(server, "POST", "/api/rebuild", ADMIN).status_code == 200
+    log = server.log()
+    assert ADMIN not in log and READER not in log, "a key reached the log"
+
+
+def test_metrics_and_request_ids(secured):
+    server = secured
+    assert call(server, "GET", "/metrics").status_code == 401
+    assert call(server, "POST", "/api/load", ADMIN, json={"name": "m"}).status_code == 200
+    assert call(server, "POST", "/api/m/schema/tables", ADMIN, json={"name": "t", "fields": [
+        {"name": "id", "dataType": "INT", "primaryKey": True},
+        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2}]}).status_code == 200
+    assert call(server, "POST", "/api/m/data/insert", ADMIN,
+                json={"table": "t", "data": [{"id": i, "v": [i, 0]} for i in range(5)]}
+                ).status_code == 200
+    r = call(server, "GET", "/metrics", READER)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    text = r.text
+    assert 'quiver_http_requests_total{method="POST",route="/api/{db}/data/insert",code="2xx"} 1' in text
+    assert 'quiver_http_requests_total{method="POST",route="/api/load",code="4xx"}' not in text
+    assert 'quiver_table_rows{database="m",table="t"} 5' in text
+    assert 'quiver_wal_syncs_total{database="m",table="t"}' in text
+    assert "quiver_resident_memory_bytes" in text
+    assert 'quiver_http_request_duration_seconds_bucket{method="POST",route="/api/{db}/data/insert",le="+Inf"} 1' in text
+    r = call(server, "GET", "/health", headers={"X-Request-Id": "trace-42"})
+    assert r.headers["X-Request-Id"] == "trace-42"
+    first = call(server, "GET", "/health").headers["X-Request-Id"]
+    second = call(server, "GET", "/health").headers["X-Request-Id"]
+    assert first and second and first != second
+    r = call(server, "GET", "/health", headers={"X-Request-Id": "bad id\twith junk"})
+    assert r.headers["X-Request-Id"] != "bad id\twith junk"
+
+
+def test_no_keys_means_loopback_only():
+    with tempfile.TemporaryDirectory(prefix="quiver-ops-") as tmp:
+        out = subprocess.run([BINARY, "serve", "--data", os.path.join(tmp, "d"),
+                              "--host", "0.0.0.0", "--port", "0"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2
+        assert "refusing to listen on 0.0.0.0 without API keys" in out.stdout + out.stderr
+        with open(os.path.join(tmp, "keys.json"), "w") as f:
+            f.write('{"keys": [{"name": "a", "key": "short"}]}')
+        out = subprocess.run([BINARY, "serve", "--data", os.path.join(tmp, "d"),
+                              "--api-keys", os.path.join(tmp, "keys.json"), "--port", "0"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2 and "at least 16 characters" in out.stdout + out.stderr
