@@ -232,6 +232,10 @@ Result<bool> Engine::LoadDatabase(const std::string& name, const LoadOptions& op
   CatalogState next = catalog_->state();
   DatabaseEntry* entry = next.FindDatabase(name);
   const bool created = entry == nullptr;
+  if (created && next.databases.size() >= kMaxDatabases) {
+    return Status::InvalidArgument("the server has " + std::to_string(next.databases.size()) +
+                                   " databases, the most allowed; drop one first");
+  }
   if (created) {
     DatabaseEntry db;
     db.id = next.next_id++;
@@ -282,6 +286,11 @@ Status Engine::CreateTable(const std::string& db, TableSchema schema) {
   if (open_it->second.tables.contains(schema.name)) {
     return Status::AlreadyExists("table '" + schema.name + "' already exists in database '" + db +
                                  "'");
+  }
+  if (open_it->second.tables.size() >= kMaxTablesPerDatabase) {
+    return Status::InvalidArgument("database '" + db + "' has " +
+                                   std::to_string(open_it->second.tables.size()) +
+                                   " tables, the most allowed; drop one first");
   }
   CatalogState next = catalog_->state();
   DatabaseEntry* entry = next.FindDatabase(db);

@@ -17,6 +17,10 @@
 
 namespace quiver {
 
+// Catalog limits: a create beyond them is refused (400) and changes nothing.
+inline constexpr size_t kMaxDatabases = 1024;
+inline constexpr size_t kMaxTablesPerDatabase = 1024;
+
 struct EngineOptions {
   std::string data_dir;
   TableOptions table;

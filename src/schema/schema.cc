@@ -83,6 +83,10 @@ Status ValidateIndex(const Field& field) {
 Status ValidateAndNormalize(TableSchema* schema) {
   QV_RETURN_IF_ERROR(ValidateName("table", schema->name));
   if (schema->fields.empty()) return Status::InvalidArgument("a table needs at least one field");
+  if (schema->fields.size() > kMaxFields) {
+    return Status::InvalidArgument("a table has at most " + std::to_string(kMaxFields) +
+                                   " fields, not " + std::to_string(schema->fields.size()));
+  }
   std::unordered_set<std::string> seen;
   int primary_keys = 0;
   for (Field& field : schema->fields) {

@@ -59,6 +59,8 @@ struct Field {
 inline constexpr uint32_t kMaxDimensions = 65536;
 // Sparse vectors bound their indices by dimensions (0: any index below this).
 inline constexpr uint32_t kMaxSparseDimensions = 1u << 30;
+// Fields per table.
+inline constexpr size_t kMaxFields = 1024;
 
 struct TableSchema {
   std::string name;

@@ -40,7 +40,8 @@ Result<KeyRing> KeyRing::FromKeys(std::vector<ApiKey> keys) {
   for (size_t i = 0; i < keys.size(); ++i) {
     ApiKey& key = keys[i];
     const std::string where = "API key " + std::to_string(i) + " ('" + key.name + "')";
-    if (key.name.empty()) return Status::InvalidArgument("API key " + std::to_string(i) + " has no name");
+    if (key.name.empty())
+      return Status::InvalidArgument("API key " + std::to_string(i) + " has no name");
     if (key.secret.size() < kMinSecretLength) {
       return Status::InvalidArgument(where + ": the key must have at least " +
                                      std::to_string(kMinSecretLength) + " characters");
@@ -124,9 +125,9 @@ Status KeyRing::Check(std::string_view presented, Access access, std::string_vie
     }
     return Status::OK();
   }
-  const bool allowed =
-      match->every_database || std::find(match->databases.begin(), match->databases.end(),
-                                         database) != match->databases.end();
+  const bool allowed = match->every_database ||
+                       std::find(match->databases.begin(), match->databases.end(), database) !=
+                           match->databases.end();
   if (!allowed) {
     return Status::PermissionDenied("API key '" + match->name + "' may not use database '" +
                                     std::string(database) + "'");

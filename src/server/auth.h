@@ -25,11 +25,11 @@ struct ApiKey {
 
 // What a route needs.
 enum class Access {
-  kPublic,   // liveness and readiness probes: no key
-  kAnyKey,   // any valid key (metrics, server-wide reads)
-  kRead,     // a key allowed on the route's database
-  kWrite,    // a key allowed on the route's database and not read-only
-  kAdmin,    // a key allowed on every database and not read-only (rebuild)
+  kPublic,  // liveness and readiness probes: no key
+  kAnyKey,  // any valid key (metrics, server-wide reads)
+  kRead,    // a key allowed on the route's database
+  kWrite,   // a key allowed on the route's database and not read-only
+  kAdmin,   // a key allowed on every database and not read-only (rebuild)
 };
 
 const char* AccessName(Access access);

@@ -255,6 +255,11 @@ Result<RecordBatch> DecodeRecords(const TableSchema& schema, element data) {
   simdjson::dom::array array;
   if (data.get_array().get(array) != simdjson::SUCCESS)
     return Invalid("data must be an array of records");
+  if (array.size() > kMaxBatchRows) {
+    return Status::PayloadTooLarge("an insert takes at most " + std::to_string(kMaxBatchRows) +
+                                   " records, not " + std::to_string(array.size()) +
+                                   ": split the batch");
+  }
   RecordBatch batch = RecordBatch::ForSchema(schema);
   for (auto& column : batch.columns) column.Reserve(array.size());
   std::vector<uint8_t> seen(schema.fields.size());

@@ -49,14 +49,14 @@ void HttpMetrics::Observe(size_t route, int status, double seconds) {
 
 std::string HttpMetrics::Render(const Engine& engine) const {
   std::string out;
-  Header(&out, "quiver_http_requests_total", "counter",
-         "HTTP requests by route and status class.");
+  Header(&out, "quiver_http_requests_total", "counter", "HTTP requests by route and status class.");
   for (size_t i = 0; i < labels_.size(); ++i) {
     for (int c = 1; c <= 5; ++c) {
       const uint64_t n = routes_[i].by_class[c].load(std::memory_order_relaxed);
       if (n == 0) continue;
-      out += fmt::format("quiver_http_requests_total{{method=\"{}\",route=\"{}\",code=\"{}xx\"}} {}\n",
-                         labels_[i].method, Escape(labels_[i].path), c, n);
+      out +=
+          fmt::format("quiver_http_requests_total{{method=\"{}\",route=\"{}\",code=\"{}xx\"}} {}\n",
+                      labels_[i].method, Escape(labels_[i].path), c, n);
     }
   }
   Header(&out, "quiver_http_request_duration_seconds", "histogram",

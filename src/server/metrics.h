@@ -29,7 +29,7 @@ class HttpMetrics {
   static constexpr std::array<double, 14> kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   struct PerRoute {
-    std::array<std::atomic<uint64_t>, 6> by_class{};               // index: status / 100
+    std::array<std::atomic<uint64_t>, 6> by_class{};              // index: status / 100
     std::array<std::atomic<uint64_t>, kBuckets.size() + 1> le{};  // last: +Inf
     std::atomic<uint64_t> micros{0};
   };

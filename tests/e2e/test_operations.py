@@ -107,3 +107,27 @@ def test_no_keys_means_loopback_only():
                               "--api-keys", os.path.join(tmp, "keys.json"), "--port", "0"],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 2 and "at least 16 characters" in out.stdout + out.stderr
+
+
+def test_limits_answer_clearly_and_change_nothing(server):
+    api = requests.Session()
+    url = server.url
+    assert api.post(url + "/api/load", json={"name": "lim"}).status_code == 200
+    assert api.post(url + "/api/lim/schema/tables", json={"name": "t", "fields": [
+        {"name": "id", "dataType": "INT", "primaryKey": True}]}).status_code == 200
+    body = '{"table": "t", "data": [' + ",".join(f'{{"id": {i}}}' for i in range(100_001)) + "]}"
+    r = api.post(url + "/api/lim/data/insert", data=body)
+    assert r.status_code == 413 and "at most 100000 records" in r.json()["message"]
+    r = api.get(url + "/api/lim/statistics")
+    assert r.json()["result"][0]["totalRecords"] == 0
+    fields = [{"name": "id", "dataType": "INT", "primaryKey": True}] + [
+        {"name": f"f{i}", "dataType": "INT"} for i in range(1024)]
+    r = api.post(url + "/api/lim/schema/tables", json={"name": "wide", "fields": fields})
+    assert r.status_code == 400 and "at most 1024 fields" in r.json()["message"]
+    r = api.post(url + "/api/lim/data/get", json={"table": "t", "filter": "(" * 70 + "id = 1" + ")" * 70})
+    assert r.status_code == 400 and "deeper than" in r.json()["message"]
+    r = api.post(url + "/api/lim/data/get", json={"table": "t", "filter": "id = 1 OR " * 8000 + "id = 2"})
+    assert r.status_code == 400 and "the limit is 65536" in r.json()["message"]
+    nested = "[" * 100 + "]" * 100
+    r = api.post(url + "/api/lim/data/insert", data='{"table": "t", "data": ' + nested + "}")
+    assert r.status_code == 400 and "nest" in r.json()["message"]

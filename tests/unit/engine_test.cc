@@ -144,3 +144,33 @@ TEST(ByteCoding, VarintsAndStringsRoundTripAndShortInputIsCorruption) {
 
 }  // namespace
 }  // namespace quiver
+
+namespace quiver {
+namespace {
+
+TEST(EngineLimits, TablesPerDatabaseAreBoundedAndARefusalChangesNothing) {
+  testing::TempDir dir(/*in_memory=*/true);
+  EngineOptions options{dir.path(), {}, std::chrono::milliseconds(0)};
+  options.index_threads = 0;
+  auto engine = Engine::Open(NewPosixFileSystem(), options);
+  ASSERT_TRUE(engine.ok());
+  ASSERT_TRUE((*engine)->LoadDatabase("db", {}).ok());
+  auto schema = [](size_t i) {
+    return TableSchema{"t" + std::to_string(i), {{"id", DataType::kBigInt, true}}};
+  };
+  for (size_t i = 0; i < kMaxTablesPerDatabase; ++i)
+    ASSERT_TRUE((*engine)->CreateTable("db", schema(i)).ok()) << i;
+  Status refused = (*engine)->CreateTable("db", schema(kMaxTablesPerDatabase));
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("the most allowed"), std::string::npos) << refused.ToString();
+  EXPECT_EQ((*engine)->ListTables("db")->size(), kMaxTablesPerDatabase);
+  ASSERT_TRUE((*engine)->DropTable("db", "t0").ok());
+  EXPECT_TRUE((*engine)->CreateTable("db", schema(kMaxTablesPerDatabase)).ok());
+
+  TableSchema wide{"wide", {{"id", DataType::kBigInt, true}}};
+  for (size_t i = 0; i < kMaxFields; ++i) wide.fields.push_back({"f" + std::to_string(i)});
+  EXPECT_EQ((*engine)->CreateTable("db", wide).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace quiver
