@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -68,6 +69,13 @@ int main(int argc, char** argv) {
   size_t max_body_mb = 64;
   std::string log_level = "info";
   auto* serve = app.add_subcommand("serve", "Run the standalone server");
+  // A TOML file of serve's flags (serve.port=8888, or a [serve] table); flags
+  // on the command line override it. `quiver serve --config F` works too.
+  app.set_config("--config", "", "TOML config file (flags override it; see serve --print-config)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  bool print_config = false;
+  serve->add_flag("--print-config", print_config,
+                  "Print the effective configuration as TOML (usable with --config) and exit");
   serve->add_option("--data", engine_options.data_dir, "Data directory (created when missing)")
       ->capture_default_str();
   serve->add_option("--host", server_options.host, "Address to listen on")->capture_default_str();
@@ -140,8 +148,45 @@ int main(int argc, char** argv) {
   inspect_index->add_option("path", inspect_path, "Index file (table dir/indexes/*.qvi)")
       ->required();
 
-  CLI11_PARSE(app, argc, argv);
+  // CLI11 reads config files at the top level only: `serve --config F` is
+  // moved in front of `serve`.
+  std::vector<std::string> args(argv, argv + argc);
+  const auto sub = std::find(args.begin(), args.end(), "serve");
+  for (auto it = sub; it != args.end(); ++it) {
+    if (*it == "--config" && it + 1 != args.end()) {
+      std::vector<std::string> moved(it, it + 2);
+      args.erase(it, it + 2);
+      args.insert(args.begin() + 1, moved.begin(), moved.end());
+      break;
+    }
+    if (it->rfind("--config=", 0) == 0) {
+      std::string moved = *it;
+      args.erase(it);
+      args.insert(args.begin() + 1, moved);
+      break;
+    }
+  }
+  std::vector<char*> reordered;
+  for (auto& a : args) reordered.push_back(a.data());
+  CLI11_PARSE(app, static_cast<int>(reordered.size()), reordered.data());
 
+  if (*serve && print_config) {
+    // Every serve option with its effective value: the blocks (description
+    // comment + key) of serve's options, without this flag itself.
+    const std::string config = app.config_to_str(/*default_also=*/true, /*write_description=*/true);
+    std::string out = "# quiver serve configuration (quiver serve --config FILE)\n";
+    size_t at = 0;
+    while (at < config.size()) {
+      size_t end = config.find("\n\n", at);
+      if (end == std::string::npos) end = config.size();
+      const std::string block = config.substr(at, end - at);
+      const bool option = block.find("serve.") != std::string::npos;
+      if (option && block.find("print-config") == std::string::npos) out += "\n" + block + "\n";
+      at = end + 2;
+    }
+    std::cout << out;
+    return 0;
+  }
   if (*serve) {
     spdlog::set_level(spdlog::level::from_str(log_level));
     server_options.max_body_bytes = max_body_mb << 20;

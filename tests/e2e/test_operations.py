@@ -131,3 +131,23 @@ def test_limits_answer_clearly_and_change_nothing(server):
     nested = "[" * 100 + "]" * 100
     r = api.post(url + "/api/lim/data/insert", data='{"table": "t", "data": ' + nested + "}")
     assert r.status_code == 400 and "nest" in r.json()["message"]
+
+
+def test_config_file_round_trips_and_flags_override_it():
+    with tempfile.TemporaryDirectory(prefix="quiver-ops-") as tmp:
+        printed = subprocess.run([BINARY, "serve", "--print-config", "--seal-rows", "777",
+                                  "--threads", "5"], capture_output=True, text=True, timeout=30)
+        assert printed.returncode == 0
+        assert "serve.seal-rows=777" in printed.stdout and "print-config" not in printed.stdout
+        config = os.path.join(tmp, "quiver.toml")
+        with open(config, "w") as f:
+            f.write(printed.stdout)
+        again = subprocess.run([BINARY, "serve", "--config", config, "--threads", "6",
+                                "--print-config"], capture_output=True, text=True, timeout=30)
+        assert "serve.seal-rows=777" in again.stdout, "the file was not read"
+        assert "serve.threads=6" in again.stdout, "a flag did not override the file"
+        with open(config, "a") as f:
+            f.write("serve.no-such-option=1\n")
+        bad = subprocess.run([BINARY, "serve", "--config", config, "--print-config"],
+                             capture_output=True, text=True, timeout=30)
+        assert bad.returncode != 0 and "no-such-option" in bad.stdout + bad.stderr
