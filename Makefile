@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
   libhnswlib-dev \
-  python3 python3-pytest python3-requests python3-numpy curl strace \
+  python3 python3-pytest python3-requests python3-numpy curl strace openssl \
   clang-14 libclang-rt-14-dev
 
 .PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash format clean

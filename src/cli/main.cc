@@ -32,6 +32,10 @@ int Serve(const quiver::EngineOptions& engine_options,
     return 1;
   }
   quiver::HttpServer server(engine->get(), server_options);
+  if (quiver::Status valid = server.Valid(); !valid.ok()) {
+    spdlog::critical("{}", valid.ToString());
+    return 2;
+  }
   auto port = server.Bind();
   if (!port.ok()) {
     spdlog::critical("{}", port.status().ToString());
@@ -43,7 +47,8 @@ int Serve(const quiver::EngineOptions& engine_options,
     spdlog::info("received signal {}; shutting down", sig);
     server.Stop();
   });
-  spdlog::info("quiver listening on http://{}:{} with data in {}", server_options.host, *port,
+  spdlog::info("quiver listening on {}://{}:{} with data in {}",
+               server_options.tls_cert.empty() ? "http" : "https", server_options.host, *port,
                data_dir);
   server.Serve();
   // Serve returns after Stop (or a listen failure); wake the waiter either way.
@@ -125,6 +130,8 @@ int main(int argc, char** argv) {
                    "Requests per second per API key (per client address without keys); 0: off")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e9));
+  serve->add_option("--tls-cert", server_options.tls_cert, "PEM certificate (chain): serve HTTPS");
+  serve->add_option("--tls-key", server_options.tls_key, "PEM private key of --tls-cert");
   engine_options.index_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   serve
       ->add_option("--index-threads", engine_options.index_threads,

@@ -192,7 +192,15 @@ Result<Reply> Rebuild(Engine& engine, const httplib::Request&) {
 }  // namespace
 
 HttpServer::HttpServer(Engine* engine, ServerOptions options)
-    : engine_(engine), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+    : engine_(engine), options_(std::move(options)) {
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    if (tls->is_valid()) SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
+    server_ = std::move(tls);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   const int threads = options_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.max_body_bytes);
@@ -234,6 +242,16 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
 }
 
 HttpServer::~HttpServer() = default;
+
+Status HttpServer::Valid() const {
+  if (options_.tls_cert.empty() != options_.tls_key.empty())
+    return Status::InvalidArgument("TLS needs both a certificate and a private key");
+  if (!server_->is_valid()) {
+    return Status::InvalidArgument("the TLS certificate " + options_.tls_cert + " or key " +
+                                   options_.tls_key + " does not load");
+  }
+  return Status::OK();
+}
 
 namespace {
 

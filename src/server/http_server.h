@@ -24,6 +24,8 @@ struct ServerOptions {
   int keep_alive_seconds = 2;
   KeyRing keys;           // empty: no authentication (then loopback only, see quiver serve)
   double rate_limit = 0;  // requests per second per key (per address without keys); 0: off
+  // HTTPS when both are set (PEM files); TLS 1.2 is the oldest accepted.
+  std::string tls_cert, tls_key;
 };
 
 // One route of the API, as the router has it (tests walk this table).
@@ -43,6 +45,8 @@ class RateLimiter;
 class HttpServer {
  public:
   HttpServer(Engine* engine, ServerOptions options);
+  // Why the server cannot run (a TLS certificate or key that does not load).
+  Status Valid() const;
   ~HttpServer();
 
   // Binds the listening socket; returns the port (useful with port 0).

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 
 BINARY = os.environ.get("QUIVER_BIN", os.path.join(ROOT, "build", "bin", "quiver"))
-LISTEN_RE = re.compile(r"listening on http://[\d.]+:(\d+)")
+LISTEN_RE = re.compile(r"listening on https?://[\d.]+:(\d+)")
 
 
 class QuiverProcess:
