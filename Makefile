@@ -18,7 +18,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy curl strace openssl \
   clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash format clean
 
 all: build
 
@@ -51,6 +51,29 @@ test-unit:
 
 test-e2e:
 	QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver $(PYTHON) -m pytest -q tests/e2e
+
+# Sanitizer builds in their own directories (outside make test; .ci/run runs
+# them after it). ASan + UBSan: every unit and end-to-end test. TSan: the
+# concurrency stress tests.
+SAN_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIVER_BUILD_BENCH=OFF
+build-asan: deps
+	@[ -f build-asan/build.ninja ] || cmake -S . -B build-asan $(SAN_CMAKE) \
+	  -DQUIVER_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS)
+
+test-asan: build-asan
+	cd build-asan && ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  QUIVER_BIN=$(abspath build-asan)/bin/quiver $(PYTHON) -m pytest -q tests/e2e
+
+build-tsan: deps
+	@[ -f build-tsan/build.ninja ] || cmake -S . -B build-tsan $(SAN_CMAKE) -DQUIVER_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target quiver_unit_tests
+
+test-tsan: build-tsan
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 QUIVER_STRESS_SECONDS=$${STRESS_SECONDS:-20} \
+	  build-tsan/bin/quiver_unit_tests --gtest_filter='Stress*:*Concurren*'
 
 # libFuzzer targets (clang 14, ASan + UBSan) in their own build directory.
 FUZZ_DIR ?= build-fuzz
