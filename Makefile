@@ -82,16 +82,21 @@ build-fuzz: deps
 	  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 
-# Replays the seed corpus (part of make test).
-test-fuzz: build-fuzz
-	$(FUZZ_DIR)/filter_fuzzer tests/fuzz/corpus/filter -runs=0
+FUZZ_TARGETS := filter request wal segment index name
 
-# Fuzzes for FUZZ_SECONDS (default 300) on a scratch copy of the corpus;
-# a crashing input is written to crash-* in this directory.
+# Replays every seed corpus (part of make test).
+test-fuzz: build-fuzz
+	@set -o pipefail; for t in $(FUZZ_TARGETS); do echo "replaying $$t"; \
+	  $(FUZZ_DIR)/$${t}_fuzzer tests/fuzz/corpus/$$t -runs=0 2>&1 | tail -3 || exit 1; done
+
+# Fuzzes each target for FUZZ_SECONDS (default 300) on a scratch copy of
+# its corpus (FUZZ_TARGETS= picks some); a crashing input is written to
+# crash-* in this directory.
 fuzz: build-fuzz
-	rm -rf $(FUZZ_DIR)/corpus && cp -r tests/fuzz/corpus/filter $(FUZZ_DIR)/corpus
-	$(FUZZ_DIR)/filter_fuzzer $(FUZZ_DIR)/corpus tests/fuzz/corpus/filter \
-	  -max_total_time=$${FUZZ_SECONDS:-300} -max_len=512
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(FUZZ_DIR)/corpus-$$t && cp -r tests/fuzz/corpus/$$t $(FUZZ_DIR)/corpus-$$t && \
+	  $(FUZZ_DIR)/$${t}_fuzzer $(FUZZ_DIR)/corpus-$$t tests/fuzz/corpus/$$t \
+	    -max_total_time=$${FUZZ_SECONDS:-300} -max_len=4096 || exit 1; done
 
 bench: build
 	$(PYTHON) bench/http_insert_search.py --bin $(BUILD_DIR)/bin/quiver

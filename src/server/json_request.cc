@@ -338,7 +338,8 @@ Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
   HybridRequest request;
   if (body.Has("queryVector")) return Invalid("give queryVector or queries, not both");
   simdjson::dom::array queries;
-  if (body.Get("queries")->get_array().get(queries) != simdjson::SUCCESS) {
+  auto list = body.Get("queries");
+  if (!list || list->get_array().get(queries) != simdjson::SUCCESS) {
     return Invalid("queries must be an array of {field, vector, weight}");
   }
   size_t i = 0;

@@ -17,11 +17,11 @@
 namespace quiver {
 
 Result<TableSchema> DecodeTableSchema(const JsonBody& body);
-// `data` must be an array of objects keyed by field name; absent or null
-// scalar fields are stored as null.
 // Records per insert request (413 above: split the batch).
 inline constexpr size_t kMaxBatchRows = 100000;
 
+// `data` must be an array of objects keyed by field name; absent or null
+// scalar fields are stored as null.
 Result<RecordBatch> DecodeRecords(const TableSchema& schema, simdjson::dom::element data);
 Result<std::vector<PrimaryKey>> DecodeKeys(simdjson::dom::element keys);
 Result<SearchRequest> DecodeSearchRequest(const JsonBody& body);
