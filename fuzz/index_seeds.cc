@@ -26,8 +26,7 @@ int main(int argc, char** argv) {
       spec.ef_construction = 16;
       auto file = index::BuildIndexFile({v.data(), nullptr, 64, 4, metric}, spec);
       if (!file.ok()) return 1;
-      std::ofstream(std::string(argv[1]) + "/seed" + std::to_string(n++) + ".qvi",
-                    std::ios::binary)
+      std::ofstream(std::string(argv[1]) + "/seed" + std::to_string(n++) + ".qvi", std::ios::binary)
           << *file;
     }
   }

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   // Random bytes seldom pass a frame checksum, so the payload decoders also
   // get the raw input.
-  if (auto insert = DecodeInsert(input, schema); insert.ok()) (void)ValidateBatch(schema, insert->batch);
+  if (auto insert = DecodeInsert(input, schema); insert.ok())
+    (void)ValidateBatch(schema, insert->batch);
   (void)DecodeDelete(input);
   std::string_view rest = input;
   if (rest.starts_with(wal::kFileMagic)) rest.remove_prefix(wal::kFileMagic.size());

@@ -97,7 +97,12 @@ int main(int argc, char** argv) {
                    "Close idle keep-alive connections after this long")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
-  serve->add_option("--threads", server_options.threads, "HTTP worker threads")
+  serve
+      ->add_option("--max-connections", server_options.max_connections,
+                   "Open connections served at once (a worker thread each; more wait)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{65536}));
+  serve->add_option("--threads", server_options.threads, "HTTP worker threads kept running")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")

@@ -199,14 +199,24 @@ void Column::EncodeRange(ByteWriter* out, size_t begin, size_t end) const {
 }
 
 Status Column::AppendDecoded(ByteReader* in, size_t rows) {
+  // Sizes come from stored bytes: nothing is allocated before the bytes it
+  // would be filled from are known to be there.
+  auto need = [&](size_t per_row) {
+    if (per_row != 0 && rows > in->remaining() / per_row)
+      return Status::Corruption("column data shorter than its row count");
+    return Status::OK();
+  };
+  QV_RETURN_IF_ERROR(need(1));
   const size_t old = valid_.size();
   valid_.resize(old + rows);
   QV_RETURN_IF_ERROR(in->Raw(valid_.data() + old, rows));
   switch (StorageOf(type_)) {
     case Storage::kInt:
+      QV_RETURN_IF_ERROR(need(sizeof(int64_t)));
       ints_.resize(old + rows);
       return in->Raw(ints_.data() + old, rows * sizeof(int64_t));
     case Storage::kDouble:
+      QV_RETURN_IF_ERROR(need(sizeof(double)));
       doubles_.resize(old + rows);
       return in->Raw(doubles_.data() + old, rows * sizeof(double));
     case Storage::kString:
@@ -214,9 +224,11 @@ Status Column::AppendDecoded(ByteReader* in, size_t rows) {
       for (size_t i = old; i < old + rows; ++i) QV_RETURN_IF_ERROR(in->String(&strings_[i]));
       return Status::OK();
     case Storage::kVector:
+      QV_RETURN_IF_ERROR(need(dims_ * sizeof(float)));
       floats_.resize((old + rows) * dims_);
       return in->Raw(floats_.data() + old * dims_, rows * dims_ * sizeof(float));
     case Storage::kBits:
+      QV_RETURN_IF_ERROR(need(words_ * sizeof(uint64_t)));
       bits_.resize((old + rows) * words_);
       return in->Raw(bits_.data() + old * words_, rows * words_ * sizeof(uint64_t));
     case Storage::kSparse:

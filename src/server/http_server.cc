@@ -7,9 +7,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 #include "common/names.h"
@@ -191,6 +195,71 @@ Result<Reply> Rebuild(Engine& engine, const httplib::Request&) {
 
 }  // namespace
 
+// Connection workers: `min` always, more on demand up to `max` (each idle
+// extra one exits after a while). httplib serves a connection on one thread
+// until it closes, so a fixed pool is exhausted by a few slow clients that
+// dribble their headers; growing the pool keeps everyone else served.
+class ElasticPool final : public httplib::TaskQueue {
+ public:
+  ElasticPool(size_t min, size_t max) : min_(min), max_(std::max(min, max)) {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < min_; ++i) StartThread();
+  }
+  ~ElasticPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(fn));
+    if (idle_ < jobs_.size() && threads_.size() - finished_ < max_) StartThread();
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  void StartThread() {
+    threads_.emplace_back([this] { Work(); });
+  }
+
+  void Work() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      ++idle_;
+      const bool woke = cv_.wait_for(lock, std::chrono::seconds(30),
+                                     [this] { return stopping_ || !jobs_.empty(); });
+      --idle_;
+      if (!woke && live() > min_) break;  // an idle extra worker leaves
+      if (jobs_.empty()) {
+        if (stopping_) break;
+        continue;
+      }
+      auto fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+    ++finished_;
+  }
+  size_t live() const { return threads_.size() - finished_; }
+
+  const size_t min_, max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;  // joined at shutdown (exited ones too)
+  size_t idle_ = 0, finished_ = 0;
+  bool stopping_ = false;
+};
+
 HttpServer::HttpServer(Engine* engine, ServerOptions options)
     : engine_(engine), options_(std::move(options)) {
   if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
@@ -201,8 +270,11 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
   } else {
     server_ = std::make_unique<httplib::Server>();
   }
-  const int threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const size_t threads = static_cast<size_t>(options_.threads);
+  const size_t max_threads = std::max(threads, options_.max_connections);
+  server_->new_task_queue = [threads, max_threads] {
+    return new ElasticPool(threads, max_threads);
+  };
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_keep_alive_max_count(10000);
   server_->set_keep_alive_timeout(options_.keep_alive_seconds);
@@ -226,6 +298,24 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
         }
         return httplib::Server::HandlerResponse::Handled;
       }));
+  // A body announced larger than the limit is refused before it is read.
+  server_->set_pre_routing_handler(
+      [limit = options_.max_body_bytes](const httplib::Request& req, httplib::Response& res) {
+        const std::string length = req.get_header_value("Content-Length");
+        if (length.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        uint64_t announced = 0;
+        auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), announced);
+        const bool too_big =
+            ec == std::errc::result_out_of_range ||
+            (ec == std::errc() && end == length.data() + length.size() && announced > limit);
+        if (!too_big) return httplib::Server::HandlerResponse::Unhandled;
+        WriteEnvelope(res, 413,
+                      "request body of " + length + " bytes exceeds the limit of " +
+                          std::to_string(limit) + " bytes",
+                      std::nullopt);
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      });
   server_->set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown exception";

@@ -18,7 +18,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8888;  // 0: any free port
   size_t max_body_bytes = 64u << 20;
-  int threads = 16;
+  int threads = 16;               // connection workers always running
+  size_t max_connections = 1024;  // workers at most (one per open connection)
   // An idle keep-alive connection is closed after this; a graceful shutdown
   // also waits up to this long for idle connections.
   int keep_alive_seconds = 2;
