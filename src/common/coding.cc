@@ -15,7 +15,7 @@ Status ByteReader::Raw(void* dst, size_t n) {
     return Status::Corruption("record ends early: need " + std::to_string(n) + " bytes at offset " +
                               std::to_string(pos_) + ", have " + std::to_string(remaining()));
   }
-  std::memcpy(dst, in_.data() + pos_, n);
+  if (n != 0) std::memcpy(dst, in_.data() + pos_, n);  // dst may be null when n is 0
   pos_ += n;
   return Status::OK();
 }
