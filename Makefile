@@ -15,10 +15,10 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
   libhnswlib-dev \
-  python3 python3-pytest python3-requests python3-numpy curl strace openssl \
+  python3 python3-pytest python3-requests python3-numpy curl strace openssl wrk \
   clang-14 libclang-rt-14-dev
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load format clean
 
 all: build
 
@@ -129,6 +129,11 @@ soak-crash: build
 	  QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver $(PYTHON) -m pytest -q \
 	  tests/e2e/test_crash_recovery.py::test_random_kills_during_seals_and_compactions
 	QUIVER_POWER_LOSS_SEEDS=$${SEEDS:-20000} $(BUILD_DIR)/bin/quiver_unit_tests --gtest_filter='PowerLoss*'
+
+# The sustained-load test (T11) for LOAD_SECONDS (default 1800) instead of 60.
+soak-load: build
+	QUIVER_LOAD_SECONDS=$${LOAD_SECONDS:-1800} QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver \
+	  $(PYTHON) -m pytest -q tests/e2e/test_sustained_load.py
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -211,3 +211,33 @@ def test_tls_serves_https_and_refuses_tls_below_1_2():
                               "--tls-cert", key, "--tls-key", key],
                              capture_output=True, text=True, timeout=30)
         assert bad.returncode == 2 and "does not load" in bad.stdout + bad.stderr
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(server):
+    import signal
+    import socket
+    import time
+    api = requests.Session()
+    assert api.post(server.url + "/api/load", json={"name": "g"}).status_code == 200
+    assert api.post(server.url + "/api/g/schema/tables", json={"name": "t", "fields": [
+        {"name": "id", "dataType": "INT", "primaryKey": True},
+        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2}]}).status_code == 200
+    body = json.dumps({"table": "t", "data": [{"id": i, "v": [i, 1]} for i in range(2000)]}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(b"POST /api/g/data/insert HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        s.sendall(body[: len(body) // 2])
+        time.sleep(0.2)  # the request is being read
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        with pytest.raises(OSError):  # no new connections once stopping
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        s.sendall(body[len(body) // 2:])
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert server.proc.wait(timeout=30) == 0
+    server.start()
+    r = requests.get(server.url + "/api/g/statistics", timeout=30)
+    assert r.json()["result"][0]["totalRecords"] == 2000
