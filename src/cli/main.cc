@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/inspect.h"
+#include "common/log.h"
 #include "engine/engine.h"
 #include "io/file_system.h"
 #include "server/http_server.h"
@@ -28,34 +29,35 @@ int Serve(const quiver::EngineOptions& engine_options,
 
   auto engine = quiver::Engine::Open(quiver::NewPosixFileSystem(), engine_options);
   if (!engine.ok()) {
-    spdlog::critical("cannot open data directory {}: {}", data_dir, engine.status().ToString());
+    quiver::log::Get("server").critical("cannot open data directory {}: {}", data_dir,
+                                        engine.status().ToString());
     return 1;
   }
   quiver::HttpServer server(engine->get(), server_options);
   if (quiver::Status valid = server.Valid(); !valid.ok()) {
-    spdlog::critical("{}", valid.ToString());
+    quiver::log::Get("server").critical("{}", valid.ToString());
     return 2;
   }
   auto port = server.Bind();
   if (!port.ok()) {
-    spdlog::critical("{}", port.status().ToString());
+    quiver::log::Get("server").critical("{}", port.status().ToString());
     return 1;
   }
   std::thread waiter([&server, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
-    spdlog::info("received signal {}; shutting down", sig);
+    quiver::log::Get("server").info("received signal {}; shutting down", sig);
     server.Stop();
   });
-  spdlog::info("quiver listening on {}://{}:{} with data in {}",
-               server_options.tls_cert.empty() ? "http" : "https", server_options.host, *port,
-               data_dir);
+  quiver::log::Get("server").info("quiver listening on {}://{}:{} with data in {}",
+                                  server_options.tls_cert.empty() ? "http" : "https",
+                                  server_options.host, *port, data_dir);
   server.Serve();
   // Serve returns after Stop (or a listen failure); wake the waiter either way.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   engine->reset();
-  spdlog::info("quiver stopped");
+  quiver::log::Get("server").info("quiver stopped");
   return 0;
 }
 
@@ -105,6 +107,10 @@ int main(int argc, char** argv) {
   serve->add_option("--threads", server_options.threads, "HTTP worker threads kept running")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  std::string log_format = "text";
+  serve->add_option("--log-format", log_format, "Log lines as text or json (one object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   serve
@@ -200,6 +206,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve) {
+    quiver::log::SetFormat(log_format);
     spdlog::set_level(spdlog::level::from_str(log_level));
     server_options.max_body_bytes = max_body_mb << 20;
     table.seal_bytes = seal_mb << 20;
@@ -208,24 +215,26 @@ int main(int argc, char** argv) {
       auto text = quiver::NewPosixFileSystem()->ReadFile(api_keys_path);
       auto keys = text.ok() ? quiver::KeyRing::Parse(*text) : text.status();
       if (!keys.ok()) {
-        spdlog::critical("--api-keys {}: {}", api_keys_path, keys.status().ToString());
+        quiver::log::Get("server").critical("--api-keys {}: {}", api_keys_path,
+                                            keys.status().ToString());
         return 2;
       }
       server_options.keys = std::move(keys).value();
-      spdlog::info("authentication on: {} API key(s) from {}", server_options.keys.size(),
-                   api_keys_path);
+      quiver::log::Get("server").info("authentication on: {} API key(s) from {}",
+                                      server_options.keys.size(), api_keys_path);
     } else {
       const bool loopback = server_options.host == "127.0.0.1" ||
                             server_options.host == "localhost" || server_options.host == "::1";
       if (!loopback && !allow_open_remote) {
-        spdlog::critical(
+        quiver::log::Get("server").critical(
             "refusing to listen on {} without API keys: give --api-keys FILE, or "
             "--allow-remote-without-keys to serve unauthenticated",
             server_options.host);
         return 2;
       }
-      spdlog::warn("no API keys configured: authentication is off{}",
-                   loopback ? "; listening on loopback only" : " on a non-loopback address");
+      quiver::log::Get("server").warn(
+          "no API keys configured: authentication is off{}",
+          loopback ? "; listening on loopback only" : " on a non-loopback address");
     }
     return Serve(engine_options, server_options);
   }

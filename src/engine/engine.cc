@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/log.h"
 #include "common/names.h"
 
 namespace quiver {
@@ -55,7 +56,7 @@ Engine::~Engine() {
 // thread at a time, at a lower CPU priority than queries and writes.
 void Engine::IndexLoop() {
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0)
-    spdlog::debug("index rebuilder: could not lower its priority");
+    log::Get("engine").debug("index rebuilder: could not lower its priority");
   std::unique_lock lock(stop_mu_);
   while (!stopping_) {
     lock.unlock();
@@ -64,7 +65,7 @@ void Engine::IndexLoop() {
       if (stop_builds_) break;
       auto built = table->BuildNextIndex(&stop_builds_);
       if (!built.ok() && !stop_builds_)
-        spdlog::warn("index rebuilder: {}", built.status().ToString());
+        log::Get("engine").warn("index rebuilder: {}", built.status().ToString());
       worked = worked || !built.ok() || *built;
     }
     lock.lock();
@@ -127,11 +128,12 @@ void Engine::MaintainOnce() {
   });
   for (const auto& table : tables) {
     if (Status s = table->MaybeSeal(); !s.ok()) {
-      spdlog::warn("maintenance: sealing table {} failed: {}", table->schema().name, s.ToString());
+      log::Get("engine").warn("maintenance: sealing table {} failed: {}", table->schema().name,
+                              s.ToString());
     }
     if (Status s = table->Compact(); !s.ok()) {
-      spdlog::warn("maintenance: compacting table {} failed: {}", table->schema().name,
-                   s.ToString());
+      log::Get("engine").warn("maintenance: compacting table {} failed: {}", table->schema().name,
+                              s.ToString());
     }
   }
   index_cv_.notify_all();  // sealed or compacted segments want indexes
@@ -159,7 +161,7 @@ Status Engine::Start() {
   QV_ASSIGN_OR_RETURN(auto meta_files, fs_->ListDir(meta_dir));
   for (const auto& name : meta_files) {
     if (name.ends_with(kTempSuffix)) {
-      spdlog::info("removing stale temporary file {}", JoinPath(meta_dir, name));
+      log::Get("engine").info("removing stale temporary file {}", JoinPath(meta_dir, name));
       QV_RETURN_IF_ERROR(fs_->RemoveFile(JoinPath(meta_dir, name)));
     }
   }
@@ -172,7 +174,7 @@ Status Engine::Start() {
     QV_ASSIGN_OR_RETURN(OpenDatabase open, OpenDatabaseFiles(db));
     open_.emplace(db.name, std::move(open));
   }
-  spdlog::info("engine: {} database(s) open from {}", open_.size(), options_.data_dir);
+  log::Get("engine").info("engine: {} database(s) open from {}", open_.size(), options_.data_dir);
   return Status::OK();
 }
 
@@ -190,7 +192,7 @@ Status Engine::RemoveOrphans() {
     uint64_t id;
     const std::string path = JoinPath(dbs_dir, name);
     if (!ParseId(name, &id) || !known.contains(id)) {
-      spdlog::info("removing orphaned database directory {}", path);
+      log::Get("engine").info("removing orphaned database directory {}", path);
       QV_RETURN_IF_ERROR(fs_->RemoveAll(path));
       continue;
     }
@@ -198,7 +200,7 @@ Status Engine::RemoveOrphans() {
     for (const auto& tname : table_dirs) {
       uint64_t tid;
       if (!ParseId(tname, &tid) || !known[id].contains(tid)) {
-        spdlog::info("removing orphaned table directory {}", JoinPath(path, tname));
+        log::Get("engine").info("removing orphaned table directory {}", JoinPath(path, tname));
         QV_RETURN_IF_ERROR(fs_->RemoveAll(JoinPath(path, tname)));
       }
     }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "common/log.h"
 #include "engine/log_payload.h"
 #include "expr/filter.h"
 #include "segment/manifest.h"
@@ -77,7 +78,7 @@ Status Table::Recover() {
   for (const auto& name : names) {
     const std::string path = JoinPath(segments_dir, name);
     if (referenced.contains(path)) continue;
-    spdlog::info("table {}: removing unreferenced segment file {}", schema_.name, path);
+    log::Get("engine").info("table {}: removing unreferenced segment file {}", schema_.name, path);
     QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
   }
   QV_RETURN_IF_ERROR(LoadIndexes(manifest));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/log.h"
 #include "engine/table.h"
 
 namespace quiver {
@@ -72,8 +73,8 @@ Status Table::LoadIndexes(const Manifest& manifest) {
         continue;
       }
       // Never served: moved aside for a post-mortem, and built again.
-      spdlog::warn("table {}: index {} is damaged, quarantined and rebuilt: {}", schema_.name, path,
-                   opened.status().ToString());
+      log::Get("index").warn("table {}: index {} is damaged, quarantined and rebuilt: {}",
+                             schema_.name, path, opened.status().ToString());
       const std::string quarantine = JoinPath(dir_, "quarantine");
       QV_RETURN_IF_ERROR(fs_->CreateDirs(quarantine));
       const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
@@ -92,7 +93,7 @@ Status Table::LoadIndexes(const Manifest& manifest) {
   for (const auto& name : names) {
     const std::string path = JoinPath(dir, name);
     if (referenced.contains(path)) continue;
-    spdlog::info("table {}: removing unreferenced index file {}", schema_.name, path);
+    log::Get("index").info("table {}: removing unreferenced index file {}", schema_.name, path);
     QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
   }
   return Status::OK();
@@ -172,9 +173,10 @@ Status Table::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
     slots[field] = std::move(opened);
   }
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
-  spdlog::debug("table {}: indexed field {} of segment {} ({} rows) in {:.2f} s", schema_.name,
-                schema_.fields[field].name, segment->id(), segment->num_rows(),
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  log::Get("index").debug(
+      "table {}: indexed field {} of segment {} ({} rows) in {:.2f} s", schema_.name,
+      schema_.fields[field].name, segment->id(), segment->num_rows(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return Status::OK();
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/crash_point.h"
+#include "common/log.h"
 #include "engine/table.h"
 #include "segment/manifest.h"
 
@@ -138,14 +139,16 @@ Status Table::SealFrozen() {
     frozen_.reset();
   }
   QV_RETURN_IF_ERROR(WriteManifest(frozen_checkpoint_));
-  spdlog::debug("table {}: sealed {} rows up to LSN {}", schema_.name, rows, frozen_checkpoint_);
+  log::Get("engine").debug("table {}: sealed {} rows up to LSN {}", schema_.name, rows,
+                           frozen_checkpoint_);
   return TrimLog(frozen_checkpoint_);
 }
 
 Status Table::TrimLog(Lsn checkpoint) {
   // Without a successor file the current one could not be removed.
   if (Status rotated = log_->Rotate(); !rotated.ok()) {
-    spdlog::warn("table {}: could not start a new WAL file: {}", schema_.name, rotated.ToString());
+    log::Get("engine").warn("table {}: could not start a new WAL file: {}", schema_.name,
+                            rotated.ToString());
   }
   return log_->TrimTo(checkpoint);
 }
@@ -244,7 +247,8 @@ Status Table::Compact(bool force) {
     }
   }
   QV_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(dir_, "indexes")));
-  spdlog::debug("table {}: compacted {} segments into {} rows", schema_.name, chosen.size(), rows);
+  log::Get("engine").debug("table {}: compacted {} segments into {} rows", schema_.name,
+                           chosen.size(), rows);
   return fs_->SyncDir(JoinPath(dir_, "segments"));
 }
 

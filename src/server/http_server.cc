@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/log.h"
 #include "common/names.h"
 #include "server/error_mapping.h"
 #include "server/json_request.h"
@@ -325,7 +326,7 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
           what = e.what();
         } catch (...) {
         }
-        spdlog::error("http: {} {} raised: {}", req.method, req.path, what);
+        log::Get("http").error("http: {} {} raised: {}", req.method, req.path, what);
         WriteEnvelope(res, 500, "internal error: " + what, std::nullopt);
       });
   RegisterRoutes();
@@ -497,7 +498,8 @@ void HttpServer::RegisterRoutes() {
           res.set_header("WWW-Authenticate", "Bearer");
       }
       if (res.status >= 500) {
-        spdlog::error("http: request {} {} {} -> {}", request_id, req.method, req.path, res.status);
+        log::Get("http").error("http: request {} {} {} -> {}", request_id, req.method, req.path,
+                               res.status);
       }
       metrics_->Observe(
           metric, res.status,
@@ -521,7 +523,8 @@ void HttpServer::RegisterRoutes() {
       if (!reply.ok()) {
         const Status& status = reply.status();
         const int code = HttpStatusFor(status);
-        if (code >= 500) spdlog::error("http: {} {}: {}", req.method, req.path, status.ToString());
+        if (code >= 500)
+          log::Get("http").error("http: {} {}: {}", req.method, req.path, status.ToString());
         WriteEnvelope(res, code, status.message(), std::nullopt);
         return;
       }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/crash_point.h"
+#include "common/log.h"
 #include "wal/wal_format.h"
 
 namespace quiver {
@@ -83,7 +84,7 @@ Status LocalLog::Recover(Lsn checkpoint, const ReplayFn& replay) {
       if (!is_last || !(torn_header || !IntactFrameFollows(view, 0, last_lsn))) {
         return Status::Corruption("WAL file " + path + " at offset 0: bad file header");
       }
-      spdlog::warn("wal: {} has a torn header; removing the empty file", path);
+      log::Get("wal").warn("wal: {} has a torn header; removing the empty file", path);
       QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
       QV_RETURN_IF_ERROR(fs_->SyncDir(dir_));
       continue;
@@ -109,8 +110,8 @@ Status LocalLog::Recover(Lsn checkpoint, const ReplayFn& replay) {
         return Status::Corruption("WAL file " + path + " at offset " + std::to_string(offset) +
                                   ": damaged record followed by valid records; refusing to start");
       }
-      spdlog::warn("wal: truncating torn tail of {} at offset {} ({} bytes dropped)", path, offset,
-                   view.size() - offset);
+      log::Get("wal").warn("wal: truncating torn tail of {} at offset {} ({} bytes dropped)", path,
+                           offset, view.size() - offset);
       QV_RETURN_IF_ERROR(fs_->Truncate(path, offset));
       break;
     }
@@ -261,14 +262,14 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   if (status.ok()) {
     durable_lsn_ = batch.back()->lsn;
   } else if (written.poison) {
-    spdlog::error("wal: {} failed; the log is poisoned and accepts no more writes: {}", dir_,
-                  status.ToString());
+    log::Get("wal").error("wal: {} failed; the log is poisoned and accepts no more writes: {}",
+                          dir_, status.ToString());
     poisoned_ = Status::Unavailable("the write-ahead log failed and accepts no more writes: " +
                                     status.message());
   } else {
     // Refused whole (e.g. the disk is full): the LSNs are handed back.
-    spdlog::warn("wal: {}: a batch of {} records was refused: {}", dir_, batch.size(),
-                 status.ToString());
+    log::Get("wal").warn("wal: {}: a batch of {} records was refused: {}", dir_, batch.size(),
+                         status.ToString());
     next_lsn_ = first_lsn;
     new_file_requested_ = new_file_requested_ || new_file;
   }

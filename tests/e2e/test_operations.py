@@ -241,3 +241,18 @@ def test_graceful_shutdown_finishes_in_flight_requests(server):
     server.start()
     r = requests.get(server.url + "/api/g/statistics", timeout=30)
     assert r.json()["result"][0]["totalRecords"] == 2000
+
+
+def test_json_logs_are_one_object_per_line():
+    with tempfile.TemporaryDirectory(prefix="quiver-log-") as tmp:
+        server = QuiverProcess(os.path.join(tmp, "data"), ["--log-format", "json"]).start()
+        try:
+            requests.post(server.url + "/api/load", json={"name": "x"}, timeout=30)
+        finally:
+            server.stop()
+        lines = [line for line in server.log().splitlines() if line.strip()]
+        assert len(lines) >= 3
+        for line in lines:
+            event = json.loads(line)
+            assert set(event) == {"time", "level", "component", "message"}, event
+        assert any(e["component"] == "engine" for e in map(json.loads, lines))
