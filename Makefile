@@ -16,9 +16,9 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
   libhnswlib-dev \
   python3 python3-pytest python3-requests python3-numpy curl strace openssl wrk \
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-tidy-14
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
 
 all: build
 
@@ -134,6 +134,14 @@ soak-crash: build
 soak-load: build
 	QUIVER_LOAD_SECONDS=$${LOAD_SECONDS:-1800} QUIVER_BIN=$(abspath $(BUILD_DIR))/bin/quiver \
 	  $(PYTHON) -m pytest -q tests/e2e/test_sustained_load.py
+
+# clang-tidy (.clang-tidy; warnings are errors) on the C++ files changed since
+# LINT_BASE (default: the previous commit), committed or not.
+LINT_BASE ?= HEAD~1
+lint: configure
+	@files=$$(git diff --name-only --diff-filter=AM $(LINT_BASE) -- '*.cc' | grep -v '^fuzz/'); \
+	if [ -z "$$files" ]; then echo "lint: no changed C++ files since $(LINT_BASE)"; exit 0; fi; \
+	echo "clang-tidy:" $$files; clang-tidy-14 -p $(BUILD_DIR) --quiet $$files
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

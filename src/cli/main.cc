@@ -54,6 +54,7 @@ int Serve(const quiver::EngineOptions& engine_options,
                                   server_options.host, *port, data_dir);
   server.Serve();
   // Serve returns after Stop (or a listen failure); wake the waiter either way.
+  // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): wakes its sigwait, blocked everywhere
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   engine->reset();
@@ -185,6 +186,7 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<char*> reordered;
+  reordered.reserve(args.size());
   for (auto& a : args) reordered.push_back(a.data());
   CLI11_PARSE(app, static_cast<int>(reordered.size()), reordered.data());
 

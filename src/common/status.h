@@ -106,10 +106,12 @@ class [[nodiscard]] Result {
     if (!qv_status_.ok()) return qv_status_; \
   } while (0)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs is a declaration, tmp a name.
 #define QV_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define QV_ASSIGN_OR_RETURN(lhs, expr) \
   QV_ASSIGN_OR_RETURN_IMPL(QV_CONCAT(qv_result_, __LINE__), lhs, expr)

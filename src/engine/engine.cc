@@ -377,6 +377,7 @@ std::vector<TableStatistics> Engine::AllStatistics() const {
     }
   }
   std::vector<TableStatistics> out;
+  out.reserve(tables.size());
   for (const auto& [db, table] : tables)
     out.push_back({table->schema().name, table->Stats(), table->Health(), db});
   return out;

@@ -197,6 +197,7 @@ Status Table::Compact(bool force) {
     }
     if (chosen.empty()) return Status::OK();
     std::vector<const Segment*> sources;
+    sources.reserve(chosen.size());
     for (const auto& s : chosen) sources.push_back(s.get());
     copy = CopyLiveRows(schema_, sources);
   }

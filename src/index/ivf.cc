@@ -155,10 +155,10 @@ Result<std::unique_ptr<VectorIndex>> OpenIvfFlat(std::string_view blob, const Ve
         ivf->d != static_cast<int>(vectors.dims)) {
       return Status::Corruption("the Faiss index does not match the segment");
     }
-    loaded.release();
-    ivf->own_fields = true;  // the quantizer goes with the index
-    return std::unique_ptr<VectorIndex>(std::make_unique<IvfIndex>(
-        std::unique_ptr<faiss::IndexIVFFlat>(ivf), vectors, std::move(keep_alive)));
+    std::unique_ptr<faiss::IndexIVFFlat> owned(static_cast<faiss::IndexIVFFlat*>(loaded.release()));
+    owned->own_fields = true;  // the quantizer goes with the index
+    return std::unique_ptr<VectorIndex>(
+        std::make_unique<IvfIndex>(std::move(owned), vectors, std::move(keep_alive)));
   } catch (const faiss::FaissException& e) {
     return Status::Corruption(std::string("the Faiss index does not load: ") + e.what());
   }

@@ -102,8 +102,8 @@ bool IsFloatingType(DataType type) {
 void IntegerRange(DataType type, int64_t* min, int64_t* max) {
   switch (type) {
     case DataType::kTinyInt:
-      *min = std::numeric_limits<int8_t>::min();
-      *max = std::numeric_limits<int8_t>::max();
+      *min = -128;  // int8_t's range, without a signed-char conversion
+      *max = 127;
       return;
     case DataType::kSmallInt:
       *min = std::numeric_limits<int16_t>::min();

@@ -57,7 +57,8 @@ void IntegerRange(DataType type, int64_t* min, int64_t* max);
 struct SparseVector {
   std::vector<uint32_t> indices;
   std::vector<float> values;
-  auto operator<=>(const SparseVector&) const = default;
+  auto operator<=>(const SparseVector&) const =
+      default;  // NOLINT(modernize-use-nullptr): tidy 14 false positive
 };
 
 // A single value of a row. Vectors appear only in results, never in filters:

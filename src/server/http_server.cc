@@ -119,7 +119,7 @@ Result<std::pair<JsonBody, std::shared_ptr<Table>>> BodyAndTable(Engine& engine,
   QV_ASSIGN_OR_RETURN(std::string name, body.RequiredString("table"));
   QV_RETURN_IF_ERROR(ValidateName("table", name));
   QV_ASSIGN_OR_RETURN(auto table, engine.FindTable(db, name));
-  return std::make_pair(std::move(body), std::move(table));
+  return std::make_pair(body, std::move(table));
 }
 
 Result<Reply> Insert(Engine& engine, const httplib::Request& req) {
@@ -318,7 +318,7 @@ HttpServer::HttpServer(Engine* engine, ServerOptions options)
         return httplib::Server::HandlerResponse::Handled;
       });
   server_->set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      [](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
         std::string what = "unknown exception";
         try {
           std::rethrow_exception(ep);
@@ -473,39 +473,40 @@ void HttpServer::RegisterRoutes() {
   if (options_.rate_limit > 0) limiter_ = std::make_shared<RateLimiter>(options_.rate_limit);
 
   // Authentication, rate limit, request id and metrics around every route.
-  auto guarded = [this](size_t metric, Access access,
-                        std::function<std::string(const httplib::Request&)> database,
-                        std::function<void(const httplib::Request&, httplib::Response&)> serve) {
-    return [this, metric, access, database, serve](const httplib::Request& req,
-                                                   httplib::Response& res) {
-      const auto start = std::chrono::steady_clock::now();
-      const std::string request_id = RequestId(req);
-      res.set_header("X-Request-Id", request_id);
-      std::string key_name;
-      Status allowed = options_.keys.Check(PresentedKey(req), access, database(req), &key_name);
-      if (allowed.ok() && limiter_ && access != Access::kPublic &&
-          !limiter_->Take(key_name.empty() ? "addr:" + req.remote_addr : "key:" + key_name)) {
-        allowed = Status::ResourceExhausted("request rate above " +
-                                            fmt::format("{}", options_.rate_limit) +
-                                            " per second for this key: slow down");
-        res.set_header("Retry-After", "1");
-      }
-      if (allowed.ok()) {
-        serve(req, res);
-      } else {
-        WriteEnvelope(res, HttpStatusFor(allowed), allowed.message(), std::nullopt);
-        if (allowed.code() == StatusCode::kUnauthenticated)
-          res.set_header("WWW-Authenticate", "Bearer");
-      }
-      if (res.status >= 500) {
-        log::Get("http").error("http: request {} {} {} -> {}", request_id, req.method, req.path,
-                               res.status);
-      }
-      metrics_->Observe(
-          metric, res.status,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    };
-  };
+  auto guarded =
+      [this](size_t metric, Access access,
+             const std::function<std::string(const httplib::Request&)>& database,
+             const std::function<void(const httplib::Request&, httplib::Response&)>& serve) {
+        return [this, metric, access, database, serve](const httplib::Request& req,
+                                                       httplib::Response& res) {
+          const auto start = std::chrono::steady_clock::now();
+          const std::string request_id = RequestId(req);
+          res.set_header("X-Request-Id", request_id);
+          std::string key_name;
+          Status allowed = options_.keys.Check(PresentedKey(req), access, database(req), &key_name);
+          if (allowed.ok() && limiter_ && access != Access::kPublic &&
+              !limiter_->Take(key_name.empty() ? "addr:" + req.remote_addr : "key:" + key_name)) {
+            allowed = Status::ResourceExhausted("request rate above " +
+                                                fmt::format("{}", options_.rate_limit) +
+                                                " per second for this key: slow down");
+            res.set_header("Retry-After", "1");
+          }
+          if (allowed.ok()) {
+            serve(req, res);
+          } else {
+            WriteEnvelope(res, HttpStatusFor(allowed), allowed.message(), std::nullopt);
+            if (allowed.code() == StatusCode::kUnauthenticated)
+              res.set_header("WWW-Authenticate", "Bearer");
+          }
+          if (res.status >= 500) {
+            log::Get("http").error("http: request {} {} {} -> {}", request_id, req.method, req.path,
+                                   res.status);
+          }
+          metrics_->Observe(
+              metric, res.status,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        };
+      };
   auto no_database = [](const httplib::Request&) { return std::string(); };
   server_->Get("/", guarded(1, Access::kAnyKey, no_database,
                             [](const httplib::Request&, httplib::Response& res) {
@@ -517,7 +518,7 @@ void HttpServer::RegisterRoutes() {
                                                      "text/plain; version=0.0.4; charset=utf-8");
                                    }));
   for (size_t i = 0; i < table.size(); ++i) {
-    const RouteSpec route = table[i];
+    const RouteSpec& route = table[i];
     auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
       Result<Reply> reply = route.handler(*engine_, req);
       if (!reply.ok()) {
