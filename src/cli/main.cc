@@ -1,6 +1,7 @@
 // quiver: the single binary. `quiver serve` runs the standalone server;
 // `quiver inspect` dumps on-disk files.
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -27,13 +28,8 @@ int Serve(const quiver::EngineOptions& engine_options,
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto engine = quiver::Engine::Open(quiver::NewPosixFileSystem(), engine_options);
-  if (!engine.ok()) {
-    quiver::log::Get("server").critical("cannot open data directory {}: {}", data_dir,
-                                        engine.status().ToString());
-    return 1;
-  }
-  quiver::HttpServer server(engine->get(), server_options);
+  // Bind first, so /health answers (and /ready says 503) during recovery.
+  quiver::HttpServer server(nullptr, server_options);
   if (quiver::Status valid = server.Valid(); !valid.ok()) {
     quiver::log::Get("server").critical("{}", valid.ToString());
     return 2;
@@ -43,20 +39,34 @@ int Serve(const quiver::EngineOptions& engine_options,
     quiver::log::Get("server").critical("{}", port.status().ToString());
     return 1;
   }
+  const std::string url = fmt::format(
+      "{}://{}:{}", server_options.tls_cert.empty() ? "http" : "https", server_options.host, *port);
+  quiver::log::Get("server").info("bound to {}; recovering {}", url, data_dir);
+  std::thread serving([&server] { server.Serve(); });
   std::thread waiter([&server, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
     quiver::log::Get("server").info("received signal {}; shutting down", sig);
     server.Stop();
   });
-  quiver::log::Get("server").info("quiver listening on {}://{}:{} with data in {}",
-                                  server_options.tls_cert.empty() ? "http" : "https",
-                                  server_options.host, *port, data_dir);
-  server.Serve();
-  // Serve returns after Stop (or a listen failure); wake the waiter either way.
-  // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): wakes its sigwait, blocked everywhere
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  auto stop_waiter = [&] {
+    // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): wakes its sigwait, blocked everywhere
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+  };
+  auto engine = quiver::Engine::Open(quiver::NewPosixFileSystem(), engine_options);
+  if (!engine.ok()) {
+    quiver::log::Get("server").critical("cannot open data directory {}: {}", data_dir,
+                                        engine.status().ToString());
+    server.Stop();
+    serving.join();
+    stop_waiter();
+    return 1;
+  }
+  server.SetEngine(engine->get());
+  quiver::log::Get("server").info("quiver listening on {} with data in {}", url, data_dir);
+  serving.join();  // until Stop (a signal) or a listen failure
+  stop_waiter();
   engine->reset();
   quiver::log::Get("server").info("quiver stopped");
   return 0;

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace quiver {
 namespace {
@@ -38,6 +41,18 @@ void CrashPoint(std::string_view name) {
   static const char kMessage[] = "quiver: crash point reached, killing the process\n";
   (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::kill(::getpid(), SIGKILL);
+}
+
+void PausePoint(std::string_view name) {
+  static const std::pair<std::string, long> armed = [] {
+    const char* env = std::getenv("QUIVER_PAUSE_POINT");
+    std::string spec = env ? env : "";
+    const auto colon = spec.rfind(':');
+    if (colon == std::string::npos) return std::pair<std::string, long>{};
+    return std::pair<std::string, long>{spec.substr(0, colon), std::atol(spec.c_str() + colon + 1)};
+  }();
+  if (armed.first.empty() || name != armed.first) return;
+  std::this_thread::sleep_for(std::chrono::milliseconds(armed.second));
 }
 
 }  // namespace quiver

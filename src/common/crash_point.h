@@ -14,4 +14,10 @@ namespace quiver {
 // wal.before_trim, compaction.mid_swap, compaction.before_cleanup.
 void CrashPoint(std::string_view name);
 
+// A named place where a test may make the process wait: with
+// QUIVER_PAUSE_POINT=<name>:<milliseconds> it sleeps there that long (so a
+// test can observe the state, such as a server still recovering). Names in
+// use: engine.before_recovery.
+void PausePoint(std::string_view name);
+
 }  // namespace quiver

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/names.h"
 
@@ -156,6 +157,7 @@ std::string Engine::TableDir(uint64_t db_id, uint64_t table_id) const {
 Status Engine::Start() {
   QV_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(options_.data_dir, "dbs")));
   QV_ASSIGN_OR_RETURN(dir_lock_, fs_->Lock(JoinPath(options_.data_dir, "LOCK")));
+  PausePoint("engine.before_recovery");
   const std::string meta_dir = JoinPath(options_.data_dir, "meta");
   QV_RETURN_IF_ERROR(fs_->CreateDirs(meta_dir));
   QV_ASSIGN_OR_RETURN(auto meta_files, fs_->ListDir(meta_dir));

@@ -369,7 +369,7 @@ std::vector<RouteSpec> RouteTable() {
   return {
       {"GET", "/state", "/state", Access::kPublic, DbFrom::kNone, reply("Server is online!")},
       {"GET", "/health", "/health", Access::kPublic, DbFrom::kNone, reply("alive")},
-      // The server binds only after recovery, so once it answers it is ready.
+      // 503 until recovery is done (the guard answers for every route but /health).
       {"GET", "/ready", "/ready", Access::kPublic, DbFrom::kNone, reply("ready")},
       {"POST", "/api/load", "/api/load", Access::kWrite, DbFrom::kBody, LoadDatabase},
       {"POST", "/api/rebuild", "/api/rebuild", Access::kAdmin, DbFrom::kNone, Rebuild},
@@ -491,6 +491,10 @@ void HttpServer::RegisterRoutes() {
                                                 " per second for this key: slow down");
             res.set_header("Retry-After", "1");
           }
+          if (allowed.ok() && engine_.load() == nullptr && req.path != "/health") {
+            allowed = Status::Unavailable("starting: the data directory is being recovered");
+            res.set_header("Retry-After", "1");
+          }
           if (allowed.ok()) {
             serve(req, res);
           } else {
@@ -514,13 +518,13 @@ void HttpServer::RegisterRoutes() {
                             }));
   server_->Get("/metrics", guarded(0, Access::kAnyKey, no_database,
                                    [this](const httplib::Request&, httplib::Response& res) {
-                                     res.set_content(metrics_->Render(*engine_),
+                                     res.set_content(metrics_->Render(*engine_.load()),
                                                      "text/plain; version=0.0.4; charset=utf-8");
                                    }));
   for (size_t i = 0; i < table.size(); ++i) {
     const RouteSpec& route = table[i];
     auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
-      Result<Reply> reply = route.handler(*engine_, req);
+      Result<Reply> reply = route.handler(*engine_.load(), req);
       if (!reply.ok()) {
         const Status& status = reply.status();
         const int code = HttpStatusFor(status);

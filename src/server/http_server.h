@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,11 @@ class RateLimiter;
 // sees HTTP or JSON. Bind, then Serve on one thread; Stop from any thread.
 class HttpServer {
  public:
+  // `engine` may be null: the server then answers /health, and 503 for
+  // everything else (/ready included) until SetEngine.
   HttpServer(Engine* engine, ServerOptions options);
+  // The engine finished recovery: every route is served from now on.
+  void SetEngine(Engine* engine) { engine_ = engine; }
   // Why the server cannot run (a TLS certificate or key that does not load).
   Status Valid() const;
   ~HttpServer();
@@ -62,7 +67,7 @@ class HttpServer {
  private:
   void RegisterRoutes();
 
-  Engine* engine_;
+  std::atomic<Engine*> engine_;  // null while the engine recovers
   ServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::shared_ptr<HttpMetrics> metrics_;

@@ -256,3 +256,35 @@ def test_json_logs_are_one_object_per_line():
             event = json.loads(line)
             assert set(event) == {"time", "level", "component", "message"}, event
         assert any(e["component"] == "engine" for e in map(json.loads, lines))
+
+
+def test_ready_only_after_recovery():
+    import re
+    import time
+    with tempfile.TemporaryDirectory(prefix="quiver-ready-") as tmp:
+        log = os.path.join(tmp, "log")
+        env = dict(os.environ, QUIVER_PAUSE_POINT="engine.before_recovery:2500")
+        with open(log, "w") as out:
+            proc = subprocess.Popen([BINARY, "serve", "--data", os.path.join(tmp, "d"),
+                                     "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            url = None
+            for _ in range(500):
+                m = re.search(r"bound to (http://[\d.]+:\d+); recovering", open(log).read())
+                if m:
+                    url = m.group(1)
+                    break
+                time.sleep(0.01)
+            assert url, open(log).read()
+            assert requests.get(url + "/health", timeout=10).status_code == 200
+            r = requests.get(url + "/ready", timeout=10)
+            assert r.status_code == 503 and "recovered" in r.json()["message"]
+            assert requests.post(url + "/api/load", json={"name": "x"}, timeout=10).status_code == 503
+            deadline = time.time() + 60
+            while requests.get(url + "/ready", timeout=10).status_code != 200:
+                assert time.time() < deadline, "never became ready"
+                time.sleep(0.05)
+            assert requests.post(url + "/api/load", json={"name": "x"}, timeout=10).status_code == 200
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=30) == 0
