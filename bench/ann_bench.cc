@@ -172,6 +172,7 @@ int main(int argc, char** argv) {
   // Exact re-ranking as the table does it: candidates rescored, best 10 kept.
   auto rerank = [&](const float* q, const std::vector<qi::ScoredRow>& found) {
     std::vector<std::pair<float, uint32_t>> scored;
+    scored.reserve(found.size());
     for (const auto& r : found)
       scored.emplace_back(quiver::kernels::Active().l2_squared(q, base.data() + r.row * dims, dims),
                           r.row);

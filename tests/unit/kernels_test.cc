@@ -71,7 +71,7 @@ TEST_P(EveryKernelSet, BinaryKernelsCountBitsExactly) {
   for (size_t words : {1, 2, 3, 4, 5, 8, 13, 16}) {
     std::vector<uint64_t> a(words), b(words);
     for (auto& x : a) x = rng();
-    for (auto& x : b) x = rng() & rng();
+    for (auto& x : b) x = rng() & rng();  // NOLINT(misc-redundant-expression): two draws
     uint64_t xor_bits = 0, and_bits = 0, or_bits = 0;
     for (size_t w = 0; w < words; ++w) {
       for (int bit = 0; bit < 64; ++bit) {

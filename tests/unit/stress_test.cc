@@ -62,6 +62,7 @@ TEST(Stress, WritesSearchesSealsCompactionsAndIndexBuildsAtOnce) {
     while (!stop) {
       if (rng() % 5 == 0) {
         std::vector<PrimaryKey> keys;
+        keys.reserve(10);
         for (int i = 0; i < 10; ++i) keys.emplace_back(int64_t(rng() % (kKeys / 2)) * 2 + w);
         auto deleted = table.Delete(keys);
         if (!deleted.ok()) fail("delete: " + deleted.status().ToString());
@@ -110,6 +111,7 @@ TEST(Stress, WritesSearchesSealsCompactionsAndIndexBuildsAtOnce) {
     }
   };
   std::vector<std::thread> threads;
+  threads.reserve(6);
   for (int w = 0; w < 2; ++w) threads.emplace_back(writer, w);
   for (int s = 0; s < 2; ++s) threads.emplace_back(searcher, s);
   threads.emplace_back([&] {  // maintenance
