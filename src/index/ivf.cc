@@ -22,6 +22,7 @@ struct ViewReader : faiss::IOReader {
   size_t operator()(void* ptr, size_t size, size_t nitems) override {
     if (size == 0) return 0;
     const size_t n = std::min(nitems, (data.size() - at) / size);
+    if (n == 0) return 0;  // Faiss reads empty arrays into null pointers
     std::memcpy(ptr, data.data() + at, n * size);
     at += n * size;
     return n;

@@ -524,7 +524,12 @@ void HttpServer::RegisterRoutes() {
   for (size_t i = 0; i < table.size(); ++i) {
     const RouteSpec& route = table[i];
     auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
-      Result<Reply> reply = route.handler(*engine_.load(), req);
+      Engine* engine = engine_.load();
+      if (engine == nullptr) {  // still recovering: only /health gets this far
+        WriteEnvelope(res, 200, "alive", std::nullopt);
+        return;
+      }
+      Result<Reply> reply = route.handler(*engine, req);
       if (!reply.ok()) {
         const Status& status = reply.status();
         const int code = HttpStatusFor(status);
