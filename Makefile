@@ -82,7 +82,7 @@ build-fuzz: deps
 	  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 
-FUZZ_TARGETS := filter request wal segment index name
+FUZZ_TARGETS ?= filter request wal segment index name
 
 # Replays every seed corpus (part of make test).
 test-fuzz: build-fuzz

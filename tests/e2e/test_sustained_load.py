@@ -90,6 +90,9 @@ def test_sustained_mixed_load_has_no_errors_and_flat_memory():
             middle = [kib for t, kib in samples if started + third <= t < started + 2 * third]
             last = [kib for t, kib in samples if t >= started + 2 * third]
             assert middle and last
+            print(f"sustained load: {requests_done} requests in {seconds} s "
+                  f"({requests_done / seconds:.0f}/s), RSS peak middle third {max(middle) // 1024} MiB, "
+                  f"last third {max(last) // 1024} MiB")
             assert max(last) <= max(middle) * 1.2 + 16 * 1024, (max(middle), max(last))
             code, stats = api.get("/api/load/statistics")
             assert stats["result"][0]["totalRecords"] == KEYS
