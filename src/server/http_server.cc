@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -211,7 +212,7 @@ class ElasticPool final : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(fn));
-    if (idle_ < jobs_.size() && threads_.size() - finished_ < max_) StartThread();
+    if (idle_ < jobs_.size() && threads_.size() - exited_.size() < max_) StartThread();
     cv_.notify_one();
   }
 
@@ -222,22 +223,30 @@ class ElasticPool final : public httplib::TaskQueue {
       stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& [id, thread] : threads_) thread.join();
   }
 
  private:
+  // Called with mu_ held. Joins the workers that left (they released mu_
+  // for the last time when they recorded it, so each join is immediate).
   void StartThread() {
-    threads_.emplace_back([this] { Work(); });
+    for (uint64_t id : exited_) {
+      threads_[id].join();
+      threads_.erase(id);
+    }
+    exited_.clear();
+    const uint64_t id = next_id_++;
+    threads_.emplace(id, std::thread([this, id] { Work(id); }));
   }
 
-  void Work() {
+  void Work(uint64_t id) {
     std::unique_lock lock(mu_);
     while (true) {
       ++idle_;
       const bool woke = cv_.wait_for(lock, std::chrono::seconds(30),
                                      [this] { return stopping_ || !jobs_.empty(); });
       --idle_;
-      if (!woke && live() > min_) break;  // an idle extra worker leaves
+      if (!woke && threads_.size() - exited_.size() > min_) break;  // an idle extra leaves
       if (jobs_.empty()) {
         if (stopping_) break;
         continue;
@@ -248,16 +257,17 @@ class ElasticPool final : public httplib::TaskQueue {
       fn();
       lock.lock();
     }
-    ++finished_;
+    if (!stopping_) exited_.push_back(id);  // at shutdown every thread is joined anyway
   }
-  size_t live() const { return threads_.size() - finished_; }
 
   const size_t min_, max_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;  // joined at shutdown (exited ones too)
-  size_t idle_ = 0, finished_ = 0;
+  std::map<uint64_t, std::thread> threads_;
+  std::vector<uint64_t> exited_;  // left, not yet joined
+  uint64_t next_id_ = 0;
+  size_t idle_ = 0;
   bool stopping_ = false;
 };
 
@@ -436,6 +446,11 @@ class RateLimiter {
   bool Take(const std::string& who) {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mu_);
+    if (buckets_.size() > 10000) {  // forget clients idle long enough to be full again
+      std::erase_if(buckets_, [&](const auto& entry) {
+        return now - entry.second.last > std::chrono::seconds(60);
+      });
+    }
     auto [it, fresh] = buckets_.try_emplace(who, Bucket{burst_, now});
     Bucket& b = it->second;
     if (!fresh) {
