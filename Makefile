@@ -54,7 +54,7 @@ test-e2e:
 
 # Sanitizer builds in their own directories (outside make test; .ci/run runs
 # them after it). ASan + UBSan: every unit and end-to-end test. TSan: the
-# concurrency stress tests.
+# concurrency stress tests and the HTTP server (worker pool, rate limits, metrics).
 SAN_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIVER_BUILD_BENCH=OFF
 build-asan: deps
 	@[ -f build-asan/build.ninja ] || cmake -S . -B build-asan $(SAN_CMAKE) \
@@ -73,7 +73,7 @@ build-tsan: deps
 
 test-tsan: build-tsan
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 QUIVER_STRESS_SECONDS=$${STRESS_SECONDS:-20} \
-	  build-tsan/bin/quiver_unit_tests --gtest_filter='Stress*:*Concurren*'
+	  build-tsan/bin/quiver_unit_tests --gtest_filter='Stress*:*Concurren*:Auth*'
 
 # libFuzzer targets (clang 14, ASan + UBSan) in their own build directory.
 FUZZ_DIR ?= build-fuzz
