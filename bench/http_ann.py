@@ -118,6 +118,32 @@ def main():
             after = run_load(args, url, "query after restart")
             print(f"recall@10 before {before:.4f}, after restart {after:.4f}; "
                   f"ready in {ready_seconds:.2f} s")
+
+            # Queries on t while the rebuilder builds another table's index
+            # (nice 10, --index-threads): how much do background builds cost?
+            s = requests.Session()
+            s.post(url + "/api/bench/schema/tables", json={"name": "u", "fields": [
+                {"name": "id", "dataType": "INT", "primaryKey": True},
+                {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": int(base.shape[1])},
+            ]}).raise_for_status()
+            rows = min(len(base), 100_000)
+            for start in range(0, rows, args.batch):
+                s.post(url + "/api/bench/data/insert", json={"table": "u", "data": [
+                    {"id": i, "v": base[i].tolist()}
+                    for i in range(start, min(start + args.batch, rows))]}).raise_for_status()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                stats = {t["tableName"]: t for t in
+                         s.get(url + "/api/bench/statistics").json()["result"]}
+                if stats["u"]["indexes"][0]["buildsRunning"] > 0:
+                    break
+                time.sleep(0.05)
+            else:
+                sys.exit("no index build started for table u")
+            run_load(args, url, "query while another table's index builds")
+            stats = {t["tableName"]: t for t in s.get(url + "/api/bench/statistics").json()["result"]}
+            print(f"  (build still running at the end: "
+                  f"{stats['u']['indexes'][0]['buildsRunning'] > 0})")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
