@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 
+#include "common/process.h"
 #include "index/vector_index.h"
 #include "kernels/kernels.h"
 
@@ -42,32 +43,6 @@ std::vector<T> ReadVecs(const std::string& path, size_t* dims) {
     in.read(reinterpret_cast<char*>(out.data() + at), static_cast<std::streamsize>(*dims * 4));
   }
   return out;
-}
-
-size_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * 4096;
-}
-
-// An index file held in memory (the server maps it from disk instead).
-class InMemoryFile final : public quiver::MappedFile {
- public:
-  explicit InMemoryFile(std::string data) : data_(std::move(data)) {}
-  std::string_view data() const override { return data_; }
-
- private:
-  std::string data_;
-};
-
-size_t PeakResidentBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
 }
 
 struct Point {
@@ -143,7 +118,7 @@ int main(int argc, char** argv) {
     if (!cached && type == quiver::IndexType::kHnsw && !index_cache.empty())
       std::ofstream(index_cache, std::ios::binary) << *file;
     auto index =
-        qi::OpenIndexFile(std::make_shared<InMemoryFile>(std::move(file).value()), set, "bench");
+        qi::OpenIndexFile(quiver::BytesAsMappedFile(std::move(file).value()), set, "bench");
     if (!index.ok()) throw std::runtime_error(index.status().ToString());
     return std::move(index).value();
   };
@@ -151,12 +126,12 @@ int main(int argc, char** argv) {
   const auto ours = build(quiver::IndexType::kHnsw, &quiver_build);
 
   hnswlib::L2Space space(dims);
-  size_t before = ResidentBytes();
+  size_t before = quiver::ResidentBytes();
   auto start = Clock::now();
   hnswlib::HierarchicalNSW<float> peer(&space, filtered_only ? 1 : n, m, ef_construction, 100);
   for (size_t i = 0; i < n && !filtered_only; ++i) peer.addPoint(base.data() + i * dims, i);
   const double hnswlib_build = Seconds(start);
-  const size_t hnswlib_memory = ResidentBytes() - before;
+  const size_t hnswlib_memory = quiver::ResidentBytes() - before;
   fmt::print("build: quiver {:.1f} s, hnswlib {:.1f} s (quiver/hnswlib build time {:.2f})\n",
              quiver_build, hnswlib_build, quiver_build / hnswlib_build);
   fmt::print(
@@ -286,7 +261,7 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("\npeak resident memory of this process: {:.0f} MiB\n",
-             PeakResidentBytes() / 1048576.0);
+             quiver::PeakResidentBytes() / 1048576.0);
   if (filtered_only) return 0;
   const double a = QpsAt(quiver_curve, 0.95), b = QpsAt(hnswlib_curve, 0.95);
   fmt::print("QPS at recall@10 0.95: quiver {:.0f}, hnswlib {:.0f}\n", a, b);

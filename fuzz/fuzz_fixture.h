@@ -28,21 +28,12 @@ inline TableSchema EveryKindSchema() {
   return schema;
 }
 
-class BytesFile final : public MappedFile {
- public:
-  explicit BytesFile(std::string_view data) : data_(data) {}
-  std::string_view data() const override { return data_; }
-
- private:
-  std::string data_;  // a copy: mappings are page aligned, and so is std::string's heap block
-};
-
 // Map() returns the input; everything else fails.
 class OneFileSystem final : public FileSystem {
  public:
   explicit OneFileSystem(std::string_view data) : data_(data) {}
   Result<std::unique_ptr<MappedFile>> Map(const std::string&) override {
-    return std::unique_ptr<MappedFile>(std::make_unique<BytesFile>(data_));
+    return BytesAsMappedFile(std::string(data_));
   }
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string&, bool) override {
     return Refused();

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)index::DescribeIndexFile(bytes, "fuzz");
   for (Metric metric : {Metric::kEuclidean, Metric::kCosine}) {
     index::VectorSet set{vectors.data(), nullptr, 64, 4, metric};
-    auto opened = index::OpenIndexFile(std::make_shared<fuzz::BytesFile>(bytes), set, "fuzz");
+    auto opened = index::OpenIndexFile(BytesAsMappedFile(std::string(bytes)), set, "fuzz");
     if (!opened.ok()) {
       if (opened.status().code() != StatusCode::kCorruption &&
           opened.status().code() != StatusCode::kInvalidArgument) {

@@ -11,6 +11,23 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return out;
 }
 
+namespace {
+
+class InMemoryFile final : public MappedFile {
+ public:
+  explicit InMemoryFile(std::string data) : data_(std::move(data)) {}
+  std::string_view data() const override { return data_; }
+
+ private:
+  std::string data_;
+};
+
+}  // namespace
+
+std::unique_ptr<MappedFile> BytesAsMappedFile(std::string data) {
+  return std::make_unique<InMemoryFile>(std::move(data));
+}
+
 std::string DirName(std::string_view path) {
   auto pos = path.find_last_of('/');
   if (pos == std::string_view::npos) return ".";

@@ -73,6 +73,10 @@ std::unique_ptr<FileSystem> NewPosixFileSystem();
 std::string JoinPath(std::string_view dir, std::string_view name);
 std::string DirName(std::string_view path);
 
+// A MappedFile over bytes held in memory (an index file built in a test or a
+// benchmark, a fuzz input).
+std::unique_ptr<MappedFile> BytesAsMappedFile(std::string data);
+
 // The suffix of temporary files written by WriteFileAtomic; stale ones are
 // removed at startup.
 inline constexpr std::string_view kTempSuffix = ".tmp";

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include "common/process.h"
 
 namespace quiver {
 namespace {
@@ -19,13 +19,6 @@ std::string Escape(std::string_view value) {
     out += c;
   }
   return out;
-}
-
-size_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * 4096;
 }
 
 void Header(std::string* out, const char* name, const char* type, const char* help) {

@@ -212,15 +212,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- Index files --------------------------------------------------------------
 
-class StringMapping final : public MappedFile {
- public:
-  explicit StringMapping(std::string data) : data_(std::move(data)) {}
-  std::string_view data() const override { return data_; }
-
- private:
-  std::string data_;
-};
-
 TEST(IndexFile, EveryFlippedByteIsDetected) {
   std::mt19937 rng(4);
   std::normal_distribution<float> noise(0, 1);
@@ -235,27 +226,25 @@ TEST(IndexFile, EveryFlippedByteIsDetected) {
   spec.m = 4;
   auto file = index::BuildIndexFile(set, spec);
   ASSERT_TRUE(file.ok()) << file.status().ToString();
-  ASSERT_TRUE(index::OpenIndexFile(std::make_shared<StringMapping>(*file), set, "f").ok());
+  ASSERT_TRUE(index::OpenIndexFile(BytesAsMappedFile(*file), set, "f").ok());
   for (size_t at = 0; at < file->size(); ++at) {
     std::string damaged = *file;
     damaged[at] ^= 0x10;
-    auto opened = index::OpenIndexFile(std::make_shared<StringMapping>(damaged), set, "f");
+    auto opened = index::OpenIndexFile(BytesAsMappedFile(damaged), set, "f");
     ASSERT_FALSE(opened.ok()) << "flipped byte " << at << " of " << file->size() << " undetected";
     EXPECT_EQ(opened.status().code(), StatusCode::kCorruption);
   }
   // Truncated, or built for other vectors.
-  EXPECT_FALSE(
-      index::OpenIndexFile(std::make_shared<StringMapping>(file->substr(0, 300)), set, "f").ok());
+  EXPECT_FALSE(index::OpenIndexFile(BytesAsMappedFile(file->substr(0, 300)), set, "f").ok());
   index::VectorSet fewer = set;
   fewer.rows = 199;
-  EXPECT_FALSE(index::OpenIndexFile(std::make_shared<StringMapping>(*file), fewer, "f").ok());
+  EXPECT_FALSE(index::OpenIndexFile(BytesAsMappedFile(*file), fewer, "f").ok());
   index::VectorSet other_segment = set;
   other_segment.segment_id = 9;
-  EXPECT_FALSE(
-      index::OpenIndexFile(std::make_shared<StringMapping>(*file), other_segment, "f").ok());
+  EXPECT_FALSE(index::OpenIndexFile(BytesAsMappedFile(*file), other_segment, "f").ok());
   index::VectorSet other_lsns = set;
   other_lsns.max_lsn = 5;
-  EXPECT_FALSE(index::OpenIndexFile(std::make_shared<StringMapping>(*file), other_lsns, "f").ok());
+  EXPECT_FALSE(index::OpenIndexFile(BytesAsMappedFile(*file), other_lsns, "f").ok());
 }
 
 std::vector<std::string> Files(const std::string& dir) {
