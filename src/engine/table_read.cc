@@ -134,6 +134,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     allowed.clear();
     const bool every_row = !filter && segment->live_rows() == rows;
     if (!every_row) segment->AppendLiveFlags(&allowed);
+    size_t allowed_rows = every_row ? rows : segment->live_rows();
     std::function<bool(uint32_t, float)> accept;
     SearchFilter search_filter{allowed, nullptr};
     if (filter && filter->UsesDistance()) {
@@ -141,7 +142,11 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
       search_filter.accept = &accept;
     } else if (filter) {
       filter->EvaluateBatch(columns, rows, &passed);
-      for (size_t row = 0; row < rows; ++row) allowed[row] &= passed[row];
+      allowed_rows = 0;
+      for (size_t row = 0; row < rows; ++row) {
+        allowed[row] &= passed[row];
+        allowed_rows += allowed[row];
+      }
     }
     const Column& pk = columns[pk_index_];
     const Column& vectors = columns[field_index];
@@ -156,7 +161,10 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
       query.k = request.limit;
       query.ef = request.ef != 0 ? request.ef : field.index.ef;
       query.nprobe = request.nprobe != 0 ? request.nprobe : field.index.nprobe;
-      if (std::find(allowed.begin(), allowed.end(), 0) != allowed.end()) query.allowed = allowed;
+      if (allowed_rows < rows) {
+        query.allowed = allowed;
+        query.allowed_count = allowed_rows;
+      }
       const auto found = vector_index->Search({request.vector.data(), packed_query.data()}, query);
       for (const index::ScoredRow& r : found) {
         const float d = binary ? BinaryDistance(field.metric, vectors.GetBits(r.row).data(),

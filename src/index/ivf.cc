@@ -29,7 +29,7 @@ struct ViewReader : faiss::IOReader {
   }
 };
 
-struct AllowedRows : faiss::IDSelector {
+struct AllowedSelector : faiss::IDSelector {
   std::span<const uint8_t> allowed;
   bool is_member(idx_t id) const override {
     return id >= 0 && static_cast<size_t>(id) < allowed.size() && allowed[id] != 0;
@@ -68,14 +68,14 @@ class IvfIndex final : public VectorIndex {
     if (!p.allowed.empty()) {
       // A probe of a few lists finds few rows that pass a selective filter;
       // scanning them all costs about as much as probing a few lists.
-      const size_t allowed = p.allowed.size() - std::count(p.allowed.begin(), p.allowed.end(), 0);
+      const size_t allowed = AllowedRows(p, vectors_.rows);
       const size_t per_list = vectors_.rows / std::max<size_t>(1, index_->nlist);
       if (allowed <= 4 * std::max<size_t>(1, p.nprobe) * std::max<size_t>(1, per_list))
         return ExactScan(vectors_, query, p);
     }
     std::vector<float> q(query.floats, query.floats + vectors_.dims);
     if (vectors_.metric == Metric::kCosine) q = Normalised({q.data(), nullptr, 1, vectors_.dims});
-    AllowedRows selector;
+    AllowedSelector selector;
     selector.allowed = p.allowed;
     faiss::SearchParametersIVF params;
     params.nprobe = std::max<size_t>(1, p.nprobe);

@@ -395,7 +395,7 @@ class HnswIndex final : public VectorIndex {
     const size_t ef = std::max(p.ef, p.k);
     bool two_hop = false;
     if (!p.allowed.empty()) {
-      const size_t allowed = p.allowed.size() - std::count(p.allowed.begin(), p.allowed.end(), 0);
+      const size_t allowed = AllowedRows(p, vectors_.rows);
       if (PreferExactScan(allowed, vectors_.rows, ef)) return ExactScan(vectors_, query, p);
       two_hop = p.walk == IndexQuery::Walk::kTwoHop ||
                 (p.walk == IndexQuery::Walk::kAuto &&
@@ -432,6 +432,12 @@ Status CheckVectors(const VectorSet& v, bool binary_ok) {
 }
 
 }  // namespace
+
+size_t AllowedRows(const IndexQuery& p, size_t rows) {
+  if (p.allowed.empty()) return rows;
+  if (p.allowed_count != 0) return p.allowed_count;
+  return p.allowed.size() - std::count(p.allowed.begin(), p.allowed.end(), 0);
+}
 
 bool PreferExactScan(size_t allowed, size_t rows, size_t ef) {
   constexpr double kWalkCost = 8;  // distances per expanded node, roughly

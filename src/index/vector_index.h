@@ -42,6 +42,7 @@ struct IndexQuery {
   size_t ef = 64;                    // HNSW candidate list (at least k is used)
   size_t nprobe = 16;                // IVF lists to scan
   std::span<const uint8_t> allowed;  // one byte per row, 1 = may be returned; empty: all
+  size_t allowed_count = 0;          // its 1s when the caller knows them (0: counted here)
   // How a filtered HNSW walk treats rejected rows: measure them (kMeasure),
   // or step over them to their admitted links (kTwoHop); kAuto picks by
   // selectivity (tests and benchmarks force one).
@@ -62,6 +63,9 @@ class VectorIndex {
   virtual std::vector<ScoredRow> Search(const QueryVector& query,
                                         const IndexQuery& params) const = 0;
 };
+
+// Rows `params` admits: its allowed_count when given, else counted.
+size_t AllowedRows(const IndexQuery& params, size_t rows);
 
 // Whether scanning the allowed rows beats a filtered index search. A
 // filtered graph walk expands about ef / selectivity nodes, so the scan wins

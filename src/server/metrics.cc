@@ -21,6 +21,13 @@ std::string Escape(std::string_view value) {
   return out;
 }
 
+// A per-field index figure summed over a table's vector fields.
+double SumOverFields(const TableStatistics& t, size_t FieldIndexStats::*member) {
+  double n = 0;
+  for (const auto& f : t.stats.indexes) n += double(f.*member);
+  return n;
+}
+
 void Header(std::string* out, const char* name, const char* type, const char* help) {
   *out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
@@ -95,17 +102,9 @@ std::string HttpMetrics::Render(const Engine& engine) const {
       {"quiver_index_build_seconds_total", "counter", "Seconds spent in finished index builds.",
        [](const TableStatistics& t) { return t.stats.index_build_seconds; }},
       {"quiver_index_builds_running", "gauge", "Index builds running now.",
-       [](const TableStatistics& t) {
-         double n = 0;
-         for (const auto& f : t.stats.indexes) n += double(f.building);
-         return n;
-       }},
+       [](const TableStatistics& t) { return SumOverFields(t, &FieldIndexStats::building); }},
       {"quiver_index_builds_queued", "gauge", "Segments waiting for an index (including running).",
-       [](const TableStatistics& t) {
-         double n = 0;
-         for (const auto& f : t.stats.indexes) n += double(f.pending);
-         return n;
-       }},
+       [](const TableStatistics& t) { return SumOverFields(t, &FieldIndexStats::pending); }},
       {"quiver_index_builds_failed", "gauge", "Vector fields whose last index build failed.",
        [](const TableStatistics& t) {
          double n = 0;

@@ -9,18 +9,15 @@ from build-fuzz/index_seeds.
 """
 
 import glob
-import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from bench_util import start_server  # noqa: E402
 CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
 
 
@@ -46,16 +43,8 @@ def request_bodies():
 
 def server_files(binary):
     with tempfile.TemporaryDirectory() as tmp:
-        log = os.path.join(tmp, "log")
-        proc = subprocess.Popen([binary, "serve", "--data", os.path.join(tmp, "d"), "--port", "0"],
-                                stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        proc, url, _ = start_server(binary, os.path.join(tmp, "d"), os.path.join(tmp, "log"))
         try:
-            for _ in range(500):
-                m = re.search(r"listening on http://[\d.]+:(\d+)", open(log).read())
-                if m:
-                    break
-                time.sleep(0.02)
-            url = f"http://127.0.0.1:{m.group(1)}"
             requests.post(url + "/api/load", json={"name": "f"}).raise_for_status()
             requests.post(url + "/api/f/schema/tables", json={"name": "t", "fields": [
                 {"name": "id", "dataType": "BIGINT", "primaryKey": True},
