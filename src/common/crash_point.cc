@@ -44,15 +44,19 @@ void CrashPoint(std::string_view name) {
 }
 
 void PausePoint(std::string_view name) {
-  static const std::pair<std::string, long> armed = [] {
+  static const std::pair<std::string, std::string> armed = [] {
     const char* env = std::getenv("QUIVER_PAUSE_POINT");
     std::string spec = env ? env : "";
-    const auto colon = spec.rfind(':');
-    if (colon == std::string::npos) return std::pair<std::string, long>{};
-    return std::pair<std::string, long>{spec.substr(0, colon), std::atol(spec.c_str() + colon + 1)};
+    const auto colon = spec.find(':');
+    if (colon == std::string::npos) return std::pair<std::string, std::string>{};
+    return std::pair<std::string, std::string>{spec.substr(0, colon), spec.substr(colon + 1)};
   }();
   if (armed.first.empty() || name != armed.first) return;
-  std::this_thread::sleep_for(std::chrono::milliseconds(armed.second));
+  // Bounded, so a test that forgets to release the point cannot hang CI.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  while (::access(armed.second.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace quiver

@@ -15,9 +15,10 @@ namespace quiver {
 void CrashPoint(std::string_view name);
 
 // A named place where a test may make the process wait: with
-// QUIVER_PAUSE_POINT=<name>:<milliseconds> it sleeps there that long (so a
-// test can observe the state, such as a server still recovering). Names in
-// use: engine.before_recovery.
+// QUIVER_PAUSE_POINT=<name>:<path> it waits there until the file <path>
+// exists (at most 10 minutes), so a test observes the state (such as a
+// server still recovering) for exactly as long as it needs, then creates the
+// file to let the process go on. Names in use: engine.before_recovery.
 void PausePoint(std::string_view name);
 
 }  // namespace quiver

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import Api, QuiverProcess
-from workload import Writer, check, setup_table
+from workload import Writer, check, setup_table, wait_for_acknowledged
 
 # Seal often and keep few segments so seals, compactions and trims all happen.
 BUSY = ["--seal-rows", "30", "--seal-seconds", "1", "--max-segments", "2"]
@@ -42,16 +42,46 @@ def busy_server(request):
             process.stop()
 
 
-def run_writers(server, model, seed, seconds=None, until_dead=False, count=4):
+def start_writers(server, model, seed, count=4):
     writers = [Writer(server.url, i, model, seed=seed * 10 + i + 1) for i in range(count)]
     for w in writers:
         w.start()
-    deadline = time.time() + (seconds or 8)
-    while time.time() < deadline:
-        if until_dead and server.proc.poll() is not None:
-            break
-        time.sleep(0.05)
     return writers
+
+
+def wait_for_death(server, writers, stall=60, cap=300):
+    """Waits until the armed crash point kills the server. Gives up when the
+    writers make no progress for `stall` seconds (the server is stuck, not
+    slow) or after `cap` seconds in all; returns whether the server died."""
+    started = last_change = time.monotonic()
+    last = None
+    while server.proc.poll() is None:
+        counts = [w.acknowledged for w in writers]
+        if counts != last:
+            last, last_change = counts, time.monotonic()
+        now = time.monotonic()
+        if now - last_change > stall or now - started > cap:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def stop_writers(writers):
+    for w in writers:
+        w.stop = True
+        w.join(timeout=30)
+        assert not w.is_alive()
+
+
+def wait_for_stat(api, key, at_least, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        code, body = api.get("/api/crash/statistics")
+        assert code == 200, body
+        if body["result"][0][key] >= at_least:
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("busy_server", CRASH_POINTS, indirect=True)
@@ -62,8 +92,8 @@ def test_crash_point_loses_nothing_acknowledged(busy_server):
     api = Api(server)
     setup_table(api)
     model = {}
-    writers = run_writers(server, model, seed=1, seconds=12, until_dead=True)
-    died = server.proc.poll() is not None
+    writers = start_writers(server, model, seed=1)
+    died = wait_for_death(server, writers)
     if not died:
         server.kill9()
     for w in writers:
@@ -74,10 +104,9 @@ def test_crash_point_loses_nothing_acknowledged(busy_server):
     server.start()
     check(api, writers, model)
     # The restarted server keeps working: more writes, a seal, a clean restart.
-    writers = run_writers(server, model, seed=2, seconds=1)
-    for w in writers:
-        w.stop = True
-        w.join(timeout=15)
+    writers = start_writers(server, model, seed=2)
+    wait_for_acknowledged(writers, each=3)
+    stop_writers(writers)
     assert api.post("/api/rebuild")[0] == 200
     code, body = api.get("/api/crash/statistics")
     index = body["result"][0]["indexes"][0]
@@ -95,18 +124,20 @@ def test_random_kills_during_seals_and_compactions(busy_server):
     model = {}
     rng = random.Random(99)
     cycles = int(os.environ.get("QUIVER_SOAK_CYCLES", "5"))
-    acknowledged = 0
     for cycle in range(cycles):
-        writers = run_writers(server, model, seed=cycle + 1, seconds=rng.uniform(0.5, 2.0))
+        writers = start_writers(server, model, seed=cycle + 1)
+        # Kill after a seeded amount of progress (not of time), and in the
+        # first cycle only once a segment was sealed, so later kills land
+        # among seals and compactions of a table that has some.
+        wait_for_acknowledged(writers, each=rng.randint(3, 15))
+        if cycle == 0:
+            wait_for_stat(api, "sealedSegments", 1)
         server.kill9()
         for w in writers:
             w.join(timeout=15)
-        acknowledged += sum(w.acknowledged for w in writers)
         server.start()
         check(api, writers, model)
-    code, body = api.get("/api/crash/statistics")
-    assert code == 200 and body["result"][0]["sealedSegments"] >= 1, body
-    assert acknowledged > 100
+    wait_for_stat(api, "sealedSegments", 1)
 
 
 def is_root():
@@ -169,7 +200,8 @@ def test_failed_fdatasync_poisons_the_log(server, api):
         ["strace", "-f", "-p", str(server.proc.pid), "-o", "/dev/null", "-e", "trace=fdatasync",
          "-e", "inject=fdatasync:error=EIO"], stderr=subprocess.PIPE)
     try:
-        time.sleep(1.0)  # attach to every thread
+        # strace says it attached once it holds every thread of the server.
+        assert "attached" in strace.stderr.readline().decode(), "strace did not attach"
         code, body = api.post("/api/sync/data/insert", {"table": "t", "data": [
             {"id": 2, "version": 1, "v": [0.2] * 8}]})
         assert code == 503 and "write-ahead log failed" in body["message"], body

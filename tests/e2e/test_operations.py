@@ -213,6 +213,24 @@ def test_tls_serves_https_and_refuses_tls_below_1_2():
         assert bad.returncode == 2 and "does not load" in bad.stdout + bad.stderr
 
 
+def wait_until_server_read_everything_sent(server_port, client_port, timeout=60):
+    """Waits until the server's end of the connection from `client_port` has
+    nothing left in its receive queue (/proc/net/tcp): a worker accepted the
+    connection and is reading the request."""
+    import time
+    local, remote = f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}"
+    deadline = time.monotonic() + timeout
+    while True:
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == local and fields[2] == remote:
+                    if int(fields[4].split(":")[1], 16) == 0:
+                        return
+        assert time.monotonic() < deadline, "the server never read the request"
+        time.sleep(0.005)
+
+
 def test_graceful_shutdown_finishes_in_flight_requests(server):
     import signal
     import socket
@@ -227,11 +245,16 @@ def test_graceful_shutdown_finishes_in_flight_requests(server):
         s.sendall(b"POST /api/g/data/insert HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                   b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
         s.sendall(body[: len(body) // 2])
-        time.sleep(0.2)  # the request is being read
+        wait_until_server_read_everything_sent(server.port, s.getsockname()[1])
         server.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        with pytest.raises(OSError):  # no new connections once stopping
-            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        deadline = time.monotonic() + 60
+        while True:  # no new connections once stopping
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+            except OSError:
+                break
+            assert time.monotonic() < deadline, "still accepting connections after SIGTERM"
+            time.sleep(0.01)
         s.sendall(body[len(body) // 2:])
         reply = b""
         while chunk := s.recv(65536):
@@ -263,7 +286,8 @@ def test_ready_only_after_recovery():
     import time
     with tempfile.TemporaryDirectory(prefix="quiver-ready-") as tmp:
         log = os.path.join(tmp, "log")
-        env = dict(os.environ, QUIVER_PAUSE_POINT="engine.before_recovery:2500")
+        release = os.path.join(tmp, "release")  # recovery waits until this file exists
+        env = dict(os.environ, QUIVER_PAUSE_POINT=f"engine.before_recovery:{release}")
         with open(log, "w") as out:
             proc = subprocess.Popen([BINARY, "serve", "--data", os.path.join(tmp, "d"),
                                      "--port", "0"], stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -280,6 +304,7 @@ def test_ready_only_after_recovery():
             r = requests.get(url + "/ready", timeout=10)
             assert r.status_code == 503 and "recovered" in r.json()["message"]
             assert requests.post(url + "/api/load", json={"name": "x"}, timeout=10).status_code == 503
+            open(release, "w").close()
             deadline = time.time() + 60
             while requests.get(url + "/ready", timeout=10).status_code != 200:
                 assert time.time() < deadline, "never became ready"

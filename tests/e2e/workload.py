@@ -2,7 +2,9 @@
 check that a restarted server still holds exactly that (D2)."""
 
 import random
+import struct
 import threading
+import time
 
 import requests
 
@@ -21,8 +23,15 @@ def setup_table(api, db="crash"):
 
 
 def vector_for(key, version):
-    rng = random.Random(key * 1_000_003 + version)
+    # Seeded by the pair itself (a string seed is hashed with SHA-512), so no
+    # two (key, version) pairs share a vector by arithmetic accident.
+    rng = random.Random(f"{key}/{version}")
     return [rng.random() for _ in range(DIMS)]
+
+
+def as_float32(values):
+    """The vector as the server stores it (float32), back in Python floats."""
+    return list(struct.unpack(f"{len(values)}f", struct.pack(f"{len(values)}f", *values)))
 
 
 class Writer(threading.Thread):
@@ -87,7 +96,32 @@ def check(api, writers, model, db="crash"):
             assert stored.get(key) == model.get(key), (
                 f"key {key}: stored {stored.get(key)}, acknowledged {model.get(key)}")
     for key, version in list(stored.items())[:40]:
+        # Self-recall: the nearest row is this one, at distance exactly 0 and
+        # holding exactly the vector written for this version.
+        written = vector_for(key, version)
         code, body = api.post(f"/api/{db}/data/query", {
-            "table": "t", "queryVector": vector_for(key, version), "limit": 1, "response": ["id"]})
-        assert code == 200 and body["result"][0]["id"] == key, (key, body)
+            "table": "t", "queryVector": written, "limit": 1, "response": ["id", "v"],
+            "withDistance": True})
+        assert code == 200, (key, body)
+        top = body["result"][0]
+        assert top["id"] == key and top["@distance"] == 0, (key, version, top)
+        assert as_float32(top["v"]) == as_float32(written), (key, version, top)
     return stored
+
+
+def wait_for_acknowledged(writers, each, timeout=120):
+    """Waits until every writer has `each` batches acknowledged (progress, not
+    time). Fails if a writer stopped early (the server refused or died) or if
+    nothing moves for `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        counts = [w.acknowledged for w in writers]
+        if all(c >= each for c in counts):
+            return
+        for w, c in zip(writers, counts):
+            assert w.is_alive() or c >= each, f"a writer stopped after {c} acknowledged batches"
+        if counts != last:
+            last, deadline = counts, time.monotonic() + timeout
+        assert time.monotonic() < deadline, f"no progress for {timeout} s: {counts}"
+        time.sleep(0.01)
