@@ -69,6 +69,11 @@ int FaultInjectionFileSystem::Count(FsOp op) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+void FaultInjectionFileSystem::PowerLossAtNth(FsOp op, int nth) {
+  std::lock_guard lock(mu_);
+  faults_.push_back({op, nth, Status::IOError("power lost (fault injection)"), false, true});
+}
+
 void FaultInjectionFileSystem::PowerLossAfter(int n) {
   std::lock_guard lock(mu_);
   power_countdown_ = n;
@@ -89,6 +94,7 @@ Status FaultInjectionFileSystem::BeforeOp(FsOp op, bool* short_write) {
     if (it->op == op && --it->remaining == 0) {
       Status error = it->error;
       *short_write = it->short_write;
+      if (it->power_loss) power_lost_ = true;
       faults_.erase(it);
       return error;
     }

@@ -34,6 +34,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status DropUnsyncedData();
   // The nth (1-based) future operation of `op` fails with `error`.
   void FailNth(FsOp op, int nth, Status error, bool short_write = false);
+  // The power goes off at the nth (1-based) future operation of `op`, which
+  // fails, as does everything after it (e.g. at the sync after an append).
+  void PowerLossAtNth(FsOp op, int nth);
   void ClearFaults();
   int Count(FsOp op) const;
 
@@ -76,6 +79,7 @@ class FaultInjectionFileSystem final : public FileSystem {
     int remaining;
     Status error;
     bool short_write;
+    bool power_loss = false;
   };
   std::vector<Fault> faults_;   // guarded by mu_
   std::map<FsOp, int> counts_;  // guarded by mu_

@@ -68,8 +68,32 @@ Status ApplyOp(Engine& engine, const Op& op) {
   return table->Insert(Upserts(op), /*upsert=*/true).status();
 }
 
-// Runs one seed; returns a description of the first violated invariant, or "".
-std::string RunSeed(uint32_t seed) {
+// How a seed's fault strikes.
+enum Mode {
+  kBetweenOps,      // the power goes off between two writes
+  kAfterAppend,     // the power goes off at the sync after a write's append
+  kFailedSync,      // the sync fails with the power on: the log is poisoned
+  kAtNthOperation,  // the power goes off at a random file operation (seals,
+                    // compactions, index builds and manifest swaps included)
+  kDiskFull,        // an append fails with ENOSPC, half written
+  kModes
+};
+
+struct SeedRun {
+  std::string failure;  // the first violated invariant, or ""
+  Mode mode = kBetweenOps;
+  // kAtNthOperation: what the power loss interrupted ("seal", "compaction",
+  // "index build", "write"), "" when the seed ended first.
+  std::string interrupted;
+};
+
+// Runs one seed.
+SeedRun RunSeed(uint32_t seed) {
+  SeedRun run;
+  auto fail = [&run](std::string why) {
+    run.failure = std::move(why);
+    return run;
+  };
   std::mt19937 rng(seed);
   testing::TempDir dir(/*in_memory=*/true);
   FaultInjectionFileSystem* fs = nullptr;
@@ -87,15 +111,15 @@ std::string RunSeed(uint32_t seed) {
   };
 
   auto engine = open();
-  if (!engine.ok()) return "open: " + engine.status().ToString();
+  if (!engine.ok()) return fail("open: " + engine.status().ToString());
   if (!(*engine)->LoadDatabase("db", {}).ok() || !(*engine)->CreateTable("db", Schema()).ok()) {
-    return "setup failed";
+    return fail("setup failed");
   }
   Model model;
   const int ops = 3 + static_cast<int>(rng() % 40);
   const int crash_at = static_cast<int>(rng() % (ops + 1));
-  const int mode =
-      static_cast<int>(rng() % 3);  // 0 between ops, 1 after an unsynced append, 2 failed sync
+  const Mode mode = static_cast<Mode>(rng() % kModes);
+  run.mode = mode;
   std::optional<Op> in_flight;
   int64_t version = 0;
   for (int i = 0; i < ops; ++i) {
@@ -106,37 +130,47 @@ std::string RunSeed(uint32_t seed) {
       const int64_t key = static_cast<int64_t>(rng() % 20);
       op.effect[key] = op.is_delete ? std::nullopt : std::optional<int64_t>(version);
     }
+    if (mode == kAtNthOperation && i == 0) fs->PowerLossAfter(1 + static_cast<int>(rng() % 150));
     if (rng() % 4 == 0) {  // maintenance between writes
       auto table = (*engine)->FindTable("db", "t");
       const int what = static_cast<int>(rng() % 3);
       Status s = what == 0   ? (*table)->MaybeSeal()
                  : what == 1 ? (*table)->Compact(rng() % 3 == 0)
                              : (*table)->BuildAllIndexes();
-      if (!s.ok() && mode != 3) return "maintenance failed: " + s.ToString();
-      if (!s.ok()) break;  // the power went off inside it
+      if (!s.ok() && mode != kAtNthOperation) return fail("maintenance failed: " + s.ToString());
+      if (!s.ok()) {  // the power went off inside it
+        run.interrupted = what == 0 ? "seal" : what == 1 ? "compaction" : "index build";
+        break;
+      }
     }
-    if (mode == 3 && i == 0) fs->PowerLossAfter(1 + static_cast<int>(rng() % 150));
-    if (i == crash_at && mode == 4) {
+    if (i == crash_at && mode == kDiskFull) {
       fs->FailNth(FsOp::kAppend, 1, Status::NoSpace("injected ENOSPC"), /*short_write=*/true);
       Status refused = ApplyOp(**engine, op);
-      if (refused.code() != StatusCode::kNoSpace) return "full disk gave " + refused.ToString();
+      if (refused.code() != StatusCode::kNoSpace)
+        return fail("full disk gave " + refused.ToString());
       continue;  // nothing changed; later writes must work
     }
-    if (i == crash_at && mode != 3) {
-      if (mode == 0) fs->PowerLoss();
-      if (mode == 1) fs->FailNth(FsOp::kSync, 1, Status::IOError("power failed before sync"));
-      if (mode == 2) fs->FailNth(FsOp::kSync, 1, Status::IOError("injected fsync failure"));
+    if (i == crash_at && mode != kAtNthOperation) {
+      if (mode == kBetweenOps) fs->PowerLoss();
+      if (mode == kAfterAppend) fs->PowerLossAtNth(FsOp::kSync, 1);
+      if (mode == kFailedSync) fs->FailNth(FsOp::kSync, 1, Status::IOError("injected EIO"));
       Status s = ApplyOp(**engine, op);
-      if (s.ok()) return "op " + std::to_string(i) + " acknowledged despite the fault";
+      if (s.ok()) return fail("op " + std::to_string(i) + " acknowledged despite the fault");
       in_flight = op;
+      if (mode == kFailedSync) {  // D4: the power is on, but nothing more is acknowledged
+        Op next{false, {{1000, version + 1}}};
+        if (ApplyOp(**engine, next).ok())
+          return fail("a write was acknowledged after a failed sync");
+      }
       break;
     }
     Status s = ApplyOp(**engine, op);
-    if (!s.ok() && mode == 3) {  // the power went off during this write
+    if (!s.ok() && mode == kAtNthOperation) {  // the power went off during this write
+      run.interrupted = "write";
       in_flight = op;
       break;
     }
-    if (!s.ok()) return "op " + std::to_string(i) + " failed: " + s.ToString();
+    if (!s.ok()) return fail("op " + std::to_string(i) + " failed: " + s.ToString());
     for (const auto& [key, v] : op.effect) {
       if (v) {
         model[key] = *v;
@@ -148,17 +182,17 @@ std::string RunSeed(uint32_t seed) {
   fs->PowerLoss();
   engine->reset();
   fs->ClearFaults();
-  if (Status s = fs->DropUnsyncedData(); !s.ok()) return "drop: " + s.ToString();
+  if (Status s = fs->DropUnsyncedData(); !s.ok()) return fail("drop: " + s.ToString());
 
   auto reopened = open();
-  if (!reopened.ok()) return "restart: " + reopened.status().ToString();
+  if (!reopened.ok()) return fail("restart: " + reopened.status().ToString());
   auto stored = ReadAll(**reopened);
-  if (!stored.ok()) return "read: " + stored.status().ToString();
+  if (!stored.ok()) return fail("read: " + stored.status().ToString());
   // A registered index file is complete: none may need quarantine.
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
-    if (entry.path().filename() == "quarantine") return "an index file was damaged";
+    if (entry.path().filename() == "quarantine") return fail("an index file was damaged");
   }
-  if (*stored == model) return "";
+  if (*stored == model) return run;
   if (in_flight) {
     Model with = model;
     for (const auto& [key, v] : in_flight->effect) {
@@ -168,25 +202,37 @@ std::string RunSeed(uint32_t seed) {
         with.erase(key);
       }
     }
-    if (*stored == with) return "";  // the unacknowledged batch landed whole
+    if (*stored == with) return run;  // the unacknowledged batch landed whole
   }
   std::string got, want;
   for (const auto& [k, v] : *stored) got += std::to_string(k) + "=" + std::to_string(v) + " ";
   for (const auto& [k, v] : model) want += std::to_string(k) + "=" + std::to_string(v) + " ";
-  return "after restart: {" + got + "} but acknowledged {" + want + "}";
+  return fail("after restart: {" + got + "} but acknowledged {" + want + "}");
 }
 
 TEST(PowerLoss, AcknowledgedWritesSurviveAndUnacknowledgedAreAllOrNothing) {
   if (const char* one = std::getenv("QUIVER_POWER_LOSS_SEED")) {
     const uint32_t seed = static_cast<uint32_t>(std::stoul(one));
-    EXPECT_EQ(RunSeed(seed), "") << "seed " << seed;
+    EXPECT_EQ(RunSeed(seed).failure, "") << "seed " << seed;
     return;
   }
   const char* count_env = std::getenv("QUIVER_POWER_LOSS_SEEDS");
   const int seeds = count_env ? std::atoi(count_env) : 200;
+  std::map<int, int> modes;
+  std::map<std::string, int> interrupted;
   for (int seed = 1; seed <= seeds; ++seed) {
-    const std::string failure = RunSeed(static_cast<uint32_t>(seed));
-    ASSERT_EQ(failure, "") << "seed " << seed << " (replay: QUIVER_POWER_LOSS_SEED=" << seed << ")";
+    const SeedRun run = RunSeed(static_cast<uint32_t>(seed));
+    ASSERT_EQ(run.failure, "") << "seed " << seed << " (replay: QUIVER_POWER_LOSS_SEED=" << seed
+                               << ")";
+    ++modes[run.mode];
+    if (!run.interrupted.empty()) ++interrupted[run.interrupted];
+  }
+  if (seeds < 200) return;  // a short run need not reach every case
+  // Every fault ran, and power losses at random operations struck inside
+  // each kind of work, not only between writes.
+  for (int mode = 0; mode < kModes; ++mode) EXPECT_GT(modes[mode], 0) << "mode " << mode;
+  for (const char* work : {"seal", "compaction", "index build", "write"}) {
+    EXPECT_GT(interrupted[work], 0) << "no power loss struck during a " << work;
   }
 }
 
