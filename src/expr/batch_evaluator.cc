@@ -114,13 +114,21 @@ class BatchEvaluator {
         const Slot& pattern = Eval(*e.args[1], begin, n);
         for (size_t k = 0; k < n; ++k) {
           out.known[k] = text.known[k] & pattern.known[k];
-          out.b[k] = out.known[k] && (LikeMatch(text.s[k], pattern.s[k]) != e.negated);
+          out.b[k] = out.known[k] && (LikeMatch(text.s[k], pattern.s[k], e.escape) != e.negated);
         }
         break;
       }
       case ExprOp::kIn:
         In(e, begin, n, &out);
         break;
+      case ExprOp::kIsNull: {
+        const Slot& a = Eval(*e.args[0], begin, n);
+        for (size_t k = 0; k < n; ++k) {
+          out.known[k] = 1;
+          out.b[k] = (a.known[k] == 0) != e.negated;
+        }
+        break;
+      }
     }
     return out;
   }

@@ -1,9 +1,11 @@
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string_view>
 
+#include "common/text.h"
 #include "expr/filter.h"
 
 namespace quiver {
@@ -132,22 +134,44 @@ Value Logical(const Expr& expr, const RowView& row) {
 
 }  // namespace
 
-bool LikeMatch(std::string_view text, std::string_view pattern) {
-  size_t t = 0, p = 0;
-  size_t star_p = std::string_view::npos, star_t = 0;
+bool LikeMatch(std::string_view text, std::string_view pattern, std::string_view escape) {
+  // Backtracking over characters: '_' takes one UTF-8 character, '%' any
+  // run (retried one whole character further on a mismatch), and after the
+  // escape character the next character is literal.
+  constexpr size_t kNone = std::string_view::npos;
+  size_t t = 0, p = 0, star_p = kNone, star_t = 0;
+  auto char_length = [](std::string_view s, size_t at) {
+    return std::min(Utf8Length(static_cast<unsigned char>(s[at])), s.size() - at);
+  };
   while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '_' || pattern[p] == text[t])) {
-      ++t;
-      ++p;
-    } else if (p < pattern.size() && pattern[p] == '%') {
-      star_p = p++;
-      star_t = t;
-    } else if (star_p != std::string_view::npos) {
-      p = star_p + 1;
-      t = ++star_t;
-    } else {
-      return false;
+    if (p < pattern.size()) {
+      if (!escape.empty() && pattern.compare(p, escape.size(), escape) == 0) {
+        // An escape at the very end stands for itself.
+        const size_t literal_at = p + escape.size() < pattern.size() ? p + escape.size() : p;
+        const size_t length = char_length(pattern, literal_at);
+        if (text.compare(t, length, pattern.substr(literal_at, length)) == 0) {
+          t += length;
+          p = literal_at + length;
+          continue;
+        }
+      } else if (pattern[p] == '_') {
+        t += char_length(text, t);
+        ++p;
+        continue;
+      } else if (pattern[p] == '%') {
+        star_p = p++;
+        star_t = t;
+        continue;
+      } else if (pattern[p] == text[t]) {
+        ++t;
+        ++p;
+        continue;
+      }
     }
+    if (star_p == kNone) return false;
+    p = star_p + 1;
+    star_t += char_length(text, star_t);
+    t = star_t;
   }
   while (p < pattern.size() && pattern[p] == '%') ++p;
   return p == pattern.size();
@@ -215,8 +239,11 @@ Value Evaluate(const Expr& expr, const RowView& row) {
       if (!std::holds_alternative<std::string>(text)) return std::monostate{};
       Value pattern = Evaluate(*expr.args[1], row);
       if (!std::holds_alternative<std::string>(pattern)) return std::monostate{};
-      return LikeMatch(std::get<std::string>(text), std::get<std::string>(pattern)) != expr.negated;
+      return LikeMatch(std::get<std::string>(text), std::get<std::string>(pattern), expr.escape) !=
+             expr.negated;
     }
+    case ExprOp::kIsNull:
+      return IsNull(Evaluate(*expr.args[0], row)) != expr.negated;
     case ExprOp::kIn: {
       Value v = Evaluate(*expr.args[0], row);
       if (IsNull(v)) return v;

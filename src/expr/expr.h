@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "schema/types.h"
@@ -34,6 +35,7 @@ enum class ExprOp : uint8_t {
   kGe,
   kLike,
   kIn,
+  kIsNull,  // IS NULL (negated: IS NOT NULL); never unknown
 };
 
 // The answer of comparison `op` (kEq .. kGe) given a three-way result c
@@ -61,7 +63,8 @@ struct Expr {
   ExprType type;
   Value literal;         // kLiteral: bool, int64_t, double or std::string
   size_t field = 0;      // kField: index into the table schema
-  bool negated = false;  // NOT LIKE, NOT IN
+  bool negated = false;  // NOT LIKE, NOT IN, IS NOT NULL
+  std::string escape;    // kLike: the ESCAPE character (one UTF-8 character), or none
   std::vector<std::unique_ptr<Expr>> args;
   std::vector<Value> list;  // kIn: the literal values, already of the left side's type
   // kJsonPath: object keys (std::string) and array indexes (int64_t), in order.

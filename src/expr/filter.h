@@ -67,7 +67,9 @@ class Expression {
 // Evaluates any expression node; null (monostate) is SQL's unknown.
 Value Evaluate(const Expr& expr, const RowView& row);
 
-// SQL LIKE with % (any run) and _ (any one byte); case-sensitive.
-bool LikeMatch(std::string_view text, std::string_view pattern);
+// SQL LIKE with % (any run) and _ (any one UTF-8 character); after
+// `escape` (one character, or empty for none) the next character is
+// literal. Case-sensitive.
+bool LikeMatch(std::string_view text, std::string_view pattern, std::string_view escape = {});
 
 }  // namespace quiver

@@ -22,6 +22,10 @@ TokenKind KeywordOrIdentifier(std::string_view word) {
   if (upper == "NOT") return TokenKind::kNot;
   if (upper == "LIKE") return TokenKind::kLike;
   if (upper == "IN") return TokenKind::kIn;
+  if (upper == "IS") return TokenKind::kIs;
+  if (upper == "NULL") return TokenKind::kNull;
+  if (upper == "BETWEEN") return TokenKind::kBetween;
+  if (upper == "ESCAPE") return TokenKind::kEscape;
   if (upper == "TRUE") return TokenKind::kTrue;
   if (upper == "FALSE") return TokenKind::kFalse;
   return TokenKind::kIdentifier;
@@ -35,7 +39,7 @@ Status LexError(size_t pos, std::string_view message) {
 }  // namespace
 
 Status FilterError(const Token& at, std::string_view message) {
-  std::string near = at.kind == TokenKind::kEnd ? "end of filter" : "'" + at.text + "'";
+  std::string near = at.kind == TokenKind::kEnd ? "end of filter" : Quoted(at.text);
   return Status::InvalidArgument("filter error at position " + std::to_string(at.pos) + " near " +
                                  near + ": " + std::string(message));
 }

@@ -2,9 +2,12 @@
 //
 //   or      := and (OR and)*
 //   and     := not (AND not)*
-//   not     := NOT not | compare
+//   not     := NOT not | is
+//   is      := compare [IS [NOT] NULL]
 //   compare := sum [(= | <> | != | < | <= | > | >=) sum
-//                  | [NOT] LIKE sum | [NOT] IN '(' literal (',' literal)* ')']
+//                  | [NOT] LIKE sum [ESCAPE string]
+//                  | [NOT] IN '(' literal (',' literal)* ')'
+//                  | [NOT] BETWEEN sum AND sum]
 //   sum     := product ((+ | -) product)*
 //   product := unary ((* | / | %) unary)*
 //   unary   := - unary | primary
@@ -12,9 +15,11 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 
+#include "common/text.h"
 #include "expr/filter.h"
 #include "expr/lexer.h"
 
@@ -142,7 +147,19 @@ class Parser {
       node->args.push_back(std::move(operand));
       return node;
     }
-    return ParseCompare();
+    return ParseIs();
+  }
+
+  // x IS [NOT] NULL: true or false, never unknown.
+  Result<ExprPtr> ParseIs() {
+    QV_ASSIGN_OR_RETURN(ExprPtr operand, ParseCompare());
+    if (!Accept(TokenKind::kIs)) return operand;
+    const bool negated = Accept(TokenKind::kNot);
+    if (!Accept(TokenKind::kNull)) return FilterError(Peek(), "expected NULL after IS");
+    auto node = MakeNode(ExprOp::kIsNull, ExprType::kBool);
+    node->negated = negated;
+    node->args.push_back(std::move(operand));
+    return node;
   }
 
   Result<ExprPtr> ParseCompare() {
@@ -151,7 +168,8 @@ class Parser {
     bool negated = false;
     if (op.kind == TokenKind::kNot) {
       const TokenKind after = tokens_[pos_ + 1].kind;
-      if (after != TokenKind::kLike && after != TokenKind::kIn) return left;
+      if (after != TokenKind::kLike && after != TokenKind::kIn && after != TokenKind::kBetween)
+        return left;
       Next();
       negated = true;
     }
@@ -172,6 +190,8 @@ class Parser {
         return Like(std::move(left), negated);
       case TokenKind::kIn:
         return In(std::move(left), negated);
+      case TokenKind::kBetween:
+        return Between(std::move(left), negated);
       default:
         return left;
     }
@@ -180,6 +200,63 @@ class Parser {
   Result<ExprPtr> Comparison(ExprOp op, ExprPtr left) {
     const Token at = Next();
     QV_ASSIGN_OR_RETURN(ExprPtr right, ParseSum());
+    return Compared(op, at, std::move(left), std::move(right));
+  }
+
+  // x BETWEEN a AND b is x >= a AND x <= b (so NULLs follow the same
+  // three-valued logic); NOT BETWEEN is its negation.
+  Result<ExprPtr> Between(ExprPtr left, bool negated) {
+    const Token at = Next();
+    QV_ASSIGN_OR_RETURN(ExprPtr low, ParseSum());
+    if (!Accept(TokenKind::kAnd)) return FilterError(Peek(), "expected AND in BETWEEN");
+    QV_ASSIGN_OR_RETURN(ExprPtr high, ParseSum());
+    ExprPtr copy = Clone(*left);
+    QV_ASSIGN_OR_RETURN(ExprPtr lower, Compared(ExprOp::kGe, at, std::move(left), std::move(low)));
+    QV_ASSIGN_OR_RETURN(ExprPtr upper, Compared(ExprOp::kLe, at, std::move(copy), std::move(high)));
+    auto node = MakeNode(ExprOp::kAnd, ExprType::kBool);
+    node->args.push_back(std::move(lower));
+    node->args.push_back(std::move(upper));
+    if (!negated) return node;
+    auto inverted = MakeNode(ExprOp::kNot, ExprType::kBool);
+    inverted->args.push_back(std::move(node));
+    return inverted;
+  }
+
+  static ExprPtr Clone(const Expr& e) {
+    auto copy = std::make_unique<Expr>();
+    copy->op = e.op;
+    copy->type = e.type;
+    copy->literal = e.literal;
+    copy->field = e.field;
+    copy->negated = e.negated;
+    copy->escape = e.escape;
+    copy->list = e.list;
+    copy->json_path = e.json_path;
+    for (const auto& arg : e.args) copy->args.push_back(Clone(*arg));
+    return copy;
+  }
+
+  // A FLOAT column holds float32 values: a number compared with one is
+  // rounded to float32 first, so `f = 0.1` matches the 0.1 the server
+  // stores and returns. (Literals beyond the float range stay as they are:
+  // every stored value compares with them correctly anyway.)
+  void RoundForFloatField(const Expr& field_side, Expr* literal) const {
+    if (field_side.op != ExprOp::kField || literal->op != ExprOp::kLiteral) return;
+    if (schema_.fields[field_side.field].type != DataType::kFloat) return;
+    double v;
+    if (const auto* i = std::get_if<int64_t>(&literal->literal)) {
+      v = static_cast<double>(*i);
+    } else if (const auto* d = std::get_if<double>(&literal->literal)) {
+      v = *d;
+    } else {
+      return;
+    }
+    if (std::fabs(v) > std::numeric_limits<float>::max()) return;
+    literal->literal = static_cast<double>(static_cast<float>(v));
+    literal->type = ExprType::kDouble;
+  }
+
+  Result<ExprPtr> Compared(ExprOp op, const Token& at, ExprPtr left, ExprPtr right) {
     const bool comparable = left->type == ExprType::kJson || right->type == ExprType::kJson ||
                             (IsNumeric(left->type) && IsNumeric(right->type)) ||
                             (left->type == right->type && left->type != ExprType::kBool) ||
@@ -189,6 +266,8 @@ class Parser {
       return FilterError(at, std::string("cannot compare ") + TypeName(left->type) + " with " +
                                  TypeName(right->type));
     }
+    RoundForFloatField(*left, right.get());
+    RoundForFloatField(*right, left.get());
     auto node = MakeNode(op, ExprType::kBool);
     node->args.push_back(std::move(left));
     node->args.push_back(std::move(right));
@@ -203,6 +282,15 @@ class Parser {
     }
     auto node = MakeNode(ExprOp::kLike, ExprType::kBool);
     node->negated = negated;
+    if (Accept(TokenKind::kEscape)) {
+      const Token escape = Next();
+      const bool one_character = escape.kind == TokenKind::kString && !escape.text.empty() &&
+                                 Utf8Length(escape.text[0]) == escape.text.size();
+      if (!one_character) return FilterError(escape, "ESCAPE needs a string of one character");
+      if (escape.text == "%" || escape.text == "_")
+        return FilterError(escape, "ESCAPE cannot be a wildcard (% or _)");
+      node->escape = escape.text;
+    }
     node->args.push_back(std::move(left));
     node->args.push_back(std::move(pattern));
     return node;
@@ -217,6 +305,7 @@ class Parser {
       const Token item_at = Peek();
       QV_ASSIGN_OR_RETURN(ExprPtr item, ParseUnary());
       if (item->op != ExprOp::kLiteral) return FilterError(item_at, "IN lists hold literals only");
+      RoundForFloatField(*left, item.get());
       const bool fits = left->type == ExprType::kJson ||
                         (IsNumeric(left->type) && IsNumeric(item->type)) ||
                         left->type == item->type;
@@ -347,6 +436,9 @@ class Parser {
       }
       case TokenKind::kEnd:
         return FilterError(tok, "the filter ends too early");
+      case TokenKind::kNull:
+        return FilterError(tok,
+                           "NULL is never equal to anything: test it with IS NULL or IS NOT NULL");
       default:
         return FilterError(tok, "expected a value, a field or '('");
     }

@@ -22,12 +22,16 @@ TableSchema Schema() {
                       {"d", DataType::kDouble},
                       {"s", DataType::kString},
                       {"b", DataType::kBool},
-                      {"v", DataType::kVectorFloat, false, 2, Metric::kEuclidean}}};
+                      {"v", DataType::kVectorFloat, false, 2, Metric::kEuclidean},
+                      {"f", DataType::kFloat},
+                      {"u", DataType::kString}}};
   EXPECT_TRUE(ValidateAndNormalize(&schema).ok());
   return schema;
 }
 
 const char* const kStrings[] = {"", "a", "ab", "abc", "b%", "x_y", "o'k", "zz"};
+// Multi-byte characters, and the escape character used below.
+const char* const kUnicode[] = {"héllo", "hello", "日本", "日", "a\\%b", "a%b", "Zürich", "é"};
 
 RecordBatch RandomRows(const TableSchema& schema, size_t n, std::mt19937* rng) {
   RecordBatch batch = RecordBatch::ForSchema(schema);
@@ -42,6 +46,9 @@ RecordBatch RandomRows(const TableSchema& schema, size_t n, std::mt19937* rng) {
     maybe_null() ? c[4].AppendNull() : c[4].AppendInt((*rng)() % 2);
     const float v[2] = {float((*rng)() % 5), float((*rng)() % 5)};  // many exact ties
     c[5].AppendVector(v);
+    maybe_null() ? c[6].AppendNull()
+                 : c[6].AppendDouble((static_cast<int>((*rng)() % 13) - 6) * 0.1);  // float32
+    maybe_null() ? c[7].AppendNull() : c[7].AppendString(kUnicode[(*rng)() % 8]);
   }
   return batch;
 }
@@ -52,8 +59,16 @@ class FilterGenerator {
   explicit FilterGenerator(std::mt19937* rng) : rng_(*rng) {}
 
   std::string Condition(int depth) {
-    const int pick = static_cast<int>(rng_() % (depth <= 0 ? 5 : 9));
+    const int pick = static_cast<int>(rng_() % (depth <= 0 ? 9 : 13));
     switch (pick) {
+      case 9:
+        return "NOT (" + Condition(depth - 1) + ")";
+      case 10:
+        return "(" + Condition(depth - 1) + ") AND (" + Condition(depth - 1) + ")";
+      case 11:
+        return "(" + Condition(depth - 1) + ") OR (" + Condition(depth - 1) + ")";
+      case 12:
+        return Condition(depth - 1) + (rng_() % 2 ? " AND " : " OR ") + Condition(depth - 1);
       case 0:
         return Numeric(depth - 1) + " " + CompareOp() + " " + Numeric(depth - 1);
       case 1:
@@ -64,20 +79,21 @@ class FilterGenerator {
         return rng_() % 2 ? "b" : "b = " + std::string(rng_() % 2 ? "TRUE" : "false");
       case 4:
         return InList();
-      case 5:
-        return "NOT (" + Condition(depth - 1) + ")";
+      case 5:  // IS [NOT] NULL of a column, an expression or a condition
+        return IsNull(depth);
       case 6:
-        return "(" + Condition(depth - 1) + ") AND (" + Condition(depth - 1) + ")";
-      case 7:
-        return "(" + Condition(depth - 1) + ") OR (" + Condition(depth - 1) + ")";
+        return Numeric(depth - 1) + (rng_() % 3 == 0 ? " NOT" : "") + " BETWEEN " +
+               Numeric(depth - 1) + " AND " + Numeric(depth - 1);
+      case 7:  // FLOAT against decimal literals (rounded to float32)
+        return "f " + CompareOp() + " " + FloatLiteral();
       default:
-        return Condition(depth - 1) + (rng_() % 2 ? " AND " : " OR ") + Condition(depth - 1);
+        return "u" + std::string(rng_() % 3 == 0 ? " NOT" : "") + " LIKE " + UnicodePattern();
     }
   }
 
  private:
   std::string Numeric(int depth) {
-    const int pick = static_cast<int>(rng_() % (depth <= 0 ? 4 : 7));
+    const int pick = static_cast<int>(rng_() % (depth <= 0 ? 4 : 8));
     switch (pick) {
       case 0:
         return "i";
@@ -87,6 +103,8 @@ class FilterGenerator {
         return std::to_string(static_cast<int>(rng_() % 11) - 5);
       case 3:
         return std::to_string((static_cast<int>(rng_() % 9) - 4) * 0.5);
+      case 7:
+        return "f";
       case 4:
         return "(" + Numeric(depth - 1) + " " + "+-*/"[rng_() % 4] + " " + Numeric(depth - 1) + ")";
       case 5:
@@ -94,6 +112,29 @@ class FilterGenerator {
       default:
         return "-" + Numeric(depth - 1);
     }
+  }
+  std::string IsNull(int depth) {
+    const std::string is = rng_() % 2 ? " IS NULL" : " IS NOT NULL";
+    switch (rng_() % 4) {
+      case 0:
+        return std::string(1, "ibdsfu"[rng_() % 6]) + is;
+      case 1:
+        return Numeric(depth - 1) + is;
+      case 2:
+        return "(" + Condition(depth - 1) + ")" + is;
+      default:
+        return "f" + is;
+    }
+  }
+  std::string FloatLiteral() {
+    static const char* const literals[] = {"0.1", "-0.3", "0.5", "1e38", "0.2", "-0.6", "0", "3"};
+    return literals[rng_() % 8];
+  }
+  std::string UnicodePattern() {
+    static const char* const patterns[] = {
+        "'h_llo'",           "'_'",      "'日_'", "'%_'", "'a\\%b' ESCAPE '\\'",
+        "'a!%b' ESCAPE '!'", "'Z_rich'", "'%é%'"};
+    return patterns[rng_() % 8];
   }
   std::string CompareOp() {
     static const char* const ops[] = {"=", "<>", "<", "<=", ">", ">="};

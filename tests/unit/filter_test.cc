@@ -20,7 +20,9 @@ TableSchema FixtureSchema() {
                       {"active", DataType::kBool},
                       {"tag", DataType::kString},
                       {"vec", DataType::kVectorFloat, false, 2, Metric::kEuclidean},
-                      {"meta", DataType::kJson}}};
+                      {"meta", DataType::kJson},
+                      {"weight", DataType::kFloat},
+                      {"city", DataType::kString}}};
   return schema;
 }
 
@@ -34,13 +36,17 @@ RecordBatch FixtureRows(const TableSchema& schema) {
     std::optional<bool> active;
     const char* tag;
     const char* meta;
+    std::optional<double> weight;
+    const char* city;
   };
   const Row rows[] = {
-      {1, "alice", 25, 1.5, true, "x", R"({"color":"red","n":1,"tags":["a","b"],"ok":true})"},
-      {2, "bob", 35, 2.5, false, "o'neil", R"({"color":"blue","n":2.5,"tags":[],"ok":false})"},
-      {3, "carol", {}, -1, true, nullptr, nullptr},
-      {4, "dave", 45, 0, {}, "x_y", R"({"color":5,"nested":{"x":"y"},"ok":null})"},
-      {5, "eve%", 30, 10, false, "xay", R"({"n":"7","tags":["b"]})"}};
+      {1, "alice", 25, 1.5, true, "x", R"({"color":"red","n":1,"tags":["a","b"],"ok":true})", 0.1,
+       "héllo"},
+      {2, "bob", 35, 2.5, false, "o'neil", R"({"color":"blue","n":2.5,"tags":[],"ok":false})", 1e38,
+       "Zürich"},
+      {3, "carol", {}, -1, true, nullptr, nullptr, {}, nullptr},
+      {4, "dave", 45, 0, {}, "x_y", R"({"color":5,"nested":{"x":"y"},"ok":null})", 2.5, "日本"},
+      {5, "eve%", 30, 10, false, "xay", R"({"n":"7","tags":["b"]})", -0.3, "a%b\\c"}};
   for (const Row& r : rows) {
     auto& c = batch.columns;
     c[0].AppendInt(r.id);
@@ -52,6 +58,8 @@ RecordBatch FixtureRows(const TableSchema& schema) {
     const float v[2] = {0, 0};
     c[6].AppendVector(v);
     r.meta ? c[7].AppendString(r.meta) : c[7].AppendNull();
+    r.weight ? c[8].AppendDouble(*r.weight) : c[8].AppendNull();
+    r.city ? c[9].AppendString(r.city) : c[9].AppendNull();
   }
   return batch;
 }
@@ -89,12 +97,16 @@ TEST(FilterLanguage, DataDrivenCases) {
           << message;
     } else {
       ASSERT_TRUE(filter.ok()) << filter.status().ToString();
-      std::string got;
+      // Both evaluators: row by row, and column at a time.
+      std::vector<uint8_t> batch;
+      filter->EvaluateBatch(rows.columns, rows.num_rows(), &batch);
+      std::string got, got_batch;
       for (size_t r = 0; r < rows.num_rows(); ++r) {
-        if (filter->Matches({rows.columns, r, 0})) {
-          got += (got.empty() ? "" : " ") + std::to_string(rows.columns[0].GetInt(r));
-        }
+        const std::string id = std::to_string(rows.columns[0].GetInt(r));
+        if (filter->Matches({rows.columns, r, 0})) got += (got.empty() ? "" : " ") + id;
+        if (batch[r]) got_batch += (got_batch.empty() ? "" : " ") + id;
       }
+      EXPECT_EQ(got_batch, got) << "the column-at-a-time evaluator disagrees";
       std::stringstream normalized;
       std::string token;
       std::stringstream in(expected);
@@ -145,6 +157,28 @@ TEST(LikeMatch, HandlesBacktracking) {
   EXPECT_FALSE(LikeMatch("", "_"));
   EXPECT_TRUE(LikeMatch("aXbXc", "a%b%c"));
   EXPECT_FALSE(LikeMatch("abc", "a%d"));
+}
+
+TEST(LikeMatch, UnderscoreIsOneUtf8Character) {
+  EXPECT_TRUE(LikeMatch("héllo", "h_llo"));
+  EXPECT_TRUE(LikeMatch("héllo", "h_llo%"));
+  EXPECT_FALSE(LikeMatch("héllo", "h__llo")) << "é is one character, not two bytes";
+  EXPECT_TRUE(LikeMatch("日本", "__"));
+  EXPECT_FALSE(LikeMatch("日本", "___"));
+  EXPECT_TRUE(LikeMatch("日本語", "%_語"));
+  EXPECT_TRUE(LikeMatch("x😀y", "x_y")) << "a four-byte character";
+  EXPECT_FALSE(LikeMatch("é", "%__"));
+}
+
+TEST(LikeMatch, EscapeMakesWildcardsLiteral) {
+  EXPECT_TRUE(LikeMatch("50%", "50\\%", "\\"));
+  EXPECT_FALSE(LikeMatch("500", "50\\%", "\\"));
+  EXPECT_TRUE(LikeMatch("a_b", "a!_b", "!"));
+  EXPECT_FALSE(LikeMatch("axb", "a!_b", "!"));
+  EXPECT_TRUE(LikeMatch("a!b", "a!!b", "!"));
+  EXPECT_TRUE(LikeMatch("x%y%z", "%!%z", "!"));
+  EXPECT_TRUE(LikeMatch("ab!", "ab!", "!")) << "a trailing escape stands for itself";
+  EXPECT_TRUE(LikeMatch("é%", "_é%", "é")) << "a multi-byte escape character";
 }
 
 }  // namespace
