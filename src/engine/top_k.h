@@ -1,43 +1,27 @@
 #pragma once
 
-#include <algorithm>
-#include <queue>
 #include <vector>
 
 #include "engine/vector_searcher.h"
+#include "index/top_k.h"
 
 namespace quiver {
 
-// The k nearest allowed rows by `distance(row)`, nearest first.
+// The k nearest allowed rows of [0, rows) by `distance(row)`, nearest first,
+// ties in `tie`'s order (index::TopK, the one top-k of every search path).
 template <typename DistanceOfRow>
 std::vector<Neighbor> TopK(size_t rows, size_t k, const SearchFilter& filter, const TieBreak& tie,
                            DistanceOfRow&& distance) {
-  // "a before b" in result order: nearer first, then the tie key.
-  auto nearer = [&tie](const Neighbor& a, const Neighbor& b) {
-    if (a.distance != b.distance) return a.distance < b.distance;
-    return tie(a.row, b.row);
-  };
-  // A max-heap of the best k so far: its top is the worst kept neighbour.
-  std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(nearer)> heap(nearer);
-  if (k == 0) return {};
+  index::TopK top(k, &tie);
   const bool filtered = !filter.allowed.empty();
   for (size_t row = 0; row < rows; ++row) {
     if (filtered && !filter.allowed[row]) continue;
     const float d = distance(row);
-    const Neighbor candidate{d, static_cast<uint32_t>(row)};
-    if (heap.size() == k && !nearer(candidate, heap.top())) continue;
-    if (filter.accept != nullptr && !(*filter.accept)(candidate.row, d)) continue;
-    heap.push(candidate);
-    if (heap.size() > k) heap.pop();
+    if (!top.MayAdmit(d)) continue;
+    if (filter.accept != nullptr && !(*filter.accept)(static_cast<uint32_t>(row), d)) continue;
+    top.Push(d, static_cast<uint32_t>(row));
   }
-  std::vector<Neighbor> out;
-  out.reserve(heap.size());
-  while (!heap.empty()) {
-    out.push_back(heap.top());
-    heap.pop();
-  }
-  std::reverse(out.begin(), out.end());
-  return out;
+  return top.Take();
 }
 
 }  // namespace quiver

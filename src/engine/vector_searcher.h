@@ -5,14 +5,12 @@
 #include <span>
 #include <vector>
 
+#include "index/top_k.h"
 #include "schema/types.h"
 
 namespace quiver {
 
-struct Neighbor {
-  float distance;
-  uint32_t row;
-};
+using Neighbor = index::ScoredRow;
 
 // What a search may return: `allowed` (when set) has one byte per row, 1 for
 // rows that passed the filter and are not deleted; `accept` (when set) is
@@ -24,7 +22,7 @@ struct SearchFilter {
 
 // Orders neighbours nearest first; ties go to the smaller tie key (the
 // table passes a primary-key order so results are deterministic).
-using TieBreak = std::function<bool(uint32_t a, uint32_t b)>;
+using TieBreak = index::RowOrder;
 
 // The search path's plug-in point: exact scan now, ANN indexes later. An
 // implementation sees vectors only through what it was built over and gets

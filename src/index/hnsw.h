@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "index/top_k.h"
 
 namespace quiver::index {
 
@@ -37,11 +38,6 @@ struct HnswParams {
   uint32_t m = 16;                 // links per node on upper levels; 2m on level 0
   uint32_t ef_construction = 200;  // candidate list size while inserting
   uint64_t seed = 42;              // level assignment
-};
-
-struct ScoredRow {
-  float distance;
-  uint32_t row;
 };
 
 // Scratch for one searching thread, reused across searches. Not thread-safe.

@@ -406,11 +406,16 @@ class HnswIndex final : public VectorIndex {
       return graph_.Search(Sq8Query(vectors_, sq8_, query.floats), ef, ef, p.allowed, &context,
                            two_hop);
     }
-    if (vectors_.bits != nullptr)
-      return graph_.Search(BinaryQuery(vectors_, query.bits), p.k, ef, p.allowed, &context,
-                           two_hop);
-    return graph_.Search(FloatQuery(vectors_, query.floats, inv_), p.k, ef, p.allowed, &context,
-                         two_hop);
+    // The walk's whole candidate list, then the k first under the caller's
+    // tie order (the graph alone would cut ties at the k-th arbitrarily).
+    if (vectors_.bits != nullptr) {
+      return FirstK(
+          graph_.Search(BinaryQuery(vectors_, query.bits), ef, ef, p.allowed, &context, two_hop),
+          p.k, p.tie);
+    }
+    return FirstK(graph_.Search(FloatQuery(vectors_, query.floats, inv_), ef, ef, p.allowed,
+                                &context, two_hop),
+                  p.k, p.tie);
   }
 
  private:
@@ -447,18 +452,10 @@ bool PreferExactScan(size_t allowed, size_t rows, size_t ef) {
 std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& query,
                                  const IndexQuery& params) {
   auto scan = [&](const QueryDistance& distance) {
-    std::vector<ScoredRow> heap;  // max-heap on distance
-    auto farther = [](const ScoredRow& a, const ScoredRow& b) { return a.distance < b.distance; };
+    TopK top(params.k, params.tie);
     auto consider = [&](uint32_t row) {
       const float d = distance.To(row);
-      if (heap.size() < params.k) {
-        heap.push_back({d, row});
-        std::push_heap(heap.begin(), heap.end(), farther);
-      } else if (params.k > 0 && d < heap.front().distance) {
-        std::pop_heap(heap.begin(), heap.end(), farther);
-        heap.back() = {d, row};
-        std::push_heap(heap.begin(), heap.end(), farther);
-      }
+      if (top.MayAdmit(d)) top.Push(d, row);
     };
     const std::span<const uint8_t> allowed = params.allowed;
     if (allowed.empty()) {
@@ -487,8 +484,7 @@ std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& qu
         consider(rows[i]);
       }
     }
-    std::sort_heap(heap.begin(), heap.end(), farther);
-    return heap;
+    return top.Take();
   };
   if (vectors.bits != nullptr) return scan(BinaryQuery(vectors, query.bits));
   return scan(FloatQuery(vectors, query.floats, {}));

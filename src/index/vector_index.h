@@ -47,6 +47,10 @@ struct IndexQuery {
   // or step over them to their admitted links (kTwoHop); kAuto picks by
   // selectivity (tests and benchmarks force one).
   enum class Walk { kAuto, kMeasure, kTwoHop } walk = Walk::kAuto;
+  // The order of rows at equal distance (the table's primary-key order); by
+  // row number when null. Exact scans and HNSW's final cut follow it; IVF
+  // returns what Faiss keeps.
+  const RowOrder* tie = nullptr;
 };
 
 class VectorIndex {
@@ -76,7 +80,8 @@ bool PreferExactScan(size_t allowed, size_t rows, size_t ef);
 // measure them (below this fraction of admitted rows).
 inline constexpr double kTwoHopBelow = 0.3;
 
-// The k nearest allowed rows by exact distance, nearest first.
+// The k nearest allowed rows by exact distance, nearest first, ties in
+// params.tie's order.
 std::vector<ScoredRow> ExactScan(const VectorSet& vectors, const QueryVector& query,
                                  const IndexQuery& params);
 

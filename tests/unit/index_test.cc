@@ -212,6 +212,69 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- Index files --------------------------------------------------------------
 
+// "Equal distances are ordered by primary key" on every path of an indexed
+// segment: the exact scan a selective filter takes and the graph walk's final
+// cut. Rows are stored in descending key order, so row order would pick the
+// larger keys; Hamming distances tie a lot.
+TEST(IndexedTies, GoToTheSmallerPrimaryKeyOnEveryPath) {
+  testing::TempDir dir(true);
+  auto fs = NewPosixFileSystem();
+  Field vector{"v", DataType::kVectorBinary, false, 64, Metric::kHamming};
+  vector.index.type = IndexType::kHnsw;
+  vector.index.m = 12;
+  vector.index.ef_construction = 100;
+  vector.index.ef = 24;
+  TableSchema schema{"t", {{"id", DataType::kBigInt, true}, {"tag", DataType::kInt}, vector}};
+  ASSERT_TRUE(ValidateAndNormalize(&schema).ok());
+  TableOptions options;
+  options.seal_rows = 1'000'000;
+  auto table = std::move(Table::Open(fs.get(), dir.path(), schema, options).value());
+
+  std::mt19937 rng(11);
+  auto random_bits = [&] {
+    std::vector<float> bits(64);
+    for (float& b : bits) b = float(rng() % 2);
+    return bits;
+  };
+  const std::vector<float> shared_by_tag7 = random_bits(), shared_by_three = random_bits();
+  constexpr int64_t kRows = 1500, kTop = 100000;
+  RecordBatch batch = RecordBatch::ForSchema(schema);
+  for (int64_t i = 0; i < kRows; ++i) {
+    batch.columns[0].AppendInt(kTop - i);  // descending keys
+    batch.columns[1].AppendInt(i % 100);
+    const bool three = i == 10 || i == 500 || i == 1000;
+    const auto& bits = i % 100 == 7 ? shared_by_tag7 : three ? shared_by_three : random_bits();
+    batch.columns[2].AppendBits(*PackBits(bits));
+  }
+  ASSERT_TRUE(table->Insert(batch, false).ok());
+  ASSERT_TRUE(table->Seal().ok());
+  ASSERT_TRUE(table->BuildAllIndexes().ok());
+  ASSERT_EQ(table->Stats().indexes[0].indexed_rows, size_t{kRows});
+
+  auto keys_of = [&](const SearchRequest& request) {
+    auto result = table->Search(request);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    std::vector<int64_t> keys;
+    for (const auto& row : result->rows) keys.push_back(std::get<int64_t>(row[0]));
+    return keys;
+  };
+  // 15 rows with tag 7 share one vector; a 1 % filter scans them exactly.
+  SearchRequest scan;
+  scan.vector = shared_by_tag7;
+  scan.limit = 5;
+  scan.filter = "tag = 7";
+  scan.response = {"id"};
+  EXPECT_EQ(keys_of(scan), (std::vector<int64_t>{kTop - 1407, kTop - 1307, kTop - 1207, kTop - 1107,
+                                                 kTop - 1007}));
+  // Three rows share another: the walk finds all three, the cut keeps the
+  // two smaller keys.
+  SearchRequest walk;
+  walk.vector = shared_by_three;
+  walk.limit = 2;
+  walk.response = {"id"};
+  EXPECT_EQ(keys_of(walk), (std::vector<int64_t>{kTop - 1000, kTop - 500}));
+}
+
 TEST(IndexFile, EveryFlippedByteIsDetected) {
   std::mt19937 rng(4);
   std::normal_distribution<float> noise(0, 1);
