@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/text.h"
+
 namespace quiver {
 namespace {
 
@@ -23,13 +25,13 @@ Status ValidateName(std::string_view what, std::string_view name) {
                                    std::to_string(kMaxNameLength));
   }
   if (!IsNameStart(name[0])) {
-    return Status::InvalidArgument(w + " name '" + std::string(name.substr(0, 64)) +
-                                   "' must start with a letter or underscore");
+    return Status::InvalidArgument(w + " name " + Quoted(name) +
+                                   " must start with a letter or underscore");
   }
   for (char c : name) {
     if (!IsNameChar(c)) {
-      return Status::InvalidArgument(w + " name '" + std::string(name.substr(0, 64)) +
-                                     "' may contain only letters, digits and underscores");
+      return Status::InvalidArgument(w + " name " + Quoted(name) +
+                                     " may contain only letters, digits and underscores");
     }
   }
   return Status::OK();

@@ -125,19 +125,29 @@ void Engine::MaintainOnce() {
   const auto tables = AllTables();
   std::erase_if(maintenance_errors_, [&](const auto& entry) {
     return std::none_of(tables.begin(), tables.end(),
-                        [&](const auto& t) { return t.get() == entry.first; });
+                        [&](const auto& t) { return t.get() == entry.first.first; });
   });
   for (const auto& table : tables) {
-    if (Status s = table->MaybeSeal(); !s.ok()) {
-      log::Get("engine").warn("maintenance: sealing table {} failed: {}", table->schema().name,
-                              s.ToString());
-    }
-    if (Status s = table->Compact(); !s.ok()) {
-      log::Get("engine").warn("maintenance: compacting table {} failed: {}", table->schema().name,
-                              s.ToString());
-    }
+    ReportMaintenance(*table, "sealing", table->MaybeSeal());
+    ReportMaintenance(*table, "compacting", table->Compact());
   }
   index_cv_.notify_all();  // sealed or compacted segments want indexes
+}
+
+void Engine::ReportMaintenance(const Table& table, const std::string& what, const Status& status) {
+  const auto key = std::make_pair(&table, what);
+  auto last = maintenance_errors_.find(key);
+  if (status.ok()) {
+    if (last == maintenance_errors_.end()) return;
+    log::Get("engine").info("maintenance: {} table {} works again", what, table.schema().name);
+    maintenance_errors_.erase(last);
+    return;
+  }
+  const std::string message = status.ToString();
+  if (last != maintenance_errors_.end() && last->second == message) return;  // logged already
+  log::Get("engine").warn("maintenance: {} table {} failed: {} (logged again only if it changes)",
+                          what, table.schema().name, message);
+  maintenance_errors_[key] = message;
 }
 
 Status Engine::SealAll() {
@@ -331,6 +341,13 @@ Result<const Engine::OpenDatabase*> Engine::FindOpen(const std::string& db) cons
   auto it = open_.find(db);
   if (it == open_.end()) return DatabaseNotFound(db);
   return &it->second;
+}
+
+std::vector<std::string> Engine::ListDatabases() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : open_) names.push_back(name);
+  return names;
 }
 
 Result<std::vector<std::string>> Engine::ListTables(const std::string& db) const {

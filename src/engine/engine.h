@@ -70,6 +70,8 @@ class Engine {
   Status UnloadDatabase(const std::string& name);
   // Closes the database and deletes its files.
   Status DropDatabase(const std::string& name);
+  // The loaded databases' names, in name order.
+  std::vector<std::string> ListDatabases() const;
 
   Status CreateTable(const std::string& db, TableSchema schema);
   Status DropTable(const std::string& db, const std::string& table);
@@ -104,6 +106,8 @@ class Engine {
   Result<const OpenDatabase*> FindOpen(const std::string& db) const;
   std::vector<std::shared_ptr<Table>> AllTables() const;
   void MaintenanceLoop();
+  // Logs a maintenance task's failure once (and when it changes or clears).
+  void ReportMaintenance(const Table& table, const std::string& what, const Status& status);
   void IndexLoop();
 
   std::unique_ptr<FileSystem> fs_;
@@ -123,9 +127,10 @@ class Engine {
   std::condition_variable index_cv_;      // with stop_mu_: work may be waiting
   std::condition_variable built_cv_;      // with stop_mu_: an index build ended
   std::vector<std::thread> indexers_;
-  // The last maintenance error per table (keyed by address, used only by the
-  // maintenance thread), so a lasting failure is logged once.
-  std::map<const Table*, std::string> maintenance_errors_;
+  // The last error of each maintenance task ("sealing", "compacting") per
+  // table (keyed by address; used only by the thread running MaintainOnce),
+  // so a lasting failure is logged once, then again only when it changes.
+  std::map<std::pair<const Table*, std::string>, std::string> maintenance_errors_;
 };
 
 }  // namespace quiver

@@ -26,7 +26,7 @@ Result<Facet> Facet::Parse(const FacetRequest& request, const TableSchema& schem
   Facet facet;
   for (const std::string& text : request.group) {
     auto key = Expression::Parse(text, schema, scope);
-    if (!key.ok()) return key.status().WithContext("facet group '" + text + "'");
+    if (!key.ok()) return key.status().WithContext("facet group " + Quoted(text));
     facet.keys_.push_back(std::move(key).value());
     facet.names_.push_back(text);
   }
@@ -34,8 +34,8 @@ Result<Facet> Facet::Parse(const FacetRequest& request, const TableSchema& schem
     const std::string_view spec = TrimSpaces(text);
     const auto open = spec.find('(');
     if (open == std::string_view::npos || spec.back() != ')') {
-      return Status::InvalidArgument("aggregate '" + text +
-                                     "' must look like COUNT(*), SUM(x), MIN(x) or MAX(x)");
+      return Status::InvalidArgument("aggregate " + Quoted(text) +
+                                     " must look like COUNT(*), SUM(x), MIN(x) or MAX(x)");
     }
     const std::string function = AsciiUpper(TrimSpaces(spec.substr(0, open)));
     const std::string argument(TrimSpaces(spec.substr(open + 1, spec.size() - open - 2)));
@@ -52,19 +52,19 @@ Result<Facet> Facet::Parse(const FacetRequest& request, const TableSchema& schem
       } else if (function == "MAX") {
         aggregate.kind = Kind::kMax;
       } else {
-        return Status::InvalidArgument("aggregate '" + text + "': unknown function '" + function +
-                                       "' (COUNT, SUM, MIN, MAX)");
+        return Status::InvalidArgument("aggregate " + Quoted(text) + ": unknown function " +
+                                       Quoted(function) + " (COUNT, SUM, MIN, MAX)");
       }
       auto parsed = Expression::Parse(argument, schema, scope);
-      if (!parsed.ok()) return parsed.status().WithContext("aggregate '" + text + "'");
+      if (!parsed.ok()) return parsed.status().WithContext("aggregate " + Quoted(text));
       const ExprType type = parsed->type();
       if (aggregate.kind == Kind::kSum && type != ExprType::kInt && type != ExprType::kDouble) {
-        return Status::InvalidArgument("aggregate '" + text + "': SUM needs a number");
+        return Status::InvalidArgument("aggregate " + Quoted(text) + ": SUM needs a number");
       }
       if ((aggregate.kind == Kind::kMin || aggregate.kind == Kind::kMax) &&
           type == ExprType::kBool) {
-        return Status::InvalidArgument("aggregate '" + text +
-                                       "': MIN and MAX need numbers or strings");
+        return Status::InvalidArgument("aggregate " + Quoted(text) +
+                                       ": MIN and MAX need numbers or strings");
       }
       aggregate.argument = std::move(parsed).value();
     }

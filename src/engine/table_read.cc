@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/text.h"
 #include "engine/distance.h"
 #include "engine/table.h"
 #include "engine/top_k.h"
@@ -65,7 +66,7 @@ Result<std::vector<size_t>> Table::ResolveResponse(const std::vector<std::string
   }
   for (const auto& name : names) {
     auto index = schema_.FieldIndex(name);
-    if (!index) return Status::InvalidArgument("unknown field '" + name + "' in response");
+    if (!index) return Status::InvalidArgument("unknown field " + Quoted(name) + " in response");
     fields.push_back(*index);
   }
   return fields;
@@ -82,9 +83,10 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     field_index = vector_fields[0];
   } else {
     auto index = schema_.FieldIndex(request.field);
-    if (!index) return Status::InvalidArgument("unknown queryField '" + request.field + "'");
+    if (!index) return Status::InvalidArgument("unknown queryField " + Quoted(request.field));
     if (!IsVectorType(schema_.fields[*index].type)) {
-      return Status::InvalidArgument("queryField '" + request.field + "' is not a vector field");
+      return Status::InvalidArgument("queryField " + Quoted(request.field) +
+                                     " is not a vector field");
     }
     field_index = *index;
   }
@@ -161,25 +163,21 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
       query.k = request.limit;
       query.ef = request.ef != 0 ? request.ef : field.index.ef;
       query.nprobe = request.nprobe != 0 ? request.nprobe : field.index.nprobe;
+      query.tie = &by_key;
       if (allowed_rows < rows) {
         query.allowed = allowed;
         query.allowed_count = allowed_rows;
       }
       const auto found = vector_index->Search({request.vector.data(), packed_query.data()}, query);
+      index::TopK top(request.limit, &by_key);
       for (const index::ScoredRow& r : found) {
         const float d = binary ? BinaryDistance(field.metric, vectors.GetBits(r.row).data(),
                                                 packed_query.data(), packed_query.size())
                                : Distance(field.metric, request.vector.data(),
                                           vectors.GetVector(r.row).data(), field.dimensions);
-        neighbors.push_back({d, r.row});
+        top.Push(d, r.row);
       }
-      auto nearer = [&](const Neighbor& a, const Neighbor& b) {
-        if (a.distance != b.distance) return a.distance < b.distance;
-        return by_key(a.row, b.row);
-      };
-      const size_t keep = std::min(neighbors.size(), request.limit);
-      std::partial_sort(neighbors.begin(), neighbors.begin() + keep, neighbors.end(), nearer);
-      neighbors.resize(keep);
+      neighbors = top.Take();
     } else if (sparse) {  // DOT_PRODUCT: distance = -dot
       const SparseVector& q = *request.sparse_vector;
       neighbors = TopK(rows, request.limit, search_filter, by_key, [&](size_t row) {
@@ -212,7 +210,9 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
 }
 
 Result<ResultSet> Table::Get(const GetRequest& request) const {
-  if (request.limit) QV_RETURN_IF_ERROR(CheckLimit(*request.limit));
+  // A get's limit only bounds the page: any positive one (as in Epsilla).
+  if (request.limit && *request.limit == 0)
+    return Status::InvalidArgument("limit must be positive");
   if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
   QV_ASSIGN_OR_RETURN(auto filter,
                       ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));

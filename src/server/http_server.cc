@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/names.h"
+#include "common/text.h"
 #include "server/error_mapping.h"
 #include "server/json_request.h"
 #include "server/json_response.h"
@@ -35,9 +36,13 @@ struct Reply {
 
 using Handler = std::function<Result<Reply>(Engine&, const httplib::Request&)>;
 
+// Messages quote clients' values shortened (common/text.h Quoted); this
+// bound is the last guard that no message grows with the input.
+constexpr size_t kMaxMessageChars = 2048;
+
 void WriteEnvelope(httplib::Response& res, int code, const std::string& message,
                    const std::optional<Json>& result) {
-  Json body = {{"statusCode", code}, {"message", message}};
+  Json body = {{"statusCode", code}, {"message", Shortened(message, kMaxMessageChars)}};
   if (result) body["result"] = *result;
   res.status = code;
   res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
@@ -52,6 +57,8 @@ Result<std::string> PathName(const httplib::Request& req, size_t index, std::str
 
 Result<Reply> LoadDatabase(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(JsonBody body, JsonBody::Parse(req.body));
+  static constexpr std::string_view kKeys[] = {"name", "path", "vectorScale", "walEnabled"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   QV_ASSIGN_OR_RETURN(std::string name, body.RequiredString("name"));
   QV_RETURN_IF_ERROR(ValidateName("database", name));
   LoadOptions options;
@@ -126,6 +133,8 @@ Result<std::pair<JsonBody, std::shared_ptr<Table>>> BodyAndTable(Engine& engine,
 Result<Reply> Insert(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
+  static constexpr std::string_view kKeys[] = {"table", "data", "upsert"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   auto data = body.Get("data");
   if (!data) return Status::InvalidArgument("data is missing");
   QV_ASSIGN_OR_RETURN(RecordBatch batch, DecodeRecords(table->schema(), *data));
@@ -138,6 +147,8 @@ Result<Reply> Insert(Engine& engine, const httplib::Request& req) {
 Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
+  static constexpr std::string_view kKeys[] = {"table", "primaryKeys", "filter"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   QV_ASSIGN_OR_RETURN(auto filter, body.OptionalString("filter"));
   auto keys = body.Get("primaryKeys");
   if (keys && filter) return Status::InvalidArgument("give primaryKeys or filter, not both");
@@ -384,7 +395,8 @@ std::vector<RouteSpec> RouteTable() {
       {"POST", "/api/load", "/api/load", Access::kWrite, DbFrom::kBody, LoadDatabase},
       {"POST", "/api/rebuild", "/api/rebuild", Access::kAdmin, DbFrom::kNone, Rebuild},
       {"POST", db + "/unload", "/api/{db}/unload", Access::kWrite, DbFrom::kPath, UnloadDatabase},
-      {"DELETE", db + "/drop", "/api/{db}/drop", Access::kWrite, DbFrom::kPath, DropDatabase},
+      // epsillajs sends DELETE /api/{db}/drop/ (with the slash).
+      {"DELETE", db + "/drop/?", "/api/{db}/drop", Access::kWrite, DbFrom::kPath, DropDatabase},
       {"POST", db + "/schema/tables", "/api/{db}/schema/tables", Access::kWrite, DbFrom::kPath,
        CreateTable},
       {"GET", db + "/schema/tables/show", "/api/{db}/schema/tables/show", Access::kRead,
@@ -475,14 +487,16 @@ class RateLimiter {
 
 std::vector<RouteInfo> HttpServer::Routes() {
   std::vector<RouteInfo> out = {{"GET", "/", "/", Access::kAnyKey},
-                                {"GET", "/metrics", "/metrics", Access::kAnyKey}};
+                                {"GET", "/metrics", "/metrics", Access::kAnyKey},
+                                {"GET", "/api/databases", "/api/databases", Access::kAnyKey}};
   for (const RouteSpec& r : RouteTable()) out.push_back({r.method, r.pattern, r.label, r.access});
   return out;
 }
 
 void HttpServer::RegisterRoutes() {
   const std::vector<RouteSpec> table = RouteTable();
-  std::vector<HttpMetrics::RouteLabel> labels = {{"GET", "/metrics"}, {"GET", "/"}};
+  std::vector<HttpMetrics::RouteLabel> labels = {
+      {"GET", "/metrics"}, {"GET", "/"}, {"GET", "/api/databases"}};
   for (const RouteSpec& r : table) labels.push_back({r.method, r.label});
   metrics_ = std::make_shared<HttpMetrics>(std::move(labels));
   if (options_.rate_limit > 0) limiter_ = std::make_shared<RateLimiter>(options_.rate_limit);
@@ -536,6 +550,21 @@ void HttpServer::RegisterRoutes() {
                                      res.set_content(metrics_->Render(*engine_.load()),
                                                      "text/plain; version=0.0.4; charset=utf-8");
                                    }));
+  // The loaded databases the caller's key may use (all without keys).
+  server_->Get("/api/databases",
+               guarded(2, Access::kAnyKey, no_database,
+                       [this](const httplib::Request& req, httplib::Response& res) {
+                         Engine* engine = engine_.load();
+                         if (engine == nullptr) return;  // the guard answered 503 already
+                         Json names = Json::array();
+                         const std::string key = PresentedKey(req);
+                         for (const std::string& name : engine->ListDatabases()) {
+                           if (options_.keys.Check(key, Access::kRead, name, nullptr).ok())
+                             names.push_back(name);
+                         }
+                         WriteEnvelope(res, 200, "Get all databases successfully.", names);
+                       }));
+  constexpr size_t kFirstTableMetric = 3;  // after /metrics, / and /api/databases
   for (size_t i = 0; i < table.size(); ++i) {
     const RouteSpec& route = table[i];
     auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
@@ -556,7 +585,7 @@ void HttpServer::RegisterRoutes() {
       WriteEnvelope(res, 200, reply->message, reply->result);
     };
     auto database = [route](const httplib::Request& req) { return RouteDatabase(route, req); };
-    auto handler = guarded(i + 2, route.access, database, serve);
+    auto handler = guarded(i + kFirstTableMetric, route.access, database, serve);
     const std::string method = route.method;
     if (method == "GET") {
       server_->Get(route.pattern, handler);
@@ -581,10 +610,14 @@ Result<int> HttpServer::Bind() {
 }
 
 void HttpServer::Serve() {
-  server_->listen_after_bind();
+  serve_entered_ = true;
+  if (!stop_requested_) server_->listen_after_bind();
+  serve_returned_ = true;
 }
 
 void HttpServer::Stop() {
+  stop_requested_ = true;
+  while (serve_entered_ && !serve_returned_ && !server_->is_running()) std::this_thread::yield();
   server_->stop();
 }
 

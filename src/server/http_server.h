@@ -57,8 +57,11 @@ class HttpServer {
 
   // Binds the listening socket; returns the port (useful with port 0).
   Result<int> Bind();
-  // Serves until Stop; in-flight requests finish first.
+  // Serves until Stop; in-flight requests finish first. Returns at once
+  // when Stop came first.
   void Serve();
+  // Makes Serve return, whether it is serving already, about to, or never
+  // called (httplib alone ignores a stop before its accept loop runs).
   void Stop();
 
   // Every route the server registers, with the access it requires.
@@ -72,6 +75,12 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::shared_ptr<HttpMetrics> metrics_;
   std::shared_ptr<RateLimiter> limiter_;
+  // Serve and Stop meet through these (sequentially consistent): either
+  // Serve sees stop_requested_ and returns, or Stop sees serve_entered_ and
+  // waits for the accept loop to run before stopping it.
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> serve_entered_{false};
+  std::atomic<bool> serve_returned_{false};
 };
 
 }  // namespace quiver

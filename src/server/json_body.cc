@@ -1,8 +1,12 @@
 #include "server/json_body.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include "common/text.h"
 
 namespace quiver {
 namespace {
@@ -24,10 +28,117 @@ simdjson::dom::parser& ThreadParser() {
   return parser;
 }
 
+// nlohmann's SAX parser, run only on a body simdjson refused, for the byte
+// where it goes wrong (simdjson does not say). No document is built.
+class ErrorLocator final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception&) override {
+    error_at = position;
+    return false;
+  }
+  std::optional<size_t> error_at;  // 1-based byte position
+};
+
+// "request body is not valid JSON at line 3, column 14 (byte 40): NaN and
+// Infinity are not JSON numbers ...".
+std::string DescribeJsonError(std::string_view body, simdjson::error_code error) {
+  std::string message = "request body is not valid JSON";
+  ErrorLocator locator;
+  nlohmann::json::sax_parse(body.begin(), body.end(), &locator,
+                            nlohmann::json::input_format_t::json, /*strict=*/true);
+  if (!locator.error_at) return message + ": " + simdjson::error_message(error);
+  // The locator points just past the offending token: back up to its start.
+  size_t at = std::min(*locator.error_at, body.size());
+  if (at > 0) --at;
+  while (at > 0 && (std::isalnum(static_cast<unsigned char>(body[at - 1])) || body[at - 1] == '-' ||
+                    body[at - 1] == '+' || body[at - 1] == '.')) {
+    --at;
+  }
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < at; ++i) {
+    if (body[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  message += " at line " + std::to_string(line) + ", column " +
+             std::to_string(at - line_start + 1) + " (byte offset " + std::to_string(at) + ")";
+  size_t end = at;
+  while (end < body.size() && end - at < 16 &&
+         (std::isalnum(static_cast<unsigned char>(body[end])) || body[end] == '-' ||
+          body[end] == '+' || body[end] == '.')) {
+    ++end;
+  }
+  std::string token(body.substr(at, end - at));
+  if (!token.empty() && (token[0] == '-' || token[0] == '+')) token.erase(0, 1);
+  if (token.rfind("NaN", 0) == 0 || token.rfind("nan", 0) == 0 || token.rfind("Inf", 0) == 0 ||
+      token.rfind("inf", 0) == 0) {
+    return message + ": NaN and Infinity are not JSON numbers (send finite numbers)";
+  }
+  const size_t shown = std::min<size_t>(body.size() - at, 16);
+  return message + " near " + Quoted(body.substr(at, shown)) + ": " +
+         simdjson::error_message(error);
+}
+
 }  // namespace
 
 Status InvalidRequest(std::string message) {
   return Status::InvalidArgument(std::move(message));
+}
+
+namespace {
+
+// Names other databases' clients use for a key we spell differently.
+constexpr std::pair<std::string_view, std::string_view> kKeyAliases[] = {
+    {"offset", "skip"},      {"ids", "primaryKeys"},      {"topk", "limit"},
+    {"top_k", "limit"},      {"vector", "queryVector"},   {"k", "limit"},
+    {"id", "primaryKeys"},   {"collection", "table"},     {"collectionName", "table"},
+    {"data", "queryVector"}, {"annsField", "queryField"}, {"outputFields", "response"},
+};
+
+std::optional<std::string_view> MeantKey(std::string_view key,
+                                         std::span<const std::string_view> known) {
+  for (const auto& [alias, meant] : kKeyAliases) {
+    if (key == alias && std::find(known.begin(), known.end(), meant) != known.end()) return meant;
+  }
+  return NearestName(key, known);
+}
+
+}  // namespace
+
+Status CheckKeys(simdjson::dom::object object, std::span<const std::string_view> known,
+                 std::string_view where) {
+  for (auto [key, value] : object) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string message =
+        (where.empty() ? "" : std::string(where) + ": ") + "unknown key " + Quoted(key);
+    if (auto meant = MeantKey(key, known)) {
+      message += " (did you mean '" + std::string(*meant) + "'?)";
+    } else {
+      message += " (known keys:";
+      for (size_t i = 0; i < known.size(); ++i) message += (i ? ", " : " ") + std::string(known[i]);
+      message += ")";
+    }
+    return Invalid(std::move(message));
+  }
+  return Status::OK();
+}
+
+Status JsonBody::CheckKeys(std::span<const std::string_view> known) const {
+  return quiver::CheckKeys(root_, known, "");
 }
 
 const char* JsonTypeName(simdjson::dom::element_type type) {
@@ -64,10 +175,7 @@ Result<JsonBody> JsonBody::Parse(std::string_view body) {
   if (error == simdjson::DEPTH_ERROR) {
     return Invalid("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
-  if (error != simdjson::SUCCESS) {
-    return Invalid(std::string("request body is not valid JSON: ") +
-                   simdjson::error_message(error));
-  }
+  if (error != simdjson::SUCCESS) return Invalid(DescribeJsonError(body, error));
   JsonBody out;
   if (root.get_object().get(out.root_) != simdjson::SUCCESS) {
     return Invalid("request body must be a JSON object");

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ class JsonBody {
   Result<std::optional<int64_t>> OptionalInt(std::string_view key) const;
   Result<std::optional<std::vector<std::string>>> OptionalStringList(std::string_view key) const;
   std::optional<simdjson::dom::element> Get(std::string_view key) const;
+  // Refuses a key that is not in `known` (see CheckKeys below).
+  Status CheckKeys(std::span<const std::string_view> known) const;
 
  private:
   simdjson::dom::object root_;
@@ -42,6 +45,12 @@ Result<std::vector<float>> DecodeVector(simdjson::dom::element value, std::strin
 Result<SparseVector> DecodeSparse(simdjson::dom::element value, std::string_view what);
 
 Status InvalidRequest(std::string message);
+// A key of `object` that is not in `known` is a kInvalidArgument naming it
+// (shortened) and the key it most likely meant: "<where>: unknown key
+// 'filtr' (did you mean 'filter'?)", or the known keys when none is close.
+// `where` is empty for a request body's top level.
+Status CheckKeys(simdjson::dom::object object, std::span<const std::string_view> known,
+                 std::string_view where);
 // "an array", "a string", ... for error messages.
 const char* JsonTypeName(simdjson::dom::element_type type);
 // An int64, or an error naming `what`.

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "common/names.h"
+#include "common/text.h"
 
 namespace quiver {
 namespace {
@@ -125,7 +126,10 @@ Result<std::vector<FacetRequest>> DecodeFacets(const JsonBody& body) {
       std::vector<std::string>* target = key == "group"       ? &facet.group
                                          : key == "aggregate" ? &facet.aggregate
                                                               : nullptr;
-      if (target == nullptr) return Invalid(where + ": unknown key '" + std::string(key) + "'");
+      if (target == nullptr) {
+        static constexpr std::string_view kKeys[] = {"group", "aggregate"};
+        return CheckKeys(obj, kKeys, where);
+      }
       simdjson::dom::array entries;
       if (list.get_array().get(entries) != simdjson::SUCCESS) {
         return Invalid(where + "." + std::string(key) + " must be an array of strings");
@@ -154,8 +158,8 @@ Status DecodeIndexSpec(element v, const std::string& where, IndexSpec* index) {
   auto set_type = [&](std::string_view name) {
     auto type = ParseIndexType(name);
     if (!type) {
-      return Invalid(where + ": unknown index type '" + std::string(name) +
-                     "' (FLAT, HNSW, HNSW_SQ8 or IVF_FLAT)");
+      return Invalid(where + ": unknown index type " + Quoted(name) +
+                     " (FLAT, HNSW, HNSW_SQ8 or IVF_FLAT)");
     }
     index->type = *type;
     return Status::OK();
@@ -179,8 +183,8 @@ Status DecodeIndexSpec(element v, const std::string& where, IndexSpec* index) {
                        : key == "nprobe"         ? &index->nprobe
                                                  : nullptr;
     if (target == nullptr) {
-      return Invalid(where + ": unknown member '" + std::string(key) +
-                     "' (type, M, efConstruction, ef, nlist, nprobe)");
+      return Invalid(where + ": unknown member " + Quoted(key) +
+                     " (type, M, efConstruction, ef, nlist, nprobe)");
     }
     QV_ASSIGN_OR_RETURN(int64_t n, JsonInteger(value, member));
     if (n < 0 || n > UINT32_MAX) return Invalid(member + " is out of range");
@@ -192,6 +196,13 @@ Status DecodeIndexSpec(element v, const std::string& where, IndexSpec* index) {
 }  // namespace
 
 Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
+  // Epsilla's "indices" (server-side embedding models), "autoEmbedding" and
+  // "returnTableId" are accepted and ignored (docs/API.md).
+  static constexpr std::string_view kKeys[] = {"name", "fields", "indices", "autoEmbedding",
+                                               "returnTableId"};
+  static constexpr std::string_view kFieldKeys[] = {"name",       "dataType",   "primaryKey",
+                                                    "dimensions", "metricType", "index"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   TableSchema schema;
   QV_ASSIGN_OR_RETURN(schema.name, body.RequiredString("name"));
   auto fields = body.Get("fields");
@@ -205,6 +216,7 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
     simdjson::dom::object obj;
     if (item.get_object().get(obj) != simdjson::SUCCESS)
       return Invalid(where + " must be an object");
+    QV_RETURN_IF_ERROR(CheckKeys(obj, kFieldKeys, where));
     Field field;
     std::string_view s;
     if (obj["name"].get_string().get(s) != simdjson::SUCCESS)
@@ -214,7 +226,7 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
       return Invalid(where + ".dataType is missing");
     }
     auto type = ParseDataType(s);
-    if (!type) return Invalid(where + ": unknown dataType '" + std::string(s) + "'");
+    if (!type) return Invalid(where + ": unknown dataType " + Quoted(s));
     field.type = *type;
     element v;
     if (obj["primaryKey"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
@@ -236,7 +248,7 @@ Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
       if (v.get_string().get(s) != simdjson::SUCCESS)
         return Invalid(where + ".metricType must be a string");
       auto metric = ParseMetric(s);
-      if (!metric) return Invalid(where + ": unknown metricType '" + std::string(s) + "'");
+      if (!metric) return Invalid(where + ": unknown metricType " + Quoted(s));
       field.metric = *metric;
     }
     if (obj["index"].get(v) == simdjson::SUCCESS && v.type() != element_type::NULL_VALUE) {
@@ -272,12 +284,11 @@ Result<RecordBatch> DecodeRecords(const TableSchema& schema, element data) {
     std::fill(seen.begin(), seen.end(), 0);
     for (auto [key, value] : obj) {
       auto index = schema.FieldIndex(key);
-      if (!index)
-        return Invalid(record + ": unknown field '" + std::string(key.substr(0, 255)) + "'");
-      if (seen[*index]) return Invalid(record + ": field '" + std::string(key) + "' appears twice");
+      if (!index) return Invalid(record + ": unknown field " + Quoted(key));
+      if (seen[*index]) return Invalid(record + ": field " + Quoted(key) + " appears twice");
       seen[*index] = 1;
       QV_RETURN_IF_ERROR(AppendValue(schema.fields[*index], value, &batch.columns[*index],
-                                     record + ", field '" + std::string(key) + "'"));
+                                     record + ", field " + Quoted(key)));
     }
     for (size_t f = 0; f < seen.size(); ++f) {
       if (!seen[f]) batch.columns[f].AppendNull();
@@ -302,11 +313,20 @@ Result<std::vector<PrimaryKey>> DecodeKeys(element keys) {
 }
 
 Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
+  static constexpr std::string_view kKeys[] = {
+      "table",  "queryField", "queryIndex",   "queryVector", "query", "limit",
+      "filter", "response",   "withDistance", "facets",      "ef",    "nprobe"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
+  if (body.Has("query")) {
+    return Invalid(
+        "query (text to embed) needs server-side embedding, which Quiver does not offer: "
+        "send the vector as queryVector");
+  }
   SearchRequest request;
   QV_ASSIGN_OR_RETURN(auto field, body.OptionalString("queryField"));
-  if (!field) {
-    QV_ASSIGN_OR_RETURN(field, body.OptionalString("queryIndex"));
-  }
+  QV_ASSIGN_OR_RETURN(auto index_name, body.OptionalString("queryIndex"));
+  if (field && index_name) return Invalid("give queryField or queryIndex, not both");
+  if (!field) field = std::move(index_name);
   request.field = field.value_or("");
   auto vector = body.Get("queryVector");
   if (!vector) return Invalid("queryVector is missing");
@@ -335,6 +355,10 @@ Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
 }
 
 Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
+  static constexpr std::string_view kKeys[] = {
+      "table",  "queries",  "fusion",    "candidates",   "limit",
+      "filter", "response", "withScore", "withDistance", "queryVector"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   HybridRequest request;
   if (body.Has("queryVector")) return Invalid("give queryVector or queries, not both");
   simdjson::dom::array queries;
@@ -366,7 +390,8 @@ Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
           return Invalid(where + ".weight must be a number");
         }
       } else {
-        return Invalid(where + ": unknown key '" + std::string(key) + "'");
+        static constexpr std::string_view kKeys[] = {"field", "vector", "weight"};
+        return CheckKeys(obj, kKeys, where);
       }
     }
     if (query.field.empty()) return Invalid(where + ".field is missing");
@@ -391,7 +416,8 @@ Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
         if (value.get_double().get(request.rrf_k) != simdjson::SUCCESS)
           return Invalid("fusion.k must be a number");
       } else {
-        return Invalid("fusion: unknown key '" + std::string(key) + "'");
+        static constexpr std::string_view kKeys[] = {"method", "k"};
+        return CheckKeys(obj, kKeys, "fusion");
       }
     }
   }
@@ -410,6 +436,9 @@ Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
 }
 
 Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
+  static constexpr std::string_view kKeys[] = {"table", "primaryKeys", "filter", "skip",
+                                               "limit", "response",    "facets"};
+  QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   GetRequest request;
   if (auto keys = body.Get("primaryKeys")) {
     QV_ASSIGN_OR_RETURN(auto decoded, DecodeKeys(*keys));
@@ -420,8 +449,11 @@ Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
   QV_ASSIGN_OR_RETURN(auto skip, body.OptionalInt("skip"));
   if (skip && *skip < 0) return Invalid("skip must not be negative");
   request.skip = static_cast<size_t>(skip.value_or(0));
-  if (body.Has("limit")) {
-    QV_ASSIGN_OR_RETURN(request.limit, DecodeLimit(body, "limit"));
+  // On get a limit is only an upper bound (as in Epsilla): any positive one.
+  QV_ASSIGN_OR_RETURN(auto limit, body.OptionalInt("limit"));
+  if (limit) {
+    if (*limit <= 0) return Invalid("limit must be positive, got " + std::to_string(*limit));
+    request.limit = static_cast<size_t>(*limit);
   }
   QV_ASSIGN_OR_RETURN(auto response, body.OptionalStringList("response"));
   request.response = response.value_or(std::vector<std::string>{});

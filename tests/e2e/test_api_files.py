@@ -53,7 +53,7 @@ def run_block(api, server, block, path):
     status = int(expect[0])
     message = expect[1] if len(expect) > 1 else None
     result_text = "\n".join(lines[marker + 1:]).strip()
-    code, body = api.call(method, url, data=body_text if body_text else None)
+    code, body = api.call(method, url, data=body_text.encode() if body_text else None)
     assert code == status, f"{where}: expected {status}, got {code}: {body}"
     if message is not None:
         assert message.lower() in body["message"].lower(), f"{where}: message {body['message']!r}"

@@ -52,6 +52,13 @@ class RunningServer {
     return r ? r->status : -1;
   }
 
+  // The body of GET `path` with `key`.
+  std::string Body(const std::string& path, const std::string& key) {
+    httplib::Client client("127.0.0.1", port_);
+    httplib::Result r = client.Get(path, {{"X-API-Key", key}});
+    return r ? r->body : "";
+  }
+
  private:
   testing::TempDir dir_{true};
   std::unique_ptr<Engine> engine_;
@@ -79,13 +86,14 @@ std::string ConcretePath(std::string path) {
     if (at == std::string::npos) break;
     path.replace(at, group.size(), name);
   }
+  if (path.ends_with("/?")) path.resize(path.size() - 2);  // an optional trailing slash
   return path;
 }
 
 TEST(Auth, EveryRouteIsCoveredByAuthentication) {
   RunningServer server(WithKeys());
   const std::string body = R"({"name": "db", "table": "t"})";
-  ASSERT_EQ(server.Call("POST", "/api/load", body, kAdmin), 200);
+  ASSERT_EQ(server.Call("POST", "/api/load", R"({"name": "db"})", kAdmin), 200);
   ASSERT_EQ(server.Call("POST", "/api/db/schema/tables",
                         R"({"name": "t", "fields": [{"name": "id", "dataType": "INT",
                             "primaryKey": true}]})",
@@ -95,6 +103,7 @@ TEST(Auth, EveryRouteIsCoveredByAuthentication) {
   const std::map<std::string, Access> policy = {
       {"GET /", Access::kAnyKey},
       {"GET /metrics", Access::kAnyKey},
+      {"GET /api/databases", Access::kAnyKey},
       {"GET /state", Access::kPublic},
       {"GET /health", Access::kPublic},
       {"GET /ready", Access::kPublic},
@@ -156,6 +165,43 @@ TEST(Auth, EveryRouteIsCoveredByAuthentication) {
       EXPECT_EQ(server.Call(route.method, path, body, kAdmin, "Authorization"), admin)
           << "Authorization: Bearer is not the same key";
     }
+  }
+}
+
+TEST(Auth, DatabaseListShowsOnlyTheDatabasesAKeyMayUse) {
+  RunningServer server(WithKeys());
+  for (const char* name : {"db", "elsewhere", "third"}) {
+    ASSERT_EQ(server.Call("POST", "/api/load", std::string(R"({"name": ")") + name + "\"}", kAdmin),
+              200);
+  }
+  EXPECT_NE(server.Body("/api/databases", kAdmin).find(R"("result":["db","elsewhere","third"])"),
+            std::string::npos)
+      << server.Body("/api/databases", kAdmin);
+  EXPECT_NE(server.Body("/api/databases", kReader).find(R"("result":["db"])"), std::string::npos);
+  EXPECT_NE(server.Body("/api/databases", kOther).find(R"("result":["elsewhere"])"),
+            std::string::npos);
+  EXPECT_EQ(server.Call("GET", "/api/databases", "", ""), 401);
+}
+
+TEST(HttpServerLifecycle, StopBeforeOrRightAfterServeStartsEndsServe) {
+  // Stop first: Serve returns at once instead of serving forever.
+  {
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    HttpServer server(nullptr, options);
+    ASSERT_TRUE(server.Bind().ok());
+    server.Stop();
+    server.Serve();
+  }
+  // Stop racing the accept loop's start: Serve still returns, every time.
+  for (int i = 0; i < 50; ++i) {
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    HttpServer server(nullptr, options);
+    ASSERT_TRUE(server.Bind().ok());
+    std::thread serving([&server] { server.Serve(); });
+    server.Stop();
+    serving.join();
   }
 }
 
