@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/inspect.h"
+#include "cli/version.h"
 #include "common/log.h"
 #include "engine/engine.h"
 #include "io/file_system.h"
@@ -77,6 +78,9 @@ int Serve(const quiver::EngineOptions& engine_options,
 int main(int argc, char** argv) {
   CLI::App app{"Quiver: a vector database with Epsilla-compatible REST API"};
   app.require_subcommand(1);
+  app.set_version_flag(
+      "--version", [] { return quiver::VersionText(); },
+      "Print the version, git commit and distance kernels, and exit");
 
   quiver::EngineOptions engine_options;
   engine_options.data_dir = "./data";
