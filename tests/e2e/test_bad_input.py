@@ -154,3 +154,39 @@ def test_body_over_the_limit_is_413(server, db):
     big = json.dumps({"table": "t", "data": [{"id": i, "v": [1.5, 2.5, 3.5]} for i in range(100000)]})
     assert len(big) > 1 << 20
     expect_error(db, 413, ["limit"], "POST", "/api/db/data/insert", data=big)
+
+
+BIG = "x" * (10 << 20)
+
+
+@pytest.mark.parametrize("path, payload", [
+    ("/api/db/data/query", {"table": "t", "queryField": BIG, "queryVector": [1, 2, 3], "limit": 1}),
+    ("/api/db/data/query", {"table": "t", "queryVector": [1, 2, 3], "limit": 1,
+                            "response": ["id", BIG]}),
+    ("/api/db/data/get", {"table": "t", "facets": [{"aggregate": ["COUNT(" + BIG + ")"]}]}),
+    ("/api/db/data/get", {"table": "t", "facets": [{"group": [BIG], "aggregate": ["COUNT(*)"]}]}),
+    ("/api/db/data/get", {"table": "t", "filter": "tag = 'a' '" + BIG[:60000] + "'"}),
+    ("/api/db/data/get", {"table": "t", BIG: 1}),
+    ("/api/db/data/insert", {"table": "t", "data": [{**GOOD, "id": 5, BIG: 1}]}),
+    ("/api/db/schema/tables", {"name": "u", "fields": [
+        {"name": "id", "dataType": BIG, "primaryKey": True}]}),
+    ("/api/db/schema/tables", {"name": "u", "fields": [
+        {"name": "id", "dataType": "INT", "primaryKey": True},
+        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2, "metricType": BIG}]}),
+])
+def test_error_messages_never_echo_unbounded_input(db, path, payload):
+    code, body = db.post(path, payload)
+    assert code == 400, str(body)[:300]
+    message = body["message"]
+    assert len(message) < 600, message[:300]
+    assert "\u2026" in message, message  # the echoed value was cut, visibly
+    assert rows(db) == [GOOD]
+
+
+def test_malformed_json_says_where(db):
+    code, body = db.post("/api/db/data/insert", data=b'{"table": "t",\n  "data": [{"id": 2 "v": [1, 2, 3]}]}')
+    assert code == 400 and "line 2, column" in body["message"], body
+    code, body = db.post("/api/db/data/query", data=b'{"table": "t", "queryVector": [1, NaN, 3], "limit": 1}')
+    assert code == 400 and "NaN and Infinity are not JSON numbers" in body["message"], body
+    assert "column 35" in body["message"], body
+    assert rows(db) == [GOOD]

@@ -313,3 +313,26 @@ def test_ready_only_after_recovery():
         finally:
             proc.terminate()
             assert proc.wait(timeout=30) == 0
+
+
+def test_second_server_on_a_held_data_directory_exits_at_once(server):
+    """A second process on the same data directory must not stay up
+    answering 503: it says another process holds the directory and exits."""
+    second = subprocess.run([BINARY, "serve", "--data", server.data_dir, "--port", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0
+    output = second.stdout + second.stderr
+    assert "another quiver process uses this data directory" in output, output
+    assert requests.get(server.url + "/ready", timeout=10).status_code == 200
+
+
+def test_version_names_commit_and_kernels():
+    out = subprocess.run([BINARY, "--version"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("quiver "), out.stdout
+    assert "commit " in out.stdout and "commit unknown" not in out.stdout, out.stdout
+    kernels = out.stdout.split("distance kernels: ")[1].split()[0]
+    assert kernels in ("avx512", "avx2", "portable"), out.stdout
+    forced = subprocess.run([BINARY, "--version"], capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "QUIVER_KERNELS": "portable"})
+    assert "distance kernels: portable" in forced.stdout, forced.stdout

@@ -1,12 +1,15 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "catalog/catalog.h"
 #include "common/coding.h"
+#include "common/log.h"
 #include "common/names.h"
 #include "test_util.h"
 
@@ -170,6 +173,73 @@ TEST(EngineLimits, TablesPerDatabaseAreBoundedAndARefusalChangesNothing) {
   TableSchema wide{"wide", {{"id", DataType::kBigInt, true}}};
   for (size_t i = 0; i < kMaxFields; ++i) wide.fields.push_back({"f" + std::to_string(i)});
   EXPECT_EQ((*engine)->CreateTable("db", wide).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace quiver
+
+namespace quiver {
+namespace {
+
+// Renames fail (so seals do) with a chosen message while `failure` is set.
+class RenameFailingFileSystem final : public testing::ForwardingFileSystem {
+ public:
+  RenameFailingFileSystem() : ForwardingFileSystem(Posix()) {}
+  std::string failure;  // set between calls, from the test's thread
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (!failure.empty()) return Status::IOError(failure);
+    return ForwardingFileSystem::Rename(from, to);
+  }
+
+ private:
+  static FileSystem* Posix() {
+    static const std::unique_ptr<FileSystem> posix = NewPosixFileSystem();
+    return posix.get();
+  }
+};
+
+TEST(Engine, LastingMaintenanceFailureIsLoggedOnceThenOnChange) {
+  TempDir dir;
+  auto fs = std::make_unique<RenameFailingFileSystem>();
+  RenameFailingFileSystem* failing = fs.get();
+  EngineOptions options{dir.path(), {}, std::chrono::milliseconds(0)};  // rounds run by hand
+  options.index_threads = 0;
+  options.table.seal_rows = 1;
+  auto engine = std::move(Engine::Open(std::move(fs), options).value());
+  ASSERT_TRUE(engine->LoadDatabase("db", {}).ok());
+  ASSERT_TRUE(engine->CreateTable("db", Schema("t")).ok());
+  RecordBatch batch = RecordBatch::ForSchema(Schema("t"));
+  batch.columns[0].AppendString("a");
+  batch.columns[1].AppendNull();
+  const float v[3] = {1, 0, 0};
+  batch.columns[2].AppendVector(v);
+  ASSERT_TRUE((*engine->FindTable("db", "t"))->Insert(batch, false).ok());
+
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  spdlog::logger& logger = log::Get("engine");
+  const auto level = logger.level();
+  logger.sinks().push_back(sink);
+  logger.set_level(spdlog::level::info);
+  auto count = [&](const std::string& what) {
+    const std::string text = captured.str();
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  failing->failure = "injected: disk on fire";
+  for (int i = 0; i < 5; ++i) engine->MaintainOnce();
+  EXPECT_EQ(count("sealing table t failed"), 1u) << captured.str();
+  failing->failure = "injected: disk still on fire";
+  for (int i = 0; i < 3; ++i) engine->MaintainOnce();
+  EXPECT_EQ(count("sealing table t failed"), 2u) << "a changed error is logged again";
+  EXPECT_EQ(count("disk still on fire"), 1u);
+  failing->failure.clear();
+  for (int i = 0; i < 3; ++i) engine->MaintainOnce();
+  EXPECT_EQ(count("sealing table t works again"), 1u) << captured.str();
+  EXPECT_EQ((*engine->FindTable("db", "t"))->Stats().growing_rows, 0u) << "the seal went through";
+  logger.sinks().pop_back();
+  logger.set_level(level);
 }
 
 }  // namespace
