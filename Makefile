@@ -31,6 +31,14 @@ deps:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
 	else echo "All build and test packages are installed."; fi
+	@# Node.js and npm run Epsilla's JavaScript client in the e2e tests; a
+	@# machine may have them from elsewhere (NodeSource), so look for the commands.
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "Installing nodejs and npm"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	    --no-install-recommends nodejs npm; fi
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
