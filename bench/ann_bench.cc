@@ -64,6 +64,25 @@ double QpsAt(const std::vector<Point>& curve, double target) {
   return std::nan("");
 }
 
+// Times `pass` (one run over the queries, returning recall hits) `kRepeats`
+// times and keeps the median QPS, after one untimed pass so that the index's
+// pages and the caches are warm before the first point is timed.
+constexpr int kRepeats = 3;
+
+template <typename Pass>
+Point MedianPoint(size_t ef, size_t queries, double hits_per_query, Pass&& pass, bool warm_up) {
+  if (warm_up) pass();
+  std::vector<double> qps;
+  size_t hits = 0;
+  for (int i = 0; i < kRepeats; ++i) {
+    const auto begin = Clock::now();
+    hits = pass();
+    qps.push_back(queries / Seconds(begin));
+  }
+  std::sort(qps.begin(), qps.end());
+  return Point{ef, hits / (hits_per_query * queries), qps[kRepeats / 2]};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,37 +176,50 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < keep; ++i) got.insert(scored[i].second);
     return got;
   };
-  auto run_ours = [&](const qi::VectorIndex& index, size_t ef) {
-    size_t hits = 0;
-    const auto begin = Clock::now();
-    for (size_t q = 0; q < queries_used; ++q) {
-      const float* query = queries.data() + q * qdims;
-      qi::IndexQuery params;
-      params.k = 10;
-      params.ef = ef;
-      hits += recall_of(q, rerank(query, index.Search({query, nullptr}, params)));
-    }
-    return Point{ef, hits / (10.0 * queries_used), queries_used / Seconds(begin)};
+  auto run_ours = [&](const qi::VectorIndex& index, size_t ef, bool warm_up) {
+    return MedianPoint(
+        ef, queries_used, 10.0,
+        [&] {
+          size_t hits = 0;
+          for (size_t q = 0; q < queries_used; ++q) {
+            const float* query = queries.data() + q * qdims;
+            qi::IndexQuery params;
+            params.k = 10;
+            params.ef = ef;
+            hits += recall_of(q, rerank(query, index.Search({query, nullptr}, params)));
+          }
+          return hits;
+        },
+        warm_up);
+  };
+  auto run_hnswlib = [&](size_t ef, bool warm_up) {
+    peer.setEf(ef);
+    return MedianPoint(
+        ef, queries_used, 10.0,
+        [&] {
+          size_t hits = 0;
+          for (size_t q = 0; q < queries_used && !filtered_only; ++q) {
+            auto result = peer.searchKnn(queries.data() + q * qdims, 10);
+            std::set<uint32_t> got;
+            while (!result.empty()) {
+              got.insert(static_cast<uint32_t>(result.top().second));
+              result.pop();
+            }
+            hits += recall_of(q, got);
+          }
+          return hits;
+        },
+        warm_up);
   };
 
   std::vector<Point> quiver_curve, hnswlib_curve;
+  fmt::print("QPS: median of {} timed passes per point, after one untimed warm-up pass\n",
+             kRepeats);
   fmt::print("{:>5} | {:>13} {:>10} | {:>14} {:>10}\n", "ef", "quiver recall", "QPS",
              "hnswlib recall", "QPS");
   for (size_t ef : efs) {
-    quiver_curve.push_back(run_ours(*ours, ef));
-    peer.setEf(ef);
-    size_t hits = 0;
-    start = Clock::now();
-    for (size_t q = 0; q < queries_used && !filtered_only; ++q) {
-      auto result = peer.searchKnn(queries.data() + q * qdims, 10);
-      std::set<uint32_t> got;
-      while (!result.empty()) {
-        got.insert(static_cast<uint32_t>(result.top().second));
-        result.pop();
-      }
-      hits += recall_of(q, got);
-    }
-    hnswlib_curve.push_back({ef, hits / (10.0 * queries_used), queries_used / Seconds(start)});
+    quiver_curve.push_back(run_ours(*ours, ef, ef == efs.front()));
+    hnswlib_curve.push_back(run_hnswlib(ef, ef == efs.front()));
     fmt::print("{:>5} | {:>13.4f} {:>10.0f} | {:>14.4f} {:>10.0f}\n", ef,
                quiver_curve.back().recall, quiver_curve.back().qps, hnswlib_curve.back().recall,
                hnswlib_curve.back().qps);
@@ -203,7 +235,7 @@ int main(int argc, char** argv) {
     std::vector<Point> sq8_curve;
     fmt::print("{:>5} | {:>13} {:>10}\n", "ef", "recall", "QPS");
     for (size_t ef : efs) {
-      sq8_curve.push_back(run_ours(*quantized, ef));
+      sq8_curve.push_back(run_ours(*quantized, ef, ef == efs.front()));
       fmt::print("{:>5} | {:>13.4f} {:>10.0f}\n", ef, sq8_curve.back().recall,
                  sq8_curve.back().qps);
     }
@@ -243,14 +275,18 @@ int main(int argc, char** argv) {
         params.ef = ef;
         params.allowed = allowed;
         params.walk = walk;
-        size_t hits = 0;
-        start = Clock::now();
-        for (size_t q = 0; q < filtered_queries; ++q) {
-          const float* query = queries.data() + q * qdims;
-          for (const auto& r : ours->Search({query, nullptr}, params))
-            hits += exact[q].count(r.row);
-        }
-        curve.push_back({ef, hits / (10.0 * filtered_queries), filtered_queries / Seconds(start)});
+        curve.push_back(MedianPoint(
+            ef, filtered_queries, 10.0,
+            [&] {
+              size_t hits = 0;
+              for (size_t q = 0; q < filtered_queries; ++q) {
+                const float* query = queries.data() + q * qdims;
+                for (const auto& r : ours->Search({query, nullptr}, params))
+                  hits += exact[q].count(r.row);
+              }
+              return hits;
+            },
+            ef == 10));
         line += fmt::format(" {}:{:.3f}/{:.0f}", ef, curve.back().recall, curve.back().qps);
       }
       // A curve that starts above 0.95 (the exact scan) counts its first point.
