@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <set>
@@ -64,23 +65,36 @@ double QpsAt(const std::vector<Point>& curve, double target) {
   return std::nan("");
 }
 
-// Times `pass` (one run over the queries, returning recall hits) `kRepeats`
-// times and keeps the median QPS, after one untimed pass so that the index's
-// pages and the caches are warm before the first point is timed.
+// One timed pass over `queries` queries at `ef`; `run` returns the recall hits.
+struct Pass {
+  size_t ef;
+  size_t queries;
+  std::function<size_t()> run;
+};
+
 constexpr int kRepeats = 3;
 
-template <typename Pass>
-Point MedianPoint(size_t ef, size_t queries, double hits_per_query, Pass&& pass, bool warm_up) {
-  if (warm_up) pass();
-  std::vector<double> qps;
-  size_t hits = 0;
-  for (int i = 0; i < kRepeats; ++i) {
-    const auto begin = Clock::now();
-    hits = pass();
-    qps.push_back(queries / Seconds(begin));
+// Times every pass kRepeats times, sweep after sweep (so a disturbance of the
+// machine lands on different points in each sweep), after one untimed run of
+// the first `warm_ups` passes so that every index is paged in and the caches
+// are warm before the first timed point; each point keeps its median QPS.
+std::vector<Point> MedianSweep(const std::vector<Pass>& passes, size_t warm_ups) {
+  for (size_t i = 0; i < std::min(warm_ups, passes.size()); ++i) passes[i].run();
+  std::vector<std::vector<double>> qps(passes.size());
+  std::vector<size_t> hits(passes.size());
+  for (int r = 0; r < kRepeats; ++r) {
+    for (size_t i = 0; i < passes.size(); ++i) {
+      const auto begin = Clock::now();
+      hits[i] = passes[i].run();
+      qps[i].push_back(passes[i].queries / Seconds(begin));
+    }
   }
-  std::sort(qps.begin(), qps.end());
-  return Point{ef, hits / (hits_per_query * queries), qps[kRepeats / 2]};
+  std::vector<Point> points;
+  for (size_t i = 0; i < passes.size(); ++i) {
+    std::sort(qps[i].begin(), qps[i].end());
+    points.push_back({passes[i].ef, hits[i] / (10.0 * passes[i].queries), qps[i][kRepeats / 2]});
+  }
+  return points;
 }
 
 }  // namespace
@@ -176,53 +190,58 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < keep; ++i) got.insert(scored[i].second);
     return got;
   };
-  auto run_ours = [&](const qi::VectorIndex& index, size_t ef, bool warm_up) {
-    return MedianPoint(
-        ef, queries_used, 10.0,
-        [&] {
-          size_t hits = 0;
-          for (size_t q = 0; q < queries_used; ++q) {
-            const float* query = queries.data() + q * qdims;
-            qi::IndexQuery params;
-            params.k = 10;
-            params.ef = ef;
-            hits += recall_of(q, rerank(query, index.Search({query, nullptr}, params)));
-          }
-          return hits;
-        },
-        warm_up);
+  auto ours_pass = [&](const qi::VectorIndex& index, size_t ef) {
+    return Pass{ef, queries_used, [&index, ef, &queries, &recall_of, &rerank, queries_used, qdims] {
+                  size_t hits = 0;
+                  for (size_t q = 0; q < queries_used; ++q) {
+                    const float* query = queries.data() + q * qdims;
+                    qi::IndexQuery params;
+                    params.k = 10;
+                    params.ef = ef;
+                    hits += recall_of(q, rerank(query, index.Search({query, nullptr}, params)));
+                  }
+                  return hits;
+                }};
   };
-  auto run_hnswlib = [&](size_t ef, bool warm_up) {
-    peer.setEf(ef);
-    return MedianPoint(
-        ef, queries_used, 10.0,
-        [&] {
-          size_t hits = 0;
-          for (size_t q = 0; q < queries_used && !filtered_only; ++q) {
-            auto result = peer.searchKnn(queries.data() + q * qdims, 10);
-            std::set<uint32_t> got;
-            while (!result.empty()) {
-              got.insert(static_cast<uint32_t>(result.top().second));
-              result.pop();
-            }
-            hits += recall_of(q, got);
-          }
-          return hits;
-        },
-        warm_up);
+  auto hnswlib_pass = [&](size_t ef) {
+    return Pass{ef, queries_used, [&, ef] {
+                  peer.setEf(ef);
+                  size_t hits = 0;
+                  for (size_t q = 0; q < queries_used && !filtered_only; ++q) {
+                    auto result = peer.searchKnn(queries.data() + q * qdims, 10);
+                    std::set<uint32_t> got;
+                    while (!result.empty()) {
+                      got.insert(static_cast<uint32_t>(result.top().second));
+                      result.pop();
+                    }
+                    hits += recall_of(q, got);
+                  }
+                  return hits;
+                }};
   };
 
+  // Ours and hnswlib alternate point by point, in one sweep.
+  std::vector<Pass> passes;
+  for (size_t ef : efs) {
+    passes.push_back(ours_pass(*ours, ef));
+    passes.push_back(hnswlib_pass(ef));
+  }
+  const std::vector<Point> both = MedianSweep(passes, 2);
   std::vector<Point> quiver_curve, hnswlib_curve;
-  fmt::print("QPS: median of {} timed passes per point, after one untimed warm-up pass\n",
-             kRepeats);
+  for (size_t i = 0; i < both.size(); i += 2) {
+    quiver_curve.push_back(both[i]);
+    hnswlib_curve.push_back(both[i + 1]);
+  }
+  fmt::print(
+      "QPS: median of {} sweeps over all points (ours and hnswlib alternating), after one "
+      "untimed warm-up pass per index\n",
+      kRepeats);
   fmt::print("{:>5} | {:>13} {:>10} | {:>14} {:>10}\n", "ef", "quiver recall", "QPS",
              "hnswlib recall", "QPS");
-  for (size_t ef : efs) {
-    quiver_curve.push_back(run_ours(*ours, ef, ef == efs.front()));
-    hnswlib_curve.push_back(run_hnswlib(ef, ef == efs.front()));
-    fmt::print("{:>5} | {:>13.4f} {:>10.0f} | {:>14.4f} {:>10.0f}\n", ef,
-               quiver_curve.back().recall, quiver_curve.back().qps, hnswlib_curve.back().recall,
-               hnswlib_curve.back().qps);
+  for (size_t i = 0; i < efs.size(); ++i) {
+    fmt::print("{:>5} | {:>13.4f} {:>10.0f} | {:>14.4f} {:>10.0f}\n", efs[i],
+               quiver_curve[i].recall, quiver_curve[i].qps, hnswlib_curve[i].recall,
+               hnswlib_curve[i].qps);
   }
 
   if (sq8 && !filtered_only) {
@@ -232,13 +251,13 @@ int main(int argc, char** argv) {
         "\nHNSW_SQ8 (graph walked over 8-bit codes, candidates re-ranked exactly): build "
         "{:.1f} s, index file {:.1f} MiB\n",
         sq8_build, quantized->bytes() / 1048576.0);
-    std::vector<Point> sq8_curve;
+    std::vector<Pass> sq8_passes;
+    sq8_passes.reserve(efs.size());
+    for (size_t ef : efs) sq8_passes.push_back(ours_pass(*quantized, ef));
+    const std::vector<Point> sq8_curve = MedianSweep(sq8_passes, 1);
     fmt::print("{:>5} | {:>13} {:>10}\n", "ef", "recall", "QPS");
-    for (size_t ef : efs) {
-      sq8_curve.push_back(run_ours(*quantized, ef, ef == efs.front()));
-      fmt::print("{:>5} | {:>13.4f} {:>10.0f}\n", ef, sq8_curve.back().recall,
-                 sq8_curve.back().qps);
-    }
+    for (const Point& p : sq8_curve)
+      fmt::print("{:>5} | {:>13.4f} {:>10.0f}\n", p.ef, p.recall, p.qps);
     fmt::print("HNSW_SQ8/hnswlib qps ratio at recall@10 0.95: {:.2f}\n",
                QpsAt(sq8_curve, 0.95) / QpsAt(hnswlib_curve, 0.95));
   }
@@ -268,27 +287,26 @@ int main(int argc, char** argv) {
     for (auto [walk, name] :
          {std::pair{Walk::kMeasure, "measure rejected"}, std::pair{Walk::kTwoHop, "two-hop"},
           std::pair{Walk::kAuto, "auto"}}) {
-      std::vector<Point> curve;
-      std::string line;
+      std::vector<Pass> walk_passes;
+      const Walk mode = walk;  // a structured binding cannot be captured before C++20's clang
       for (size_t ef : {10, 16, 24, 32, 48, 64, 96, 128}) {
-        qi::IndexQuery params;
-        params.ef = ef;
-        params.allowed = allowed;
-        params.walk = walk;
-        curve.push_back(MedianPoint(
-            ef, filtered_queries, 10.0,
-            [&] {
-              size_t hits = 0;
-              for (size_t q = 0; q < filtered_queries; ++q) {
-                const float* query = queries.data() + q * qdims;
-                for (const auto& r : ours->Search({query, nullptr}, params))
-                  hits += exact[q].count(r.row);
-              }
-              return hits;
-            },
-            ef == 10));
-        line += fmt::format(" {}:{:.3f}/{:.0f}", ef, curve.back().recall, curve.back().qps);
+        walk_passes.push_back({ef, filtered_queries, [&, ef, mode] {
+                                 qi::IndexQuery params;
+                                 params.ef = ef;
+                                 params.allowed = allowed;
+                                 params.walk = mode;
+                                 size_t hits = 0;
+                                 for (size_t q = 0; q < filtered_queries; ++q) {
+                                   const float* query = queries.data() + q * qdims;
+                                   for (const auto& r : ours->Search({query, nullptr}, params))
+                                     hits += exact[q].count(r.row);
+                                 }
+                                 return hits;
+                               }});
       }
+      const std::vector<Point> curve = MedianSweep(walk_passes, 1);
+      std::string line;
+      for (const Point& p : curve) line += fmt::format(" {}:{:.3f}/{:.0f}", p.ef, p.recall, p.qps);
       // A curve that starts above 0.95 (the exact scan) counts its first point.
       double at = QpsAt(curve, 0.95);
       if (std::isnan(at) && curve.front().recall >= 0.95) at = curve.front().qps;
