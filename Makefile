@@ -18,7 +18,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
 
 all: build
 
@@ -82,6 +82,15 @@ build-tsan: deps
 test-tsan: build-tsan
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 QUIVER_STRESS_SECONDS=$${STRESS_SECONDS:-20} \
 	  build-tsan/bin/quiver_unit_tests --gtest_filter='Stress*:*Concurren*:Auth*'
+
+# clang 14's thread-safety analysis over the whole tree (common/mutex.h):
+# every GUARDED_BY member read or written without its lock, every REQUIRES
+# broken, fails the build. Compiles only; the tests run in the other builds.
+check-thread-safety: deps
+	@[ -f build-clang/build.ninja ] || CXX=clang++-14 cmake -S . -B build-clang -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Debug -DQUIVER_BUILD_BENCH=OFF \
+	  -DCMAKE_CXX_FLAGS="-Wthread-safety -Wthread-safety-beta -Werror"
+	cmake --build build-clang -j $(JOBS)
 
 # libFuzzer targets (clang 14, ASan + UBSan) in their own build directory.
 FUZZ_DIR ?= build-fuzz

@@ -1,6 +1,5 @@
-#include <mutex>
-
 #include "catalog/meta_store.h"
+#include "common/mutex.h"
 
 namespace quiver {
 namespace {
@@ -10,7 +9,7 @@ class LocalMetaStore final : public MetaStore {
   LocalMetaStore(FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const std::string path = JoinPath(dir_, key);
     QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(path));
     if (!exists) return std::optional<std::string>();
@@ -19,7 +18,7 @@ class LocalMetaStore final : public MetaStore {
   }
 
   Status Put(std::string_view key, std::string_view value) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     QV_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
     return fs_->WriteFileAtomic(JoinPath(dir_, key), value);
   }
@@ -27,7 +26,7 @@ class LocalMetaStore final : public MetaStore {
  private:
   FileSystem* const fs_;
   const std::string dir_;
-  std::mutex mu_;
+  Mutex mu_;  // one file operation at a time
 };
 
 }  // namespace

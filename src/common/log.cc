@@ -4,14 +4,15 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
+
+#include "common/mutex.h"
 
 namespace quiver::log {
 namespace {
 
-std::mutex mu;
-std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers;
+Mutex mu;
+std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers GUARDED_BY(mu);
 
 // %Q: the message as the inside of a JSON string.
 class JsonMessage final : public spdlog::custom_flag_formatter {
@@ -48,12 +49,12 @@ std::unique_ptr<spdlog::formatter> Formatter(bool json) {
   return formatter;
 }
 
-bool json_format = false;
+bool json_format GUARDED_BY(mu) = false;
 
 }  // namespace
 
 spdlog::logger& Get(std::string_view component) {
-  std::lock_guard lock(mu);
+  MutexLock lock(&mu);
   auto it = loggers.find(component);
   if (it != loggers.end()) return *it->second;
   auto logger = std::make_shared<spdlog::logger>(std::string(component),
@@ -67,7 +68,7 @@ spdlog::logger& Get(std::string_view component) {
 
 bool SetFormat(std::string_view format) {
   if (format != "text" && format != "json") return false;
-  std::lock_guard lock(mu);
+  MutexLock lock(&mu);
   json_format = format == "json";
   spdlog::default_logger()->set_formatter(Formatter(json_format));
   for (auto& [name, logger] : loggers) logger->set_formatter(Formatter(json_format));

@@ -42,13 +42,13 @@ Result<std::unique_ptr<Engine>> Engine::Open(std::unique_ptr<FileSystem> fs,
 
 Engine::~Engine() {
   {
-    std::lock_guard lock(stop_mu_);
+    MutexLock lock(&stop_mu_);
     stopping_ = true;
   }
   stop_builds_ = true;
-  stop_cv_.notify_all();
-  index_cv_.notify_all();
-  built_cv_.notify_all();
+  stop_cv_.SignalAll();
+  index_cv_.SignalAll();
+  built_cv_.SignalAll();
   if (maintenance_.joinable()) maintenance_.join();
   for (auto& t : indexers_) t.join();
 }
@@ -58,9 +58,9 @@ Engine::~Engine() {
 void Engine::IndexLoop() {
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0)
     log::Get("engine").debug("index rebuilder: could not lower its priority");
-  std::unique_lock lock(stop_mu_);
+  MutexLock lock(&stop_mu_);
   while (!stopping_) {
-    lock.unlock();
+    lock.Unlock();
     bool worked = false;
     for (const auto& table : AllTables()) {
       if (stop_builds_) break;
@@ -69,9 +69,9 @@ void Engine::IndexLoop() {
         log::Get("engine").warn("index rebuilder: {}", built.status().ToString());
       worked = worked || !built.ok() || *built;
     }
-    lock.lock();
-    built_cv_.notify_all();
-    if (!worked) index_cv_.wait_for(lock, std::chrono::milliseconds(500));
+    lock.Lock();
+    built_cv_.SignalAll();
+    if (!worked) index_cv_.WaitFor(&stop_mu_, std::chrono::milliseconds(500));
   }
 }
 
@@ -80,15 +80,15 @@ Status Engine::Rebuild() {
   if (indexers_.empty()) {
     for (const auto& table : AllTables()) QV_RETURN_IF_ERROR(table->BuildAllIndexes());
   } else {
-    std::unique_lock lock(stop_mu_);
-    index_cv_.notify_all();
+    MutexLock lock(&stop_mu_);
+    index_cv_.SignalAll();
     while (!stopping_) {
-      lock.unlock();
+      lock.Unlock();
       size_t pending = 0;
       for (const auto& table : AllTables()) pending += table->PendingIndexes();
-      lock.lock();
+      lock.Lock();
       if (pending == 0) break;
-      built_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      built_cv_.WaitFor(&stop_mu_, std::chrono::milliseconds(100));
     }
     if (stopping_) return Status::Unavailable("the server is stopping");
   }
@@ -104,16 +104,22 @@ Status Engine::Rebuild() {
 }
 
 void Engine::MaintenanceLoop() {
-  std::unique_lock lock(stop_mu_);
-  while (!stop_cv_.wait_for(lock, options_.maintenance_interval, [this] { return stopping_; })) {
-    lock.unlock();
+  MutexLock lock(&stop_mu_);
+  while (true) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.maintenance_interval;
+    for (auto now = std::chrono::steady_clock::now(); !stopping_ && now < deadline;
+         now = std::chrono::steady_clock::now()) {
+      stop_cv_.WaitFor(&stop_mu_, deadline - now);
+    }
+    if (stopping_) return;
+    lock.Unlock();
     MaintainOnce();
-    lock.lock();
+    lock.Lock();
   }
 }
 
 std::vector<std::shared_ptr<Table>> Engine::AllTables() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   std::vector<std::shared_ptr<Table>> tables;
   for (const auto& [name, db] : open_) {
     for (const auto& [table_name, table] : db.tables) tables.push_back(table);
@@ -131,7 +137,7 @@ void Engine::MaintainOnce() {
     ReportMaintenance(*table, "sealing", table->MaybeSeal());
     ReportMaintenance(*table, "compacting", table->Compact());
   }
-  index_cv_.notify_all();  // sealed or compacted segments want indexes
+  index_cv_.SignalAll();  // sealed or compacted segments want indexes
 }
 
 void Engine::ReportMaintenance(const Table& table, const std::string& what, const Status& status) {
@@ -152,7 +158,7 @@ void Engine::ReportMaintenance(const Table& table, const std::string& what, cons
 
 Status Engine::SealAll() {
   for (const auto& table : AllTables()) QV_RETURN_IF_ERROR(table->Seal());
-  index_cv_.notify_all();
+  index_cv_.SignalAll();
   return Status::OK();
 }
 
@@ -165,6 +171,7 @@ std::string Engine::TableDir(uint64_t db_id, uint64_t table_id) const {
 }
 
 Status Engine::Start() {
+  WriterLock lock(&mu_);  // nothing else runs yet; this satisfies the analysis
   QV_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(options_.data_dir, "dbs")));
   QV_ASSIGN_OR_RETURN(dir_lock_, fs_->Lock(JoinPath(options_.data_dir, "LOCK")));
   PausePoint("engine.before_recovery");
@@ -241,7 +248,7 @@ Result<Engine::OpenDatabase> Engine::OpenDatabaseFiles(const DatabaseEntry& db) 
 
 Result<bool> Engine::LoadDatabase(const std::string& name, const LoadOptions& options) {
   QV_RETURN_IF_ERROR(ValidateName("database", name));
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   if (open_.contains(name)) return false;
   CatalogState next = catalog_->state();
   DatabaseEntry* entry = next.FindDatabase(name);
@@ -269,7 +276,7 @@ Result<bool> Engine::LoadDatabase(const std::string& name, const LoadOptions& op
 }
 
 Status Engine::UnloadDatabase(const std::string& name) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   if (!open_.contains(name)) return DatabaseNotFound(name);
   CatalogState next = catalog_->state();
   next.FindDatabase(name)->loaded = false;
@@ -279,7 +286,7 @@ Status Engine::UnloadDatabase(const std::string& name) {
 }
 
 Status Engine::DropDatabase(const std::string& name) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   CatalogState next = catalog_->state();
   auto it = std::find_if(next.databases.begin(), next.databases.end(),
                          [&](const DatabaseEntry& db) { return db.name == name; });
@@ -294,7 +301,7 @@ Status Engine::DropDatabase(const std::string& name) {
 
 Status Engine::CreateTable(const std::string& db, TableSchema schema) {
   QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   auto open_it = open_.find(db);
   if (open_it == open_.end()) return DatabaseNotFound(db);
   if (open_it->second.tables.contains(schema.name)) {
@@ -319,7 +326,7 @@ Status Engine::CreateTable(const std::string& db, TableSchema schema) {
 }
 
 Status Engine::DropTable(const std::string& db, const std::string& table) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   auto open_it = open_.find(db);
   if (open_it == open_.end()) return DatabaseNotFound(db);
   if (!open_it->second.tables.contains(table)) {
@@ -344,14 +351,14 @@ Result<const Engine::OpenDatabase*> Engine::FindOpen(const std::string& db) cons
 }
 
 std::vector<std::string> Engine::ListDatabases() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   std::vector<std::string> names;
   for (const auto& [name, unused] : open_) names.push_back(name);
   return names;
 }
 
 Result<std::vector<std::string>> Engine::ListTables(const std::string& db) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   QV_ASSIGN_OR_RETURN(const OpenDatabase* open, FindOpen(db));
   std::vector<std::string> names;
   // Creation order, as the catalog records it.
@@ -362,7 +369,7 @@ Result<std::vector<std::string>> Engine::ListTables(const std::string& db) const
 
 Result<std::shared_ptr<Table>> Engine::FindTable(const std::string& db,
                                                  const std::string& table) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   QV_ASSIGN_OR_RETURN(const OpenDatabase* open, FindOpen(db));
   auto it = open->tables.find(table);
   if (it == open->tables.end()) {
@@ -390,7 +397,7 @@ Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) c
 std::vector<TableStatistics> Engine::AllStatistics() const {
   std::vector<std::pair<std::string, std::shared_ptr<Table>>> tables;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     for (const auto& [db, open] : open_) {
       for (const auto& [name, table] : open.tables) tables.emplace_back(db, table);
     }

@@ -1,17 +1,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "common/rw_lock.h"
+#include "common/mutex.h"
 #include "engine/table.h"
 #include "io/file_system.h"
 
@@ -98,13 +95,13 @@ class Engine {
 
   Engine(std::unique_ptr<FileSystem> fs, EngineOptions options);
   Status Start();
-  Status RemoveOrphans();
+  Status RemoveOrphans() REQUIRES(mu_);
   Result<std::shared_ptr<Table>> OpenTable(const DatabaseEntry& db, const TableEntry& table);
   Result<OpenDatabase> OpenDatabaseFiles(const DatabaseEntry& db);
   std::string DatabaseDir(uint64_t db_id) const;
   std::string TableDir(uint64_t db_id, uint64_t table_id) const;
-  Result<const OpenDatabase*> FindOpen(const std::string& db) const;
-  std::vector<std::shared_ptr<Table>> AllTables() const;
+  Result<const OpenDatabase*> FindOpen(const std::string& db) const REQUIRES_SHARED(mu_);
+  std::vector<std::shared_ptr<Table>> AllTables() const EXCLUDES(mu_);
   void MaintenanceLoop();
   // Logs a maintenance task's failure once (and when it changes or clears).
   void ReportMaintenance(const Table& table, const std::string& what, const Status& status);
@@ -115,17 +112,19 @@ class Engine {
   std::unique_ptr<FileLock> dir_lock_;
   std::unique_ptr<MetaStore> meta_;
 
-  mutable RwLock mu_;  // guards catalog_ and open_
-  std::unique_ptr<Catalog> catalog_;
-  std::map<std::string, OpenDatabase> open_;  // loaded databases by name
+  // Lock order: mu_, then a table's locks (engine/table.h); stop_mu_ is
+  // never held with another lock.
+  mutable RwLock mu_;
+  std::unique_ptr<Catalog> catalog_ PT_GUARDED_BY(mu_);
+  std::map<std::string, OpenDatabase> open_ GUARDED_BY(mu_);  // loaded databases by name
 
-  std::mutex stop_mu_;  // guards stopping_
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  Mutex stop_mu_;
+  CondVar stop_cv_;  // with stop_mu_: stopping_ turned true
+  bool stopping_ GUARDED_BY(stop_mu_) = false;
   std::thread maintenance_;
   std::atomic<bool> stop_builds_{false};  // cancels running index builds
-  std::condition_variable index_cv_;      // with stop_mu_: work may be waiting
-  std::condition_variable built_cv_;      // with stop_mu_: an index build ended
+  CondVar index_cv_;                      // with stop_mu_: work may be waiting
+  CondVar built_cv_;                      // with stop_mu_: an index build ended
   std::vector<std::thread> indexers_;
   // The last error of each maintenance task ("sealing", "compacting") per
   // table (keyed by address; used only by the thread running MaintainOnce),

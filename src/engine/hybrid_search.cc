@@ -71,7 +71,7 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   ResultSet result;
   result.fields = std::move(fields);
-  std::shared_lock lock(data_mu_);
+  ReaderLock lock(&data_mu_);
   for (const auto& [key, score] : ranking) {
     if (result.rows.size() == request.limit) break;
     const Location at = FindLive(key);

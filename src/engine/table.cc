@@ -39,6 +39,10 @@ Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& di
 }
 
 Status Table::Recover() {
+  // Nothing else runs while a table opens; the locks satisfy the analysis.
+  MutexLock maintenance(&maintenance_mu_);
+  MutexLock order(&order_mu_);
+  WriterLock data(&data_mu_);
   const std::string segments_dir = JoinPath(dir_, "segments");
   QV_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir));
   const std::string manifest_path = JoinPath(dir_, "MANIFEST");
@@ -84,9 +88,11 @@ Status Table::Recover() {
   QV_RETURN_IF_ERROR(LoadIndexes(manifest));
   checkpoint_lsn_ = manifest.checkpoint_lsn;
   next_segment_id_ = manifest.next_segment_id;
-  QV_ASSIGN_OR_RETURN(log_,
-                      LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log, checkpoint_lsn_,
-                                     [this](const LogRecord& r) { return Replay(r); }));
+  QV_ASSIGN_OR_RETURN(log_, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log,
+                                           checkpoint_lsn_, [this](const LogRecord& r) {
+                                             data_mu_.AssertHeld();  // Recover holds it
+                                             return Replay(r);
+                                           }));
   applied_lsn_ = log_->LastLsn();
   return Status::OK();
 }
@@ -165,16 +171,16 @@ uint64_t Table::ApplyDelete(std::span<const PrimaryKey> keys) {
 
 template <typename Fn>
 auto Table::ApplyInOrder(Lsn lsn, Fn&& apply) {
-  std::unique_lock order(order_mu_);
-  order_cv_.wait(order, [&] { return applied_lsn_ + 1 == lsn; });
+  MutexLock order(&order_mu_);
+  while (applied_lsn_ + 1 != lsn) order_cv_.Wait(&order_mu_);
   decltype(apply()) result;
   {
-    std::unique_lock data(data_mu_);
+    WriterLock data(&data_mu_);
     result = apply();
   }
   applied_lsn_ = lsn;
-  order.unlock();
-  order_cv_.notify_all();
+  order.Unlock();
+  order_cv_.SignalAll();
   return result;
 }
 
@@ -182,7 +188,10 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   QV_RETURN_IF_ERROR(ValidateBatch(schema_, batch));
   if (batch.num_rows() == 0) return InsertCounts{};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, EncodeInsert(batch, upsert)));
-  return ApplyInOrder(lsn, [&] { return ApplyInsert(batch, upsert, lsn); });
+  return ApplyInOrder(lsn, [&] {
+    data_mu_.AssertHeld();  // ApplyInOrder holds it
+    return ApplyInsert(batch, upsert, lsn);
+  });
 }
 
 Status Table::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
@@ -200,14 +209,17 @@ Result<uint64_t> Table::Delete(std::span<const PrimaryKey> keys) {
   QV_RETURN_IF_ERROR(CheckKeyTypes(keys));
   if (keys.empty()) return uint64_t{0};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, EncodeDelete(keys)));
-  return ApplyInOrder(lsn, [&] { return ApplyDelete(keys); });
+  return ApplyInOrder(lsn, [&] {
+    data_mu_.AssertHeld();  // ApplyInOrder holds it
+    return ApplyDelete(keys);
+  });
 }
 
 Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
   QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(filter_text, schema_, FilterScope::kRows));
   std::vector<PrimaryKey> keys;
   {
-    std::shared_lock lock(data_mu_);
+    ReaderLock lock(&data_mu_);
     std::vector<uint8_t> passed;
     for (const Segment* segment : Segments()) {
       const auto columns = segment->columns();
@@ -223,7 +235,7 @@ Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
 }
 
 size_t Table::RowCount() const {
-  std::shared_lock lock(data_mu_);
+  ReaderLock lock(&data_mu_);
   size_t rows = 0;
   for (const Segment* segment : Segments()) rows += segment->live_rows();
   return rows;
@@ -232,7 +244,7 @@ size_t Table::RowCount() const {
 TableStats Table::Stats() const {
   TableStats stats;
   {
-    std::shared_lock lock(data_mu_);
+    ReaderLock lock(&data_mu_);
     for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
     stats.sealed_segments = sealed_.size();
     stats.growing_rows = growing_->live_rows() + (frozen_ ? frozen_->live_rows() : 0);
@@ -242,8 +254,8 @@ TableStats Table::Stats() const {
   stats.applied_lsn = log_->LastLsn();
   stats.wal_syncs = log_->syncs();
   stats.wal_bytes = log_->bytes_written();
-  std::shared_lock lock(data_mu_);
-  std::lock_guard index_lock(index_mu_);
+  ReaderLock lock(&data_mu_);
+  MutexLock index_lock(&index_mu_);
   stats.index_builds = builds_done_;
   stats.index_build_seconds = build_seconds_;
   for (size_t f : schema_.VectorFieldIndexes()) {

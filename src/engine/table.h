@@ -2,17 +2,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "common/rw_lock.h"
+#include "common/mutex.h"
 #include "engine/query.h"
 #include "index/vector_index.h"
 #include "io/file_system.h"
@@ -129,22 +126,22 @@ class Table {
 
   Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options);
   Status Recover();
-  Status Replay(const LogRecord& record);
-  InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn);
-  uint64_t ApplyDelete(std::span<const PrimaryKey> keys);
+  Status Replay(const LogRecord& record) REQUIRES(data_mu_);
+  InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) REQUIRES(data_mu_);
+  uint64_t ApplyDelete(std::span<const PrimaryKey> keys) REQUIRES(data_mu_);
   // Waits until every record before `lsn` is applied, applies `apply`
   // under the write lock, and marks `lsn` applied.
   template <typename Fn>
-  auto ApplyInOrder(Lsn lsn, Fn&& apply);
-  Location FindLive(const PrimaryKey& key) const;
+  auto ApplyInOrder(Lsn lsn, Fn&& apply) EXCLUDES(order_mu_, data_mu_);
+  Location FindLive(const PrimaryKey& key) const REQUIRES_SHARED(data_mu_);
   // Every segment, oldest first: sealed, then frozen, then growing.
-  std::vector<const Segment*> Segments() const;
+  std::vector<const Segment*> Segments() const REQUIRES_SHARED(data_mu_);
   Status CheckKeyTypes(std::span<const PrimaryKey> keys) const;
   Result<std::vector<size_t>> ResolveResponse(const std::vector<std::string>& names) const;
 
-  // Maintenance helpers; the caller holds maintenance_mu_.
-  Status SealFrozen();
-  Status WriteManifest(Lsn checkpoint);
+  // Maintenance helpers.
+  Status SealFrozen() REQUIRES(maintenance_mu_) EXCLUDES(data_mu_);
+  Status WriteManifest(Lsn checkpoint) REQUIRES(maintenance_mu_) EXCLUDES(data_mu_);
   // Removes the log files the checkpoint covers.
   Status TrimLog(Lsn checkpoint);
   std::string SegmentPath(uint64_t id) const;
@@ -158,11 +155,12 @@ class Table {
                                                               size_t field) const;
   // Opens the indexes the manifest registers; damaged ones are quarantined
   // (and so rebuilt); files it does not register are removed.
-  Status LoadIndexes(const Manifest& manifest);
+  Status LoadIndexes(const Manifest& manifest) REQUIRES(data_mu_);
   Status BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
                     const std::atomic<bool>* stop);
-  // The index of a sealed segment's field, or null; the caller holds data_mu_.
-  const index::VectorIndex* IndexFor(const Segment* segment, size_t field) const;
+  // The index of a sealed segment's field, or null.
+  const index::VectorIndex* IndexFor(const Segment* segment, size_t field) const
+      REQUIRES_SHARED(data_mu_);
 
   FileSystem* const fs_;
   const std::string dir_;
@@ -171,31 +169,38 @@ class Table {
   const size_t pk_index_;
   std::unique_ptr<LocalLog> log_;
 
-  mutable RwLock data_mu_;  // guards the segments below; writer-preferring
-  std::vector<std::shared_ptr<SealedSegment>> sealed_;
-  std::shared_ptr<GrowingSegment> frozen_;  // being sealed; null otherwise
-  std::shared_ptr<GrowingSegment> growing_;
-  Lsn frozen_min_lsn_ = 0, frozen_max_lsn_ = 0;
-  Lsn frozen_checkpoint_ = 0;  // every record up to here is in sealed or frozen segments
-  Lsn growing_min_lsn_ = 0, growing_max_lsn_ = 0;
-  std::chrono::steady_clock::time_point growing_since_;
+  // Lock order: maintenance_mu_, order_mu_, data_mu_, index_mu_ (each may be
+  // taken alone; a thread holding one takes only those after it). The
+  // engine's mu_ comes before all of them; the log's own lock after.
+  Mutex maintenance_mu_ ACQUIRED_BEFORE(order_mu_);  // one seal, compaction or index commit
+  std::atomic<Lsn> checkpoint_lsn_{0};               // written under maintenance_mu_, read anywhere
+  uint64_t next_segment_id_ GUARDED_BY(maintenance_mu_) = 1;
 
-  std::mutex order_mu_;  // guards applied_lsn_; taken before data_mu_
-  std::condition_variable order_cv_;
-  Lsn applied_lsn_ = 0;
+  Mutex order_mu_ ACQUIRED_BEFORE(data_mu_);
+  CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
+  Lsn applied_lsn_ GUARDED_BY(order_mu_) = 0;
 
-  // Built indexes by segment id, one slot per field (null: none); guarded by
-  // data_mu_.
-  std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_;
-  mutable std::mutex index_mu_;  // guards the two below; taken after data_mu_
-  std::set<IndexKey> building_;
-  std::map<IndexKey, std::string> failed_;
-  uint64_t builds_done_ = 0;  // guarded by index_mu_
-  double build_seconds_ = 0;  // guarded by index_mu_
+  mutable RwLock data_mu_ ACQUIRED_BEFORE(index_mu_);  // the segments; writer-preferring
+  std::vector<std::shared_ptr<SealedSegment>> sealed_ GUARDED_BY(data_mu_);
+  std::shared_ptr<GrowingSegment> frozen_ GUARDED_BY(data_mu_);  // being sealed; null otherwise
+  std::shared_ptr<GrowingSegment> growing_ GUARDED_BY(data_mu_);
+  // The frozen segment's LSNs: written with it, read by the seal that writes it.
+  Lsn frozen_min_lsn_ GUARDED_BY(maintenance_mu_) = 0;
+  Lsn frozen_max_lsn_ GUARDED_BY(maintenance_mu_) = 0;
+  // Every record up to here is in sealed or frozen segments.
+  Lsn frozen_checkpoint_ GUARDED_BY(maintenance_mu_) = 0;
+  Lsn growing_min_lsn_ GUARDED_BY(data_mu_) = 0;
+  Lsn growing_max_lsn_ GUARDED_BY(data_mu_) = 0;
+  std::chrono::steady_clock::time_point growing_since_ GUARDED_BY(data_mu_);
+  // Built indexes by segment id, one slot per field (null: none).
+  std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_
+      GUARDED_BY(data_mu_);
 
-  std::mutex maintenance_mu_;           // one seal or compaction at a time; guards below
-  std::atomic<Lsn> checkpoint_lsn_{0};  // written under maintenance_mu_, read anywhere
-  uint64_t next_segment_id_ = 1;
+  mutable Mutex index_mu_;  // the rebuilder's bookkeeping
+  std::set<IndexKey> building_ GUARDED_BY(index_mu_);
+  std::map<IndexKey, std::string> failed_ GUARDED_BY(index_mu_);
+  uint64_t builds_done_ GUARDED_BY(index_mu_) = 0;
+  double build_seconds_ GUARDED_BY(index_mu_) = 0;
 };
 
 }  // namespace quiver

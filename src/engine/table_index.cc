@@ -113,8 +113,8 @@ Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
   std::shared_ptr<SealedSegment> segment;
   size_t field = 0;
   {
-    std::shared_lock data(data_mu_);
-    std::lock_guard lock(index_mu_);
+    ReaderLock data(&data_mu_);
+    MutexLock lock(&index_mu_);
     for (const auto& s : sealed_) {
       auto built = indexes_.find(s->id());
       for (size_t f = 0; f < schema_.fields.size() && !segment; ++f) {
@@ -132,7 +132,7 @@ Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
   if (!segment) return false;
   const auto start = std::chrono::steady_clock::now();
   Status built = BuildIndex(segment, field, stop);
-  std::lock_guard lock(index_mu_);
+  MutexLock lock(&index_mu_);
   building_.erase({segment->id(), field});
   if (built.ok()) {
     ++builds_done_;
@@ -161,17 +161,19 @@ Status Table::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
     return written;
   }
   QV_ASSIGN_OR_RETURN(auto opened, OpenIndex(*segment, field));
-  std::lock_guard maintenance(maintenance_mu_);
+  MutexLock maintenance(&maintenance_mu_);
+  bool replaced = false;
   {
-    std::unique_lock data(data_mu_);
-    if (std::find(sealed_.begin(), sealed_.end(), segment) == sealed_.end()) {
-      data.unlock();  // compacted away meanwhile: its successor gets its own build
-      return fs_->RemoveFile(path);
+    WriterLock data(&data_mu_);
+    replaced = std::find(sealed_.begin(), sealed_.end(), segment) == sealed_.end();
+    if (!replaced) {
+      auto& slots = indexes_[segment->id()];
+      slots.resize(schema_.fields.size());
+      slots[field] = std::move(opened);
     }
-    auto& slots = indexes_[segment->id()];
-    slots.resize(schema_.fields.size());
-    slots[field] = std::move(opened);
   }
+  // Compacted away meanwhile: its successor gets its own build.
+  if (replaced) return fs_->RemoveFile(path);
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
   log::Get("index").debug(
       "table {}: indexed field {} of segment {} ({} rows) in {:.2f} s", schema_.name,
@@ -188,8 +190,8 @@ Status Table::BuildAllIndexes() {
 }
 
 size_t Table::PendingIndexes() const {
-  std::shared_lock data(data_mu_);
-  std::lock_guard lock(index_mu_);
+  ReaderLock data(&data_mu_);
+  MutexLock lock(&index_mu_);
   size_t pending = 0;
   for (const auto& s : sealed_) {
     auto built = indexes_.find(s->id());

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "common/crash_point.h"
 #include "common/log.h"
@@ -66,7 +67,7 @@ Status Table::WriteManifest(Lsn checkpoint) {
   manifest.checkpoint_lsn = checkpoint;
   manifest.next_segment_id = next_segment_id_;
   {
-    std::shared_lock lock(data_mu_);
+    ReaderLock lock(&data_mu_);
     for (const auto& s : sealed_) {
       ManifestSegment entry{s->id(), s->num_rows(), s->min_lsn(), s->max_lsn(), {}, {}};
       if (auto built = indexes_.find(s->id()); built != indexes_.end()) {
@@ -86,27 +87,31 @@ Status Table::WriteManifest(Lsn checkpoint) {
 }
 
 Status Table::Seal() {
-  std::lock_guard maintenance(maintenance_mu_);
-  if (!frozen_) {
-    std::lock_guard order(order_mu_);
-    std::unique_lock data(data_mu_);
-    if (growing_->num_rows() == 0) {
+  MutexLock maintenance(&maintenance_mu_);
+  std::optional<Lsn> checkpoint_only;
+  {
+    MutexLock order(&order_mu_);
+    WriterLock data(&data_mu_);
+    // A frozen segment left by a failed seal is sealed again as it is.
+    if (!frozen_ && growing_->num_rows() == 0) {
       // Nothing to seal, but deletes may have made the log long: checkpoint
       // the delete bitmaps as they are at this exact LSN.
-      const Lsn applied = applied_lsn_;
-      data.unlock();
-      if (applied == checkpoint_lsn_) return Status::OK();
+      checkpoint_only = applied_lsn_;
+    } else if (!frozen_) {
+      frozen_ = std::move(growing_);
+      frozen_min_lsn_ = growing_min_lsn_;
+      frozen_max_lsn_ = growing_max_lsn_;
+      frozen_checkpoint_ = applied_lsn_;
+      growing_ = std::make_shared<GrowingSegment>(schema_);
+      growing_min_lsn_ = growing_max_lsn_ = 0;
       log_->StartNewFile();
-      QV_RETURN_IF_ERROR(WriteManifest(applied));
-      return TrimLog(applied);
     }
-    frozen_ = std::move(growing_);
-    frozen_min_lsn_ = growing_min_lsn_;
-    frozen_max_lsn_ = growing_max_lsn_;
-    frozen_checkpoint_ = applied_lsn_;
-    growing_ = std::make_shared<GrowingSegment>(schema_);
-    growing_min_lsn_ = growing_max_lsn_ = 0;
+  }
+  if (checkpoint_only) {
+    if (*checkpoint_only == checkpoint_lsn_) return Status::OK();
     log_->StartNewFile();
+    QV_RETURN_IF_ERROR(WriteManifest(*checkpoint_only));
+    return TrimLog(*checkpoint_only);
   }
   return SealFrozen();
 }
@@ -114,7 +119,7 @@ Status Table::Seal() {
 Status Table::SealFrozen() {
   LiveRows copy;
   {
-    std::shared_lock lock(data_mu_);
+    ReaderLock lock(&data_mu_);
     copy = CopyLiveRows(schema_, {frozen_.get()});
   }
   std::shared_ptr<SealedSegment> sealed;
@@ -131,7 +136,7 @@ Status Table::SealFrozen() {
     QV_ASSIGN_OR_RETURN(sealed, SealedSegment::Open(fs_, path, schema_, id));
   }
   {
-    std::unique_lock lock(data_mu_);
+    WriterLock lock(&data_mu_);
     if (sealed) {
       CarryOverDeletes(*frozen_, copy.was_live[0], copy.new_row[0], sealed.get());
       sealed_.push_back(sealed);
@@ -156,7 +161,7 @@ Status Table::TrimLog(Lsn checkpoint) {
 Status Table::MaybeSeal() {
   bool due;
   {
-    std::shared_lock lock(data_mu_);
+    ReaderLock lock(&data_mu_);
     const size_t rows = growing_->num_rows();
     const auto age = std::chrono::steady_clock::now() - growing_since_;
     due = frozen_ != nullptr || rows >= options_.seal_rows ||
@@ -168,11 +173,11 @@ Status Table::MaybeSeal() {
 }
 
 Status Table::Compact(bool force) {
-  std::lock_guard maintenance(maintenance_mu_);
+  MutexLock maintenance(&maintenance_mu_);
   std::vector<std::shared_ptr<SealedSegment>> chosen;
   LiveRows copy;
   {
-    std::shared_lock lock(data_mu_);
+    ReaderLock lock(&data_mu_);
     bool any_deleted = false;
     for (const auto& s : sealed_) any_deleted = any_deleted || s->live_rows() < s->num_rows();
     if (force) {
@@ -219,7 +224,7 @@ Status Table::Compact(bool force) {
     QV_ASSIGN_OR_RETURN(merged, SealedSegment::Open(fs_, path, schema_, id));
   }
   {
-    std::unique_lock lock(data_mu_);
+    WriterLock lock(&data_mu_);
     for (size_t i = 0; i < chosen.size(); ++i) {
       if (merged) CarryOverDeletes(*chosen[i], copy.was_live[i], copy.new_row[i], merged.get());
     }
@@ -227,7 +232,7 @@ Status Table::Compact(bool force) {
     std::erase_if(sealed_, [&](const auto& s) {
       return std::find(chosen.begin(), chosen.end(), s) != chosen.end();
     });
-    std::lock_guard index_lock(index_mu_);
+    MutexLock index_lock(&index_mu_);
     for (const auto& s : chosen) {
       indexes_.erase(s->id());
       std::erase_if(failed_, [&](const auto& entry) { return entry.first.first == s->id(); });

@@ -123,7 +123,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kVectorQuery));
 
-  std::shared_lock lock(data_mu_);
+  ReaderLock lock(&data_mu_);
   std::vector<Candidate> candidates;
   std::vector<uint8_t> allowed, passed;
   for (const Segment* segment : Segments()) {
@@ -219,7 +219,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kRows));
 
-  std::shared_lock lock(data_mu_);
+  ReaderLock lock(&data_mu_);
   auto matches = [&](const Segment& segment, size_t row) {
     return !filter || filter->Matches({segment.columns(), row, 0});
   };

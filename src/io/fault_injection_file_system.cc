@@ -49,33 +49,33 @@ FaultInjectionFileSystem::FaultInjectionFileSystem(std::unique_ptr<FileSystem> b
     : base_(std::move(base)) {}
 
 void FaultInjectionFileSystem::PowerLoss() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   power_lost_ = true;
 }
 
 void FaultInjectionFileSystem::FailNth(FsOp op, int nth, Status error, bool short_write) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   faults_.push_back({op, nth, std::move(error), short_write});
 }
 
 void FaultInjectionFileSystem::ClearFaults() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   faults_.clear();
 }
 
 int FaultInjectionFileSystem::Count(FsOp op) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = counts_.find(op);
   return it == counts_.end() ? 0 : it->second;
 }
 
 void FaultInjectionFileSystem::PowerLossAtNth(FsOp op, int nth) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   faults_.push_back({op, nth, Status::IOError("power lost (fault injection)"), false, true});
 }
 
 void FaultInjectionFileSystem::PowerLossAfter(int n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   power_countdown_ = n;
 }
 
@@ -86,7 +86,7 @@ Status FaultInjectionFileSystem::CheckPower() {
 }
 
 Status FaultInjectionFileSystem::BeforeOp(FsOp op, bool* short_write) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   QV_RETURN_IF_ERROR(CheckPower());
   ++counts_[op];
   *short_write = false;
@@ -103,12 +103,12 @@ Status FaultInjectionFileSystem::BeforeOp(FsOp op, bool* short_write) {
 }
 
 void FaultInjectionFileSystem::OnAppended(const std::string& path, uint64_t new_size) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   size_[path] = new_size;
 }
 
 void FaultInjectionFileSystem::OnSynced(const std::string& path, uint64_t size) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   synced_size_[path] = size;
 }
 
@@ -128,12 +128,12 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::OpenWritable(
     bool unused;
     QV_RETURN_IF_ERROR(BeforeOp(FsOp::kCreate, &unused));
   } else {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     QV_RETURN_IF_ERROR(CheckPower());
   }
   QV_ASSIGN_OR_RETURN(auto file, base_->OpenWritable(path, truncate));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!exists) {
       pending_.push_back({PendingEntry::kCreated, path, ""});
       synced_size_[path] = 0;
@@ -154,11 +154,11 @@ Result<std::string> FaultInjectionFileSystem::ReadFile(const std::string& path) 
 
 Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     QV_RETURN_IF_ERROR(CheckPower());
   }
   QV_RETURN_IF_ERROR(base_->Truncate(path, size));  // truncates and fsyncs
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   size_[path] = size;
   synced_size_[path] = size;
   return Status::OK();
@@ -167,7 +167,7 @@ Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size
 Status FaultInjectionFileSystem::Rename(const std::string& from, const std::string& to) {
   bool unused;
   QV_RETURN_IF_ERROR(BeforeOp(FsOp::kRename, &unused));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   QV_ASSIGN_OR_RETURN(bool target_exists, base_->Exists(to));
   PendingEntry target{target_exists ? PendingEntry::kReplaced : PendingEntry::kCreated, to,
                       target_exists ? DurableContent(to) : ""};
@@ -185,7 +185,7 @@ Status FaultInjectionFileSystem::Rename(const std::string& from, const std::stri
 Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
   bool unused;
   QV_RETURN_IF_ERROR(BeforeOp(FsOp::kRemove, &unused));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   QV_ASSIGN_OR_RETURN(bool exists, base_->Exists(path));
   if (!exists) return Status::OK();
   PendingEntry removed{PendingEntry::kRemoved, path, DurableContent(path)};
@@ -197,7 +197,7 @@ Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
 }
 
 Status FaultInjectionFileSystem::RemoveAll(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   QV_RETURN_IF_ERROR(CheckPower());
   QV_RETURN_IF_ERROR(base_->RemoveAll(path));  // syncs the parent: durable at once
   const std::string prefix = path + "/";
@@ -210,7 +210,7 @@ Status FaultInjectionFileSystem::RemoveAll(const std::string& path) {
 
 Status FaultInjectionFileSystem::CreateDirs(const std::string& path) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     QV_RETURN_IF_ERROR(CheckPower());
   }
   return base_->CreateDirs(path);  // syncs each parent it changes
@@ -220,7 +220,7 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& path) {
   bool unused;
   QV_RETURN_IF_ERROR(BeforeOp(FsOp::kSyncDir, &unused));
   QV_RETURN_IF_ERROR(base_->SyncDir(path));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::erase_if(pending_, [&](const PendingEntry& e) { return DirName(e.path) == path; });
   return Status::OK();
 }
@@ -242,7 +242,7 @@ Result<std::unique_ptr<MappedFile>> FaultInjectionFileSystem::Map(const std::str
 }
 
 Status FaultInjectionFileSystem::DropUnsyncedData() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [path, size] : size_) {
     auto synced = synced_size_.find(path);
     const uint64_t keep = synced == synced_size_.end() ? 0 : synced->second;

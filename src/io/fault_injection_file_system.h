@@ -2,10 +2,10 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "io/file_system.h"
 
 namespace quiver {
@@ -68,12 +68,12 @@ class FaultInjectionFileSystem final : public FileSystem {
   };
 
   std::unique_ptr<FileSystem> base_;
-  mutable std::mutex mu_;
-  bool power_lost_ = false;                      // guarded by mu_
-  int power_countdown_ = 0;                      // guarded by mu_; 0 = unarmed
-  std::map<std::string, uint64_t> synced_size_;  // guarded by mu_
-  std::map<std::string, uint64_t> size_;         // guarded by mu_
-  std::vector<PendingEntry> pending_;            // guarded by mu_, oldest first
+  mutable Mutex mu_;
+  bool power_lost_ GUARDED_BY(mu_) = false;
+  int power_countdown_ GUARDED_BY(mu_) = 0;  // 0 = unarmed
+  std::map<std::string, uint64_t> synced_size_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> size_ GUARDED_BY(mu_);
+  std::vector<PendingEntry> pending_ GUARDED_BY(mu_);  // oldest first
   struct Fault {
     FsOp op;
     int remaining;
@@ -81,12 +81,12 @@ class FaultInjectionFileSystem final : public FileSystem {
     bool short_write;
     bool power_loss = false;
   };
-  std::vector<Fault> faults_;   // guarded by mu_
-  std::map<FsOp, int> counts_;  // guarded by mu_
+  std::vector<Fault> faults_ GUARDED_BY(mu_);
+  std::map<FsOp, int> counts_ GUARDED_BY(mu_);
 
-  // Fails once the power is off; counts down PowerLossAfter. Caller holds mu_.
-  Status CheckPower();
-  std::string DurableContent(const std::string& path);
+  // Fails once the power is off; counts down PowerLossAfter.
+  Status CheckPower() REQUIRES(mu_);
+  std::string DurableContent(const std::string& path) REQUIRES(mu_);
 };
 
 }  // namespace quiver

@@ -9,13 +9,9 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <map>
-#include <mutex>
 #include <random>
 #include <thread>
-#include <unordered_map>
 
 #include "common/log.h"
 #include "common/names.h"
@@ -24,6 +20,8 @@
 #include "server/json_request.h"
 #include "server/json_response.h"
 #include "server/metrics.h"
+#include "server/rate_limiter.h"
+#include "server/worker_pool.h"
 
 namespace quiver {
 namespace {
@@ -208,80 +206,6 @@ Result<Reply> Rebuild(Engine& engine, const httplib::Request&) {
 
 }  // namespace
 
-// Connection workers: `min` always, more on demand up to `max` (each idle
-// extra one exits after a while). httplib serves a connection on one thread
-// until it closes, so a fixed pool is exhausted by a few slow clients that
-// dribble their headers; growing the pool keeps everyone else served.
-class ElasticPool final : public httplib::TaskQueue {
- public:
-  ElasticPool(size_t min, size_t max) : min_(min), max_(std::max(min, max)) {
-    std::lock_guard lock(mu_);
-    for (size_t i = 0; i < min_; ++i) StartThread();
-  }
-  ~ElasticPool() override { shutdown(); }
-
-  void enqueue(std::function<void()> fn) override {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(fn));
-    if (idle_ < jobs_.size() && threads_.size() - exited_.size() < max_) StartThread();
-    cv_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& [id, thread] : threads_) thread.join();
-  }
-
- private:
-  // Called with mu_ held. Joins the workers that left (they released mu_
-  // for the last time when they recorded it, so each join is immediate).
-  void StartThread() {
-    for (uint64_t id : exited_) {
-      threads_[id].join();
-      threads_.erase(id);
-    }
-    exited_.clear();
-    const uint64_t id = next_id_++;
-    threads_.emplace(id, std::thread([this, id] { Work(id); }));
-  }
-
-  void Work(uint64_t id) {
-    std::unique_lock lock(mu_);
-    while (true) {
-      ++idle_;
-      const bool woke = cv_.wait_for(lock, std::chrono::seconds(30),
-                                     [this] { return stopping_ || !jobs_.empty(); });
-      --idle_;
-      if (!woke && threads_.size() - exited_.size() > min_) break;  // an idle extra leaves
-      if (jobs_.empty()) {
-        if (stopping_) break;
-        continue;
-      }
-      auto fn = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      fn();
-      lock.lock();
-    }
-    if (!stopping_) exited_.push_back(id);  // at shutdown every thread is joined anyway
-  }
-
-  const size_t min_, max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::map<uint64_t, std::thread> threads_;
-  std::vector<uint64_t> exited_;  // left, not yet joined
-  uint64_t next_id_ = 0;
-  size_t idle_ = 0;
-  bool stopping_ = false;
-};
-
 HttpServer::HttpServer(Engine* engine, ServerOptions options)
     : engine_(engine), options_(std::move(options)) {
   if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
@@ -450,40 +374,6 @@ std::string RequestId(const httplib::Request& req) {
 }
 
 }  // namespace
-
-// Token buckets per key name (or per client address without keys).
-class RateLimiter {
- public:
-  explicit RateLimiter(double per_second) : rate_(per_second), burst_(std::max(1.0, per_second)) {}
-  bool Take(const std::string& who) {
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mu_);
-    if (buckets_.size() > 10000) {  // forget clients idle long enough to be full again
-      std::erase_if(buckets_, [&](const auto& entry) {
-        return now - entry.second.last > std::chrono::seconds(60);
-      });
-    }
-    auto [it, fresh] = buckets_.try_emplace(who, Bucket{burst_, now});
-    Bucket& b = it->second;
-    if (!fresh) {
-      b.tokens =
-          std::min(burst_, b.tokens + rate_ * std::chrono::duration<double>(now - b.last).count());
-      b.last = now;
-    }
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
- private:
-  struct Bucket {
-    double tokens;
-    std::chrono::steady_clock::time_point last;
-  };
-  const double rate_, burst_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;
-};
 
 std::vector<RouteInfo> HttpServer::Routes() {
   std::vector<RouteInfo> out = {{"GET", "/", "/", Access::kAnyKey},

@@ -18,7 +18,7 @@ struct LocalLog::Writer {
   bool done = false;
   Lsn lsn = 0;
   Status status;
-  std::condition_variable cv;
+  CondVar cv;  // with LocalLog::mu_
 };
 
 namespace {
@@ -118,9 +118,12 @@ Status LocalLog::Recover(Lsn checkpoint, const ReplayFn& replay) {
     last_file = path;
   }
   last_lsn = std::max(last_lsn, checkpoint);
-  next_lsn_ = last_lsn + 1;
-  durable_lsn_ = last_lsn;
-  if (last_file.empty()) return OpenNextFile(next_lsn_);
+  {
+    MutexLock lock(&mu_);  // nothing else runs yet; this satisfies the analysis
+    next_lsn_ = last_lsn + 1;
+    durable_lsn_ = last_lsn;
+  }
+  if (last_file.empty()) return OpenNextFile(last_lsn + 1);
   QV_ASSIGN_OR_RETURN(file_, fs_->OpenWritable(last_file, /*truncate=*/false));
   file_path_ = last_file;
   return Status::OK();
@@ -179,28 +182,28 @@ LocalLog::BatchResult LocalLog::SwitchFile(Lsn first_lsn) {
 Status LocalLog::Rotate() {
   Writer self;
   self.rotate = true;
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (!poisoned_.ok()) return poisoned_;
   queue_.push_back(&self);
-  self.cv.wait(lock, [&] { return queue_.front() == &self; });
+  while (queue_.front() != &self) self.cv.Wait(&mu_);
   // Leading: every earlier record is written and no one else touches file_.
   const bool requested = new_file_requested_;
   const Lsn first_lsn = next_lsn_;
-  lock.unlock();
+  lock.Unlock();
   BatchResult result = requested ? SwitchFile(first_lsn) : BatchResult{};
-  lock.lock();
+  lock.Lock();
   if (result.status.ok() && requested) new_file_requested_ = false;
   if (result.poison) {
     poisoned_ = Status::Unavailable("the write-ahead log failed and accepts no more writes: " +
                                     result.status.message());
   }
   queue_.pop_front();
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  if (!queue_.empty()) queue_.front()->cv.Signal();
   return result.status;
 }
 
 void LocalLog::StartNewFile() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   new_file_requested_ = true;
 }
 
@@ -232,10 +235,10 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   self.type = type;
   self.payload = payload;
 
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (!poisoned_.ok()) return poisoned_;
   queue_.push_back(&self);
-  self.cv.wait(lock, [&] { return self.done || queue_.front() == &self; });
+  while (!self.done && queue_.front() != &self) self.cv.Wait(&mu_);
   if (self.done) {
     if (!self.status.ok()) return self.status;
     return self.lsn;
@@ -252,13 +255,13 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
     w->lsn = next_lsn_++;
   }
   std::vector<Writer*> batch(queue_.begin(), queue_.begin() + static_cast<long>(batch_size));
-  lock.unlock();
+  lock.Unlock();
 
   for (Writer* w : batch) wal::AppendFrame(&frames, w->lsn, w->type, w->payload);
   const BatchResult written = WriteBatch(frames, first_lsn, new_file);
   const Status& status = written.status;
 
-  lock.lock();
+  lock.Lock();
   if (status.ok()) {
     durable_lsn_ = batch.back()->lsn;
   } else if (written.poison) {
@@ -277,7 +280,7 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
     queue_.pop_front();
     w->status = status.ok() ? Status::OK() : (written.poison ? poisoned_ : status);
     w->done = true;
-    if (w != &self) w->cv.notify_one();
+    if (w != &self) w->cv.Signal();
   }
   // Fail whoever queued behind a poisoned batch; otherwise hand over leadership.
   if (!poisoned_.ok()) {
@@ -286,22 +289,22 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
       queue_.pop_front();
       w->status = poisoned_;
       w->done = true;
-      w->cv.notify_one();
+      w->cv.Signal();
     }
   } else if (!queue_.empty()) {
-    queue_.front()->cv.notify_one();
+    queue_.front()->cv.Signal();
   }
   if (!self.status.ok()) return self.status;
   return self.lsn;
 }
 
 Lsn LocalLog::LastLsn() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return durable_lsn_;
 }
 
 Status LocalLog::Health() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return poisoned_;
 }
 

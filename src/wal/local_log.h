@@ -1,13 +1,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "io/file_system.h"
 #include "wal/log.h"
 
@@ -82,12 +81,12 @@ class LocalLog final : public Log {
   const std::string dir_;
   const LocalLogOptions options_;
 
-  mutable std::mutex mu_;
-  std::deque<Writer*> queue_;           // guarded by mu_; front is the leader
-  Lsn next_lsn_ = 1;                    // guarded by mu_
-  Lsn durable_lsn_ = 0;                 // guarded by mu_
-  Status poisoned_;                     // guarded by mu_
-  bool new_file_requested_ = false;     // guarded by mu_
+  mutable Mutex mu_;
+  std::deque<Writer*> queue_ GUARDED_BY(mu_);  // front is the leader
+  Lsn next_lsn_ GUARDED_BY(mu_) = 1;
+  Lsn durable_lsn_ GUARDED_BY(mu_) = 0;
+  Status poisoned_ GUARDED_BY(mu_);
+  bool new_file_requested_ GUARDED_BY(mu_) = false;
   std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process
   std::unique_ptr<WritableFile> file_;  // used only by the current leader
   std::string file_path_;               // the path of file_
