@@ -18,7 +18,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
+.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
 
 all: build
 
@@ -121,6 +121,10 @@ bench: build
 # Durable ingest through the engine, restart times, disk bytes per row.
 bench-storage: build
 	$(BUILD_DIR)/bin/quiver_storage_bench
+
+# Small queries and inserts while full gets and a compaction run (issue 11).
+bench-concurrency: build
+	$(BUILD_DIR)/bin/quiver_concurrency_bench
 
 # Distance kernels vs Faiss, exact scan vs memory bandwidth.
 bench-kernels: build
