@@ -12,6 +12,9 @@
 // the duration of one full get (today they queue behind it).
 //
 //   build/bin/quiver_concurrency_bench [--rows N] [--dims D] [--seconds S] [--dir PATH]
+//
+// An insert includes its fdatasync; with --dir on tmpfs (/dev/shm/...) only
+// the waiting on locks is left.
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto columns = (*segment)->columns();
   for (size_t row = 0; row < (*segment)->num_rows(); ++row) {
     for (const Column& column : columns) (void)column.GetValue(row);
-    (void)(*segment)->FindLiveKey(KeyAt(columns[0], row));
+    (void)(*segment)->FindKey(KeyAt(columns[0], row), (*segment)->num_rows(), kLatest);
   }
   return 0;
 }

@@ -28,6 +28,8 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
       request.candidates != 0 ? request.candidates : std::min(kMaxResultRows, request.limit * 10);
   const std::string& pk_name = schema_.fields[pk_index_].name;
 
+  // One version for every query and the projection: a consistent answer.
+  const auto version = Pin();
   // Each query ranks its own candidates; scores add up per primary key.
   std::map<PrimaryKey, double> scores;
   for (size_t q = 0; q < request.queries.size(); ++q) {
@@ -44,7 +46,7 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
     search.filter = request.filter;
     search.response = {pk_name};
     search.with_distance = true;
-    auto ranked = Search(search);
+    auto ranked = SearchIn(*version, search);
     if (!ranked.ok()) return ranked.status().WithContext("queries[" + std::to_string(q) + "]");
     const size_t n = ranked->rows.size();
     if (n == 0) continue;
@@ -71,11 +73,10 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   ResultSet result;
   result.fields = std::move(fields);
-  ReaderLock lock(&data_mu_);
   for (const auto& [key, score] : ranking) {
     if (result.rows.size() == request.limit) break;
-    const Location at = FindLive(key);
-    if (at.segment == nullptr) continue;  // deleted since its query ran
+    const Location at = FindIn(*version, key);
+    if (at.segment == nullptr) continue;  // every ranked key is live in this version
     std::vector<Value> values;
     for (size_t f : result.fields) values.push_back(at.segment->columns()[f].GetValue(at.row));
     result.rows.push_back(std::move(values));

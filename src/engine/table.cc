@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <set>
@@ -21,7 +22,6 @@ Table::Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions o
       options_(options),
       schema_(std::move(schema)),
       pk_index_(*schema_.PrimaryKeyIndex()),
-      growing_(std::make_shared<GrowingSegment>(schema_)),
       growing_since_(std::chrono::steady_clock::now()) {}
 
 std::string Table::SegmentPath(uint64_t id) const {
@@ -42,7 +42,7 @@ Status Table::Recover() {
   // Nothing else runs while a table opens; the locks satisfy the analysis.
   MutexLock maintenance(&maintenance_mu_);
   MutexLock order(&order_mu_);
-  WriterLock data(&data_mu_);
+  MutexLock state(&state_mu_);
   const std::string segments_dir = JoinPath(dir_, "segments");
   QV_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir));
   const std::string manifest_path = JoinPath(dir_, "MANIFEST");
@@ -72,7 +72,7 @@ Status Table::Recover() {
                                   std::to_string(entry.id) + " does not decode");
       }
     }
-    segment->SetDeleted(std::move(deleted));
+    segment->LoadDeleted(deleted, manifest.checkpoint_lsn);
     referenced.insert(path);
     sealed_.push_back(std::move(segment));
   }
@@ -90,10 +90,11 @@ Status Table::Recover() {
   next_segment_id_ = manifest.next_segment_id;
   QV_ASSIGN_OR_RETURN(log_, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log,
                                            checkpoint_lsn_, [this](const LogRecord& r) {
-                                             data_mu_.AssertHeld();  // Recover holds it
+                                             state_mu_.AssertHeld();  // Recover holds it
                                              return Replay(r);
                                            }));
-  applied_lsn_ = log_->LastLsn();
+  applied_lsn_ = state_lsn_ = log_->LastLsn();
+  Publish();
   return Status::OK();
 }
 
@@ -107,7 +108,7 @@ Status Table::Replay(const LogRecord& record) {
     }
     case RecordType::kDelete: {
       QV_ASSIGN_OR_RETURN(auto keys, DecodeDelete(record.payload));
-      (void)ApplyDelete(keys);
+      (void)ApplyDelete(keys, record.lsn);
       return Status::OK();
     }
   }
@@ -115,57 +116,109 @@ Status Table::Replay(const LogRecord& record) {
                             std::to_string(static_cast<int>(record.type)));
 }
 
-Table::Location Table::FindLive(const PrimaryKey& key) const {
+Table::Location Table::FindLatest(const PrimaryKey& key) const {
   // Newest first: a key is live in at most one segment.
-  if (int64_t row = growing_->FindLiveKey(key); row >= 0) return {growing_.get(), size_t(row)};
-  if (frozen_) {
-    if (int64_t row = frozen_->FindLiveKey(key); row >= 0) return {frozen_.get(), size_t(row)};
+  for (auto it = growing_.rbegin(); it != growing_.rend(); ++it) {
+    const size_t rows = (*it)->num_rows();
+    if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
+  }
+  for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it) {
+    const size_t rows = (*it)->num_rows();
+    if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
   }
   for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
-    if (int64_t row = (*it)->FindLiveKey(key); row >= 0) return {it->get(), size_t(row)};
+    const size_t rows = (*it)->num_rows();
+    if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
   }
   return {};
 }
 
-std::vector<const Segment*> Table::Segments() const {
-  std::vector<const Segment*> out;
-  for (const auto& s : sealed_) out.push_back(s.get());
-  if (frozen_) out.push_back(frozen_.get());
-  out.push_back(growing_.get());
-  return out;
+Table::Location Table::FindIn(const TableVersion& version, const PrimaryKey& key) {
+  for (auto it = version.segments.rbegin(); it != version.segments.rend(); ++it) {
+    const int64_t row = it->segment->FindKey(key, it->rows, version.lsn);
+    if (row >= 0) return {it->segment.get(), size_t(row)};
+  }
+  return {};
+}
+
+std::shared_ptr<const TableVersion> Table::Pin() const {
+  MutexLock lock(&version_mu_);
+  return current_;
+}
+
+void Table::Publish() {
+  auto version = std::make_shared<TableVersion>();
+  version->lsn = state_lsn_;
+  version->segments.reserve(sealed_.size() + frozen_.size() + growing_.size());
+  for (const auto& s : sealed_) {
+    SegmentView& view = version->segments.emplace_back();
+    view.segment = s;
+    view.rows = s->num_rows();
+    if (auto built = indexes_.find(s->id()); built != indexes_.end()) view.indexes = built->second;
+  }
+  for (const auto* list : {&frozen_, &growing_}) {
+    for (const auto& s : *list) {
+      if (s->num_rows() == 0) continue;
+      version->segments.push_back({s, s->num_rows(), {}});
+    }
+  }
+  MutexLock lock(&version_mu_);
+  current_ = std::move(version);
+}
+
+GrowingSegment& Table::GrowingFor(const RecordBatch& batch, size_t row) {
+  if (!growing_.empty() && growing_.back()->HasRoomFor(batch, row)) return *growing_.back();
+  // Chunks start small (a small table stays small) and double up to about
+  // 8 MiB of row data or 4,096 rows, whichever is less.
+  constexpr size_t kMinRows = 256, kMaxRows = 4096, kMaxBytes = 8u << 20;
+  const size_t cap = std::clamp<size_t>(kMaxBytes / schema_.RowBytes(), kMinRows, kMaxRows);
+  const size_t capacity =
+      growing_.empty() ? kMinRows : std::min(cap, 2 * growing_.back()->capacity());
+  size_t sparse_entries = 0;
+  for (size_t f = 0; f < schema_.fields.size(); ++f) {
+    if (schema_.fields[f].type != DataType::kSparseVectorFloat || batch.columns[f].IsNull(row))
+      continue;
+    sparse_entries = std::max(
+        {sparse_entries, capacity * 64, 2 * batch.columns[f].GetSparseIndices(row).size()});
+  }
+  growing_.push_back(std::make_shared<GrowingSegment>(schema_, capacity, sparse_entries));
+  return *growing_.back();
 }
 
 InsertCounts Table::ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) {
   InsertCounts counts;
   const Column& keys = batch.columns[pk_index_];
   for (size_t r = 0; r < batch.num_rows(); ++r) {
-    Location existing = FindLive(KeyAt(keys, r));
+    Location existing = FindLatest(KeyAt(keys, r));
     if (existing.segment != nullptr) {
       if (!upsert) {
         ++counts.skipped;
         continue;
       }
-      existing.segment->MarkDeleted(existing.row);
+      const_cast<Segment*>(existing.segment)->MarkDeleted(existing.row, lsn);
     }
-    if (growing_->num_rows() == 0) {
+    const bool first = growing_.empty() || (growing_.size() == 1 && growing_[0]->num_rows() == 0);
+    if (first) {
       growing_min_lsn_ = lsn;
       growing_since_ = std::chrono::steady_clock::now();
     }
-    growing_->Append(batch, r);
+    GrowingFor(batch, r).Append(batch, r);
     growing_max_lsn_ = lsn;
     ++counts.inserted;
   }
+  state_lsn_ = lsn;
   return counts;
 }
 
-uint64_t Table::ApplyDelete(std::span<const PrimaryKey> keys) {
+uint64_t Table::ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) {
   uint64_t deleted = 0;
   for (const PrimaryKey& key : keys) {
-    Location existing = FindLive(key);
+    Location existing = FindLatest(key);
     if (existing.segment == nullptr) continue;
-    existing.segment->MarkDeleted(existing.row);
+    const_cast<Segment*>(existing.segment)->MarkDeleted(existing.row, lsn);
     ++deleted;
   }
+  state_lsn_ = lsn;
   return deleted;
 }
 
@@ -175,8 +228,9 @@ auto Table::ApplyInOrder(Lsn lsn, Fn&& apply) {
   while (applied_lsn_ + 1 != lsn) order_cv_.Wait(&order_mu_);
   decltype(apply()) result;
   {
-    WriterLock data(&data_mu_);
+    MutexLock state(&state_mu_);
     result = apply();
+    Publish();
   }
   applied_lsn_ = lsn;
   order.Unlock();
@@ -189,7 +243,7 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   if (batch.num_rows() == 0) return InsertCounts{};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, EncodeInsert(batch, upsert)));
   return ApplyInOrder(lsn, [&] {
-    data_mu_.AssertHeld();  // ApplyInOrder holds it
+    state_mu_.AssertHeld();  // ApplyInOrder holds it
     return ApplyInsert(batch, upsert, lsn);
   });
 }
@@ -210,23 +264,22 @@ Result<uint64_t> Table::Delete(std::span<const PrimaryKey> keys) {
   if (keys.empty()) return uint64_t{0};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, EncodeDelete(keys)));
   return ApplyInOrder(lsn, [&] {
-    data_mu_.AssertHeld();  // ApplyInOrder holds it
-    return ApplyDelete(keys);
+    state_mu_.AssertHeld();  // ApplyInOrder holds it
+    return ApplyDelete(keys, lsn);
   });
 }
 
 Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
   QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(filter_text, schema_, FilterScope::kRows));
   std::vector<PrimaryKey> keys;
-  {
-    ReaderLock lock(&data_mu_);
-    std::vector<uint8_t> passed;
-    for (const Segment* segment : Segments()) {
-      const auto columns = segment->columns();
-      filter.EvaluateBatch(columns, segment->num_rows(), &passed);
-      for (size_t row = 0; row < segment->num_rows(); ++row) {
-        if (passed[row] && segment->IsLive(row)) keys.push_back(KeyAt(columns[pk_index_], row));
-      }
+  const auto version = Pin();
+  std::vector<uint8_t> passed;
+  for (const SegmentView& view : version->segments) {
+    const auto columns = view.segment->columns();
+    filter.EvaluateBatch(columns, view.rows, &passed);
+    for (size_t row = 0; row < view.rows; ++row) {
+      if (passed[row] && view.segment->IsLiveAt(row, version->lsn))
+        keys.push_back(KeyAt(columns[pk_index_], row));
     }
   }
   // Rows inserted between the scan and the log append are not deleted: the
@@ -235,26 +288,28 @@ Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
 }
 
 size_t Table::RowCount() const {
-  ReaderLock lock(&data_mu_);
+  MutexLock lock(&state_mu_);
   size_t rows = 0;
-  for (const Segment* segment : Segments()) rows += segment->live_rows();
+  for (const auto& s : sealed_) rows += s->live_rows();
+  for (const auto* list : {&frozen_, &growing_}) {
+    for (const auto& s : *list) rows += s->live_rows();
+  }
   return rows;
 }
 
 TableStats Table::Stats() const {
   TableStats stats;
-  {
-    ReaderLock lock(&data_mu_);
-    for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
-    stats.sealed_segments = sealed_.size();
-    stats.growing_rows = growing_->live_rows() + (frozen_ ? frozen_->live_rows() : 0);
-    stats.live_rows = stats.sealed_rows + stats.growing_rows;
-  }
   stats.checkpoint_lsn = checkpoint_lsn_.load();
   stats.applied_lsn = log_->LastLsn();
   stats.wal_syncs = log_->syncs();
   stats.wal_bytes = log_->bytes_written();
-  ReaderLock lock(&data_mu_);
+  MutexLock lock(&state_mu_);
+  for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
+  stats.sealed_segments = sealed_.size();
+  for (const auto* list : {&frozen_, &growing_}) {
+    for (const auto& s : *list) stats.growing_rows += s->live_rows();
+  }
+  stats.live_rows = stats.sealed_rows + stats.growing_rows;
   MutexLock index_lock(&index_mu_);
   stats.index_builds = builds_done_;
   stats.index_build_seconds = build_seconds_;

@@ -63,17 +63,37 @@ struct TableStats {
   double index_build_seconds = 0;
 };
 
+// A consistent view of a table for one read: its segments as of one LSN.
+// Immutable once published; a reader pins it (a shared_ptr) and reads
+// without any table lock, while writes, seals, compactions and index builds
+// publish newer versions.
+struct SegmentView {
+  std::shared_ptr<const Segment> segment;
+  size_t rows = 0;  // the rows this version shows (a growing segment's count moves on)
+  // Built indexes, one slot per field (null: none); sealed segments only.
+  std::vector<std::shared_ptr<const index::VectorIndex>> indexes;
+};
+
+struct TableVersion {
+  Lsn lsn = 0;                        // every record up to here is applied, none after
+  std::vector<SegmentView> segments;  // oldest first: sealed, frozen, growing
+};
+
 // One table (one shard): its log, the source of truth, and the segments
-// materialised from it: sealed segments (immutable files, mapped), at most
-// one segment being sealed, and the growing segment that takes new rows.
+// materialised from it: sealed segments (immutable files, mapped), growing
+// segments being sealed ("frozen"), and the growing segments that take new
+// rows (fixed-capacity chunks; the last one takes appends).
 //
 // A write is validated, appended to the log (durable on return), then applied
-// in LSN order, so the live state always equals a replay of the log. Sealing
-// writes the growing segment as a file, records it in the manifest with the
-// checkpoint LSN it covers, and trims the log below that. Recovery loads the
-// manifest's segments and replays the log above the checkpoint. Reads see
-// every write whose call returned. Thread-safe; Seal and Compact may run on a
-// background thread while reads and writes continue.
+// in LSN order, so the live state always equals a replay of the log; each
+// applied write publishes a new TableVersion. Reads pin the current version
+// and never wait for writes or maintenance (a delete is an LSN on the row, so
+// a pinned version keeps its view). Sealing writes the frozen segments as a
+// file, records it in the manifest with the checkpoint LSN it covers, and
+// trims the log below that. Recovery loads the manifest's segments and
+// replays the log above the checkpoint. Reads see every write whose call
+// returned. Thread-safe; Seal and Compact may run on a background thread
+// while reads and writes continue.
 class Table {
  public:
   static Result<std::unique_ptr<Table>> Open(FileSystem* fs, const std::string& dir,
@@ -86,6 +106,8 @@ class Table {
   Result<uint64_t> Delete(std::span<const PrimaryKey> keys);
   Result<uint64_t> DeleteWhere(std::string_view filter);
 
+  // The version reads use now.
+  std::shared_ptr<const TableVersion> Pin() const EXCLUDES(version_mu_);
   Result<ResultSet> Search(const SearchRequest& request) const;
   // Runs each query (exact, filtered), then fuses their rankings; records
   // come by fused score, highest first, ties by primary key.
@@ -97,9 +119,9 @@ class Table {
   // OK, or why writes are refused (a poisoned log).
   Status Health() const { return log_->Health(); }
 
-  // Seals the growing segment if it has rows.
+  // Seals the growing segments if they have rows.
   Status Seal();
-  // Seals when the growing segment reached a threshold of TableOptions.
+  // Seals when the growing segments reached a threshold of TableOptions.
   Status MaybeSeal();
   // Merges or rewrites segments as TableOptions says; with `force`, merges
   // every sealed segment into one without deleted rows.
@@ -120,28 +142,35 @@ class Table {
 
  private:
   struct Location {
-    Segment* segment = nullptr;
+    const Segment* segment = nullptr;
     size_t row = 0;
   };
 
   Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options);
   Status Recover();
-  Status Replay(const LogRecord& record) REQUIRES(data_mu_);
-  InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) REQUIRES(data_mu_);
-  uint64_t ApplyDelete(std::span<const PrimaryKey> keys) REQUIRES(data_mu_);
+  Status Replay(const LogRecord& record) REQUIRES(state_mu_);
+  InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) REQUIRES(state_mu_);
+  uint64_t ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) REQUIRES(state_mu_);
   // Waits until every record before `lsn` is applied, applies `apply`
-  // under the write lock, and marks `lsn` applied.
+  // under state_mu_, publishes the new version and marks `lsn` applied.
   template <typename Fn>
-  auto ApplyInOrder(Lsn lsn, Fn&& apply) EXCLUDES(order_mu_, data_mu_);
-  Location FindLive(const PrimaryKey& key) const REQUIRES_SHARED(data_mu_);
-  // Every segment, oldest first: sealed, then frozen, then growing.
-  std::vector<const Segment*> Segments() const REQUIRES_SHARED(data_mu_);
+  auto ApplyInOrder(Lsn lsn, Fn&& apply) EXCLUDES(order_mu_, state_mu_);
+  // The live row with this key in the latest state (the writer's view).
+  Location FindLatest(const PrimaryKey& key) const REQUIRES(state_mu_);
+  // The row with this key live in `version`.
+  static Location FindIn(const TableVersion& version, const PrimaryKey& key);
+  // Makes the current state the version reads pin.
+  void Publish() REQUIRES(state_mu_) EXCLUDES(version_mu_);
+  // The growing segment that takes row `row` of `batch` (a new one when the
+  // last is full).
+  GrowingSegment& GrowingFor(const RecordBatch& batch, size_t row) REQUIRES(state_mu_);
   Status CheckKeyTypes(std::span<const PrimaryKey> keys) const;
   Result<std::vector<size_t>> ResolveResponse(const std::vector<std::string>& names) const;
+  Result<ResultSet> SearchIn(const TableVersion& version, const SearchRequest& request) const;
 
   // Maintenance helpers.
-  Status SealFrozen() REQUIRES(maintenance_mu_) EXCLUDES(data_mu_);
-  Status WriteManifest(Lsn checkpoint) REQUIRES(maintenance_mu_) EXCLUDES(data_mu_);
+  Status SealFrozen() REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
+  Status WriteManifest(Lsn checkpoint) REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
   // Removes the log files the checkpoint covers.
   Status TrimLog(Lsn checkpoint);
   std::string SegmentPath(uint64_t id) const;
@@ -155,12 +184,9 @@ class Table {
                                                               size_t field) const;
   // Opens the indexes the manifest registers; damaged ones are quarantined
   // (and so rebuilt); files it does not register are removed.
-  Status LoadIndexes(const Manifest& manifest) REQUIRES(data_mu_);
+  Status LoadIndexes(const Manifest& manifest) REQUIRES(state_mu_);
   Status BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
                     const std::atomic<bool>* stop);
-  // The index of a sealed segment's field, or null.
-  const index::VectorIndex* IndexFor(const Segment* segment, size_t field) const
-      REQUIRES_SHARED(data_mu_);
 
   FileSystem* const fs_;
   const std::string dir_;
@@ -169,38 +195,45 @@ class Table {
   const size_t pk_index_;
   std::unique_ptr<LocalLog> log_;
 
-  // Lock order: maintenance_mu_, order_mu_, data_mu_, index_mu_ (each may be
-  // taken alone; a thread holding one takes only those after it). The
-  // engine's mu_ comes before all of them; the log's own lock after.
+  // Lock order: maintenance_mu_, order_mu_, state_mu_, index_mu_,
+  // version_mu_ (each may be taken alone; a thread holding one takes only
+  // those after it). The engine's mu_ comes before all of them; the log's
+  // own lock after. Readers take version_mu_ alone, for a pointer copy.
   Mutex maintenance_mu_ ACQUIRED_BEFORE(order_mu_);  // one seal, compaction or index commit
   std::atomic<Lsn> checkpoint_lsn_{0};               // written under maintenance_mu_, read anywhere
   uint64_t next_segment_id_ GUARDED_BY(maintenance_mu_) = 1;
 
-  Mutex order_mu_ ACQUIRED_BEFORE(data_mu_);
+  Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
   CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
   Lsn applied_lsn_ GUARDED_BY(order_mu_) = 0;
 
-  mutable RwLock data_mu_ ACQUIRED_BEFORE(index_mu_);  // the segments; writer-preferring
-  std::vector<std::shared_ptr<SealedSegment>> sealed_ GUARDED_BY(data_mu_);
-  std::shared_ptr<GrowingSegment> frozen_ GUARDED_BY(data_mu_);  // being sealed; null otherwise
-  std::shared_ptr<GrowingSegment> growing_ GUARDED_BY(data_mu_);
-  // The frozen segment's LSNs: written with it, read by the seal that writes it.
+  // The writer's state: held while a record is applied or segments are
+  // swapped (short), never by readers.
+  mutable Mutex state_mu_ ACQUIRED_BEFORE(index_mu_);
+  Lsn state_lsn_ GUARDED_BY(state_mu_) = 0;  // the last record applied to the state
+  std::vector<std::shared_ptr<SealedSegment>> sealed_ GUARDED_BY(state_mu_);
+  std::vector<std::shared_ptr<GrowingSegment>> frozen_ GUARDED_BY(state_mu_);   // being sealed
+  std::vector<std::shared_ptr<GrowingSegment>> growing_ GUARDED_BY(state_mu_);  // last takes rows
+  // The frozen segments' LSNs: written when they freeze, read by the seal that writes them.
   Lsn frozen_min_lsn_ GUARDED_BY(maintenance_mu_) = 0;
   Lsn frozen_max_lsn_ GUARDED_BY(maintenance_mu_) = 0;
   // Every record up to here is in sealed or frozen segments.
   Lsn frozen_checkpoint_ GUARDED_BY(maintenance_mu_) = 0;
-  Lsn growing_min_lsn_ GUARDED_BY(data_mu_) = 0;
-  Lsn growing_max_lsn_ GUARDED_BY(data_mu_) = 0;
-  std::chrono::steady_clock::time_point growing_since_ GUARDED_BY(data_mu_);
+  Lsn growing_min_lsn_ GUARDED_BY(state_mu_) = 0;
+  Lsn growing_max_lsn_ GUARDED_BY(state_mu_) = 0;
+  std::chrono::steady_clock::time_point growing_since_ GUARDED_BY(state_mu_);
   // Built indexes by segment id, one slot per field (null: none).
   std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_
-      GUARDED_BY(data_mu_);
+      GUARDED_BY(state_mu_);
 
-  mutable Mutex index_mu_;  // the rebuilder's bookkeeping
+  mutable Mutex index_mu_ ACQUIRED_BEFORE(version_mu_);  // the rebuilder's bookkeeping
   std::set<IndexKey> building_ GUARDED_BY(index_mu_);
   std::map<IndexKey, std::string> failed_ GUARDED_BY(index_mu_);
   uint64_t builds_done_ GUARDED_BY(index_mu_) = 0;
   double build_seconds_ GUARDED_BY(index_mu_) = 0;
+
+  mutable Mutex version_mu_;
+  std::shared_ptr<const TableVersion> current_ GUARDED_BY(version_mu_);
 };
 
 }  // namespace quiver

@@ -99,21 +99,11 @@ Status Table::LoadIndexes(const Manifest& manifest) {
   return Status::OK();
 }
 
-const index::VectorIndex* Table::IndexFor(const Segment* segment, size_t field) const {
-  for (const auto& s : sealed_) {
-    if (s.get() != segment) continue;
-    auto it = indexes_.find(s->id());
-    if (it == indexes_.end() || it->second.size() <= field) return nullptr;
-    return it->second[field].get();
-  }
-  return nullptr;
-}
-
 Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
   std::shared_ptr<SealedSegment> segment;
   size_t field = 0;
   {
-    ReaderLock data(&data_mu_);
+    MutexLock state(&state_mu_);
     MutexLock lock(&index_mu_);
     for (const auto& s : sealed_) {
       auto built = indexes_.find(s->id());
@@ -160,20 +150,27 @@ Status Table::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
     (void)fs_->RemoveFile(path + std::string(kTempSuffix));
     return written;
   }
-  QV_ASSIGN_OR_RETURN(auto opened, OpenIndex(*segment, field));
+  auto opened = OpenIndex(*segment, field);
+  const Status open_status = opened.status();
   MutexLock maintenance(&maintenance_mu_);
   bool replaced = false;
   {
-    WriterLock data(&data_mu_);
+    MutexLock state(&state_mu_);
     replaced = std::find(sealed_.begin(), sealed_.end(), segment) == sealed_.end();
-    if (!replaced) {
+    if (!replaced && opened.ok()) {
       auto& slots = indexes_[segment->id()];
       slots.resize(schema_.fields.size());
-      slots[field] = std::move(opened);
+      slots[field] = std::move(opened).value();
+      Publish();
     }
   }
-  // Compacted away meanwhile: its successor gets its own build.
-  if (replaced) return fs_->RemoveFile(path);
+  if (replaced) {
+    // Compacted away meanwhile (the compaction may have removed the file
+    // already, so the open may have failed): its successor gets its own build.
+    QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(path));
+    return exists ? fs_->RemoveFile(path) : Status::OK();
+  }
+  QV_RETURN_IF_ERROR(open_status);
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
   log::Get("index").debug(
       "table {}: indexed field {} of segment {} ({} rows) in {:.2f} s", schema_.name,
@@ -190,7 +187,7 @@ Status Table::BuildAllIndexes() {
 }
 
 size_t Table::PendingIndexes() const {
-  ReaderLock data(&data_mu_);
+  MutexLock state(&state_mu_);
   MutexLock lock(&index_mu_);
   size_t pending = 0;
   for (const auto& s : sealed_) {

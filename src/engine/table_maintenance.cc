@@ -13,25 +13,28 @@
 namespace quiver {
 namespace {
 
-// The live rows of some segments copied into fresh columns, and where each
-// old row went (-1: it was not live when copied).
+// The rows of some segment views live at a snapshot, copied into fresh
+// columns, and where each old row went (-1: it was not live at the snapshot).
 struct LiveRows {
   std::vector<Column> columns;
-  std::vector<std::vector<uint8_t>> was_live;  // per segment, per row
-  std::vector<std::vector<int64_t>> new_row;   // per segment, per row
+  std::vector<std::vector<int64_t>> new_row;  // per segment, per row
 };
 
-LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<const Segment*>& segments) {
+LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<SegmentView>& views,
+                      Lsn snapshot) {
   LiveRows out;
-  for (const Field& field : schema.fields) out.columns.emplace_back(field);
+  size_t total = 0;
+  for (const SegmentView& view : views) total += view.rows;
+  for (const Field& field : schema.fields) {
+    out.columns.emplace_back(field);
+    out.columns.back().Reserve(total);
+  }
   size_t next = 0;
-  for (const Segment* segment : segments) {
-    auto& live = out.was_live.emplace_back();
-    segment->AppendLiveFlags(&live);
-    auto& mapping = out.new_row.emplace_back(live.size(), -1);
-    const auto columns = segment->columns();
-    for (size_t row = 0; row < live.size(); ++row) {
-      if (!live[row]) continue;
+  for (const SegmentView& view : views) {
+    auto& mapping = out.new_row.emplace_back(view.rows, -1);
+    const auto columns = view.segment->columns();
+    for (size_t row = 0; row < view.rows; ++row) {
+      if (!view.segment->IsLiveAt(row, snapshot)) continue;
       for (size_t f = 0; f < columns.size(); ++f) out.columns[f].AppendFrom(columns[f], row);
       mapping[row] = static_cast<int64_t>(next++);
     }
@@ -39,25 +42,18 @@ LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<const Segment
   return out;
 }
 
-// Rows deleted after the copy are deleted in the new segment too.
-void CarryOverDeletes(const Segment& old, const std::vector<uint8_t>& was_live,
-                      const std::vector<int64_t>& new_row, Segment* replacement) {
-  for (size_t row = 0; row < was_live.size(); ++row) {
-    if (was_live[row] && !old.IsLive(row))
-      replacement->MarkDeleted(static_cast<size_t>(new_row[row]));
-  }
-}
-
-size_t RowBytes(const TableSchema& schema) {
-  size_t bytes = 16;
-  for (const Field& f : schema.fields) {
-    if (f.type == DataType::kVectorBinary) {
-      bytes += BinaryWords(f.dimensions) * sizeof(uint64_t);
-    } else {
-      bytes += IsFloatVectorType(f.type) ? f.dimensions * sizeof(float) : 8;
+// Rows deleted after the snapshot they were copied at are deleted in the new
+// segment too, at the same LSN. The caller holds the state lock, so no
+// delete can slip in between.
+void CarryOverDeletes(const Segment& old, const std::vector<int64_t>& new_row, Lsn snapshot,
+                      Segment* replacement) {
+  if (!old.deletes().AnyDeletedAt(kLatest)) return;
+  for (size_t row = 0; row < new_row.size(); ++row) {
+    const Lsn at = old.deletes().DeletedAt(row);
+    if (new_row[row] >= 0 && at > snapshot) {
+      replacement->MarkDeleted(static_cast<size_t>(new_row[row]), at);
     }
   }
-  return bytes;
 }
 
 }  // namespace
@@ -66,19 +62,26 @@ Status Table::WriteManifest(Lsn checkpoint) {
   Manifest manifest;
   manifest.checkpoint_lsn = checkpoint;
   manifest.next_segment_id = next_segment_id_;
+  std::vector<std::shared_ptr<SealedSegment>> sealed;
   {
-    ReaderLock lock(&data_mu_);
-    for (const auto& s : sealed_) {
+    MutexLock lock(&state_mu_);
+    sealed = sealed_;
+    for (const auto& s : sealed) {
       ManifestSegment entry{s->id(), s->num_rows(), s->min_lsn(), s->max_lsn(), {}, {}};
       if (auto built = indexes_.find(s->id()); built != indexes_.end()) {
         for (size_t f = 0; f < built->second.size(); ++f) {
           if (built->second[f]) entry.indexed_fields.push_back(static_cast<uint32_t>(f));
         }
       }
-      entry.deleted.resize(s->deleted().getSizeInBytes());
-      s->deleted().write(entry.deleted.data());
       manifest.segments.push_back(std::move(entry));
     }
+  }
+  // Outside the lock: a delete recorded meanwhile may be included, which is
+  // harmless (it is in the log too, and replaying a delete is idempotent).
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    const Roaring deleted = sealed[i]->DeletedRows();
+    manifest.segments[i].deleted.resize(deleted.getSizeInBytes());
+    deleted.write(manifest.segments[i].deleted.data());
   }
   QV_RETURN_IF_ERROR(
       fs_->WriteFileAtomic(JoinPath(dir_, "MANIFEST"), EncodeManifest(manifest), "manifest"));
@@ -90,21 +93,23 @@ Status Table::Seal() {
   MutexLock maintenance(&maintenance_mu_);
   std::optional<Lsn> checkpoint_only;
   {
-    MutexLock order(&order_mu_);
-    WriterLock data(&data_mu_);
-    // A frozen segment left by a failed seal is sealed again as it is.
-    if (!frozen_ && growing_->num_rows() == 0) {
+    MutexLock state(&state_mu_);
+    const bool has_rows = std::any_of(growing_.begin(), growing_.end(),
+                                      [](const auto& s) { return s->num_rows() > 0; });
+    // Frozen segments left by a failed seal are sealed again as they are.
+    if (frozen_.empty() && !has_rows) {
       // Nothing to seal, but deletes may have made the log long: checkpoint
-      // the delete bitmaps as they are at this exact LSN.
-      checkpoint_only = applied_lsn_;
-    } else if (!frozen_) {
+      // the deletes as they are at this exact LSN.
+      checkpoint_only = state_lsn_;
+    } else if (frozen_.empty()) {
       frozen_ = std::move(growing_);
+      growing_.clear();
       frozen_min_lsn_ = growing_min_lsn_;
       frozen_max_lsn_ = growing_max_lsn_;
-      frozen_checkpoint_ = applied_lsn_;
-      growing_ = std::make_shared<GrowingSegment>(schema_);
+      frozen_checkpoint_ = state_lsn_;
       growing_min_lsn_ = growing_max_lsn_ = 0;
       log_->StartNewFile();
+      Publish();
     }
   }
   if (checkpoint_only) {
@@ -117,11 +122,15 @@ Status Table::Seal() {
 }
 
 Status Table::SealFrozen() {
-  LiveRows copy;
+  // Frozen segments take no more rows; only deletes may still come, and
+  // those after the checkpoint are carried over below.
+  std::vector<SegmentView> views;
   {
-    ReaderLock lock(&data_mu_);
-    copy = CopyLiveRows(schema_, {frozen_.get()});
+    MutexLock state(&state_mu_);
+    for (const auto& s : frozen_) views.push_back({s, s->num_rows(), {}});
   }
+  const Lsn snapshot = frozen_checkpoint_;
+  LiveRows copy = CopyLiveRows(schema_, views, snapshot);
   std::shared_ptr<SealedSegment> sealed;
   const size_t rows = copy.columns[0].size();
   if (rows > 0) {
@@ -129,6 +138,7 @@ Status Table::SealFrozen() {
     const std::string path = SegmentPath(id);
     Status written =
         WriteSegmentFile(fs_, path, schema_, copy.columns, frozen_min_lsn_, frozen_max_lsn_);
+    copy.columns.clear();  // the rows live in the file now
     if (!written.ok()) {
       (void)fs_->RemoveFile(path + std::string(kTempSuffix));
       return written.WithContext("sealing table '" + schema_.name + "'");
@@ -136,12 +146,14 @@ Status Table::SealFrozen() {
     QV_ASSIGN_OR_RETURN(sealed, SealedSegment::Open(fs_, path, schema_, id));
   }
   {
-    WriterLock lock(&data_mu_);
+    MutexLock state(&state_mu_);
     if (sealed) {
-      CarryOverDeletes(*frozen_, copy.was_live[0], copy.new_row[0], sealed.get());
+      for (size_t i = 0; i < views.size(); ++i)
+        CarryOverDeletes(*views[i].segment, copy.new_row[i], snapshot, sealed.get());
       sealed_.push_back(sealed);
     }
-    frozen_.reset();
+    frozen_.clear();
+    Publish();
   }
   QV_RETURN_IF_ERROR(WriteManifest(frozen_checkpoint_));
   log::Get("engine").debug("table {}: sealed {} rows up to LSN {}", schema_.name, rows,
@@ -161,11 +173,13 @@ Status Table::TrimLog(Lsn checkpoint) {
 Status Table::MaybeSeal() {
   bool due;
   {
-    ReaderLock lock(&data_mu_);
-    const size_t rows = growing_->num_rows();
+    MutexLock state(&state_mu_);
+    size_t rows = 0;
+    for (const auto& s : growing_) rows += s->num_rows();
     const auto age = std::chrono::steady_clock::now() - growing_since_;
-    due = frozen_ != nullptr || rows >= options_.seal_rows ||
-          rows * RowBytes(schema_) >= options_.seal_bytes || (rows > 0 && age >= options_.seal_age);
+    due = !frozen_.empty() || rows >= options_.seal_rows ||
+          rows * schema_.RowBytes() >= options_.seal_bytes ||
+          (rows > 0 && age >= options_.seal_age);
   }
   // A log of deletes alone also deserves a checkpoint now and then.
   due = due || log_->LastLsn() - checkpoint_lsn_.load() >= options_.seal_rows;
@@ -174,40 +188,55 @@ Status Table::MaybeSeal() {
 
 Status Table::Compact(bool force) {
   MutexLock maintenance(&maintenance_mu_);
-  std::vector<std::shared_ptr<SealedSegment>> chosen;
-  LiveRows copy;
+  // Compaction reads a pinned version: sealed segments are immutable, and
+  // deletes after its LSN are carried over at the swap.
+  const auto version = Pin();
+  std::vector<SegmentView> chosen;
   {
-    ReaderLock lock(&data_mu_);
+    std::vector<SegmentView> sealed;
+    for (const SegmentView& view : version->segments) {
+      if (dynamic_cast<const SealedSegment*>(view.segment.get()) != nullptr) sealed.push_back(view);
+    }
+    auto live = [&](const SegmentView& v) { return v.segment->live_rows(); };
     bool any_deleted = false;
-    for (const auto& s : sealed_) any_deleted = any_deleted || s->live_rows() < s->num_rows();
+    for (const auto& v : sealed) any_deleted = any_deleted || live(v) < v.rows;
+    auto is_chosen = [&](const SegmentView& v) {
+      return std::any_of(chosen.begin(), chosen.end(),
+                         [&](const SegmentView& c) { return c.segment == v.segment; });
+    };
     if (force) {
-      if (sealed_.size() >= 2 || any_deleted) chosen = sealed_;
+      if (sealed.size() >= 2 || any_deleted) chosen = sealed;
     } else {
-      for (const auto& s : sealed_) {
-        const double deleted =
-            1.0 - double(s->live_rows()) / double(std::max<size_t>(1, s->num_rows()));
-        if (deleted > options_.max_deleted_fraction) chosen.push_back(s);
+      for (const auto& v : sealed) {
+        const double deleted = 1.0 - double(live(v)) / double(std::max<size_t>(1, v.rows));
+        if (deleted > options_.max_deleted_fraction) chosen.push_back(v);
       }
-      if (sealed_.size() > options_.max_segments) {
+      if (sealed.size() > options_.max_segments) {
         // Merge the smallest segments down to half the limit.
-        auto by_size = sealed_;
+        auto by_size = sealed;
         std::sort(by_size.begin(), by_size.end(),
-                  [](const auto& a, const auto& b) { return a->live_rows() < b->live_rows(); });
-        const size_t merge = sealed_.size() - options_.max_segments / 2;
+                  [&](const auto& a, const auto& b) { return live(a) < live(b); });
+        const size_t merge = sealed.size() - options_.max_segments / 2;
         for (size_t i = 0; i < merge; ++i) {
-          if (std::find(chosen.begin(), chosen.end(), by_size[i]) == chosen.end())
-            chosen.push_back(by_size[i]);
+          if (!is_chosen(by_size[i])) chosen.push_back(by_size[i]);
         }
       }
     }
-    if (chosen.empty()) return Status::OK();
-    std::vector<const Segment*> sources;
-    sources.reserve(chosen.size());
-    for (const auto& s : chosen) sources.push_back(s.get());
-    copy = CopyLiveRows(schema_, sources);
+    // Keep the table's order: oldest first.
+    std::vector<SegmentView> ordered;
+    for (const auto& v : sealed) {
+      if (is_chosen(v)) ordered.push_back(v);
+    }
+    chosen = std::move(ordered);
   }
-  Lsn min_lsn = chosen[0]->min_lsn(), max_lsn = chosen[0]->max_lsn();
-  for (const auto& s : chosen) {
+  if (chosen.empty()) return Status::OK();
+  std::vector<const SealedSegment*> sources;
+  sources.reserve(chosen.size());
+  for (const auto& v : chosen)
+    sources.push_back(static_cast<const SealedSegment*>(v.segment.get()));
+  LiveRows copy = CopyLiveRows(schema_, chosen, version->lsn);
+  Lsn min_lsn = sources[0]->min_lsn(), max_lsn = sources[0]->max_lsn();
+  for (const SealedSegment* s : sources) {
     min_lsn = std::min(min_lsn, s->min_lsn());
     max_lsn = std::max(max_lsn, s->max_lsn());
   }
@@ -217,6 +246,7 @@ Status Table::Compact(bool force) {
     const uint64_t id = next_segment_id_++;
     const std::string path = SegmentPath(id);
     Status written = WriteSegmentFile(fs_, path, schema_, copy.columns, min_lsn, max_lsn);
+    copy.columns.clear();  // the rows live in the file now
     if (!written.ok()) {
       (void)fs_->RemoveFile(path + std::string(kTempSuffix));
       return written.WithContext("compacting table '" + schema_.name + "'");
@@ -224,26 +254,30 @@ Status Table::Compact(bool force) {
     QV_ASSIGN_OR_RETURN(merged, SealedSegment::Open(fs_, path, schema_, id));
   }
   {
-    WriterLock lock(&data_mu_);
+    MutexLock state(&state_mu_);
     for (size_t i = 0; i < chosen.size(); ++i) {
-      if (merged) CarryOverDeletes(*chosen[i], copy.was_live[i], copy.new_row[i], merged.get());
+      if (merged) CarryOverDeletes(*chosen[i].segment, copy.new_row[i], version->lsn, merged.get());
     }
-    auto first = std::find(sealed_.begin(), sealed_.end(), chosen[0]) - sealed_.begin();
-    std::erase_if(sealed_, [&](const auto& s) {
-      return std::find(chosen.begin(), chosen.end(), s) != chosen.end();
-    });
-    MutexLock index_lock(&index_mu_);
-    for (const auto& s : chosen) {
-      indexes_.erase(s->id());
-      std::erase_if(failed_, [&](const auto& entry) { return entry.first.first == s->id(); });
+    auto is_source = [&](const auto& s) {
+      return std::find(sources.begin(), sources.end(), s.get()) != sources.end();
+    };
+    auto first = std::find_if(sealed_.begin(), sealed_.end(), is_source) - sealed_.begin();
+    std::erase_if(sealed_, is_source);
+    {
+      MutexLock index_lock(&index_mu_);
+      for (const SealedSegment* s : sources) {
+        std::erase_if(failed_, [&](const auto& entry) { return entry.first.first == s->id(); });
+      }
     }
+    for (const SealedSegment* s : sources) indexes_.erase(s->id());
     if (merged)
       sealed_.insert(sealed_.begin() + std::min<ptrdiff_t>(first, sealed_.size()), merged);
+    Publish();
   }
   CrashPoint("compaction.mid_swap");
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
   CrashPoint("compaction.before_cleanup");
-  for (const auto& s : chosen) {
+  for (const SealedSegment* s : sources) {
     QV_RETURN_IF_ERROR(fs_->RemoveFile(SegmentPath(s->id())));
     for (size_t f = 0; f < schema_.fields.size(); ++f) {
       if (!WantsIndex(f)) continue;

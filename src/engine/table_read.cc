@@ -73,6 +73,10 @@ Result<std::vector<size_t>> Table::ResolveResponse(const std::vector<std::string
 }
 
 Result<ResultSet> Table::Search(const SearchRequest& request) const {
+  return SearchIn(*Pin(), request);
+}
+
+Result<ResultSet> Table::SearchIn(const TableVersion& version, const SearchRequest& request) const {
   size_t field_index;
   if (request.field.empty()) {
     auto vector_fields = schema_.VectorFieldIndexes();
@@ -123,20 +127,20 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kVectorQuery));
 
-  ReaderLock lock(&data_mu_);
   std::vector<Candidate> candidates;
   std::vector<uint8_t> allowed, passed;
-  for (const Segment* segment : Segments()) {
+  for (const SegmentView& view : version.segments) {
+    const Segment* segment = view.segment.get();
     const auto columns = segment->columns();
-    const size_t rows = segment->num_rows();
+    const size_t rows = view.rows;
     if (rows == 0) continue;
     // The filter is applied first (except an @distance filter, which needs
     // the distance and is asked per candidate).
     // No bitmap at all when every row may be returned (no filter, no deletes).
     allowed.clear();
-    const bool every_row = !filter && segment->live_rows() == rows;
-    if (!every_row) segment->AppendLiveFlags(&allowed);
-    size_t allowed_rows = every_row ? rows : segment->live_rows();
+    const bool every_row = !filter && !segment->deletes().AnyDeletedAt(version.lsn);
+    size_t allowed_rows = rows;
+    if (!every_row) allowed_rows = segment->deletes().AppendLiveFlags(rows, version.lsn, &allowed);
     std::function<bool(uint32_t, float)> accept;
     SearchFilter search_filter{allowed, nullptr};
     if (filter && filter->UsesDistance()) {
@@ -154,7 +158,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
     const Column& vectors = columns[field_index];
     const TieBreak by_key = [&pk](uint32_t a, uint32_t b) { return KeyAt(pk, a) < KeyAt(pk, b); };
     std::vector<Neighbor> neighbors;
-    const index::VectorIndex* vector_index = IndexFor(segment, field_index);
+    const index::VectorIndex* vector_index =
+        view.indexes.size() > field_index ? view.indexes[field_index].get() : nullptr;
     if (vector_index != nullptr && search_filter.accept == nullptr) {
       // The index proposes candidates; their distances are computed again
       // exactly, so every segment ranks by the same numbers (and HNSW_SQ8's
@@ -219,7 +224,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
   QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kRows));
 
-  ReaderLock lock(&data_mu_);
+  const auto version = Pin();
   auto matches = [&](const Segment& segment, size_t row) {
     return !filter || filter->Matches({segment.columns(), row, 0});
   };
@@ -227,7 +232,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   if (request.keys) {
     std::set<std::pair<const Segment*, size_t>> seen;
     for (const auto& key : *request.keys) {
-      Location at = FindLive(key);
+      Location at = FindIn(*version, key);
       if (at.segment != nullptr && seen.insert({at.segment, at.row}).second &&
           matches(*at.segment, at.row)) {
         rows.push_back(at);
@@ -238,14 +243,14 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
     const size_t wanted =
         request.limit && facets.empty() ? request.skip + *request.limit : SIZE_MAX;
     std::vector<uint8_t> live, passed;
-    for (const Segment* segment : Segments()) {
+    for (const SegmentView& view : version->segments) {
       if (rows.size() >= wanted) break;
+      const Segment* segment = view.segment.get();
       live.clear();
-      segment->AppendLiveFlags(&live);
-      if (filter) filter->EvaluateBatch(segment->columns(), segment->num_rows(), &passed);
-      for (size_t row = 0; row < segment->num_rows() && rows.size() < wanted; ++row) {
-        if (live[row] && (!filter || passed[row]))
-          rows.push_back({const_cast<Segment*>(segment), row});
+      segment->deletes().AppendLiveFlags(view.rows, version->lsn, &live);
+      if (filter) filter->EvaluateBatch(segment->columns(), view.rows, &passed);
+      for (size_t row = 0; row < view.rows && rows.size() < wanted; ++row) {
+        if (live[row] && (!filter || passed[row])) rows.push_back({segment, row});
       }
     }
   }

@@ -115,7 +115,15 @@ void Column::AppendFrom(const Column& other, size_t row) {
   }
 }
 
-void Column::Reserve(size_t rows) {
+bool Column::HasRoomFor(const Column& other, size_t row) const {
+  if (valid_.size() >= valid_.capacity()) return false;
+  if (StorageOf(type_) != Storage::kSparse || other.IsNull(row)) return true;
+  const size_t entries = other.SparseEnd(row) - other.SparseBegin(row);
+  return sparse_indices_.size() + entries <= sparse_indices_.capacity() &&
+         sparse_values_.size() + entries <= sparse_values_.capacity();
+}
+
+void Column::Reserve(size_t rows, size_t sparse_entries) {
   valid_.reserve(rows);
   switch (StorageOf(type_)) {
     case Storage::kInt:
@@ -135,6 +143,8 @@ void Column::Reserve(size_t rows) {
       break;
     case Storage::kSparse:
       sparse_ends_.reserve(rows);
+      sparse_indices_.reserve(sparse_entries);
+      sparse_values_.reserve(sparse_entries);
       break;
   }
 }

@@ -43,7 +43,12 @@ class Column {
   void AppendBits(std::span<const uint64_t> words);  // words.size() must equal words()
   void AppendSparse(std::span<const uint32_t> indices, std::span<const float> values);
   void AppendFrom(const Column& other, size_t row);
-  void Reserve(size_t rows);
+  // Room for `rows` rows (and `sparse_entries` sparse entries). Appends
+  // within it never move stored values, so readers of earlier rows may run
+  // while one thread appends (growing segments rely on it).
+  void Reserve(size_t rows, size_t sparse_entries = 0);
+  // Whether AppendFrom(other, row) stays within the reserved room.
+  bool HasRoomFor(const Column& other, size_t row) const;
 
   bool IsNull(size_t row) const { return valid_[row] == 0; }
   int64_t GetInt(size_t row) const { return ints_[row]; }

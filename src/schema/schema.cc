@@ -21,6 +21,18 @@ std::optional<size_t> TableSchema::PrimaryKeyIndex() const {
   return std::nullopt;
 }
 
+size_t TableSchema::RowBytes() const {
+  size_t bytes = 16;
+  for (const Field& f : fields) {
+    if (f.type == DataType::kVectorBinary) {
+      bytes += BinaryWords(f.dimensions) * sizeof(uint64_t);
+    } else {
+      bytes += IsFloatVectorType(f.type) ? f.dimensions * sizeof(float) : 8;
+    }
+  }
+  return bytes;
+}
+
 std::vector<size_t> TableSchema::VectorFieldIndexes() const {
   std::vector<size_t> out;
   for (size_t i = 0; i < fields.size(); ++i) {

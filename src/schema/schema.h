@@ -74,6 +74,9 @@ struct TableSchema {
   std::optional<size_t> PrimaryKeyIndex() const;
   // Indexes of the vector fields in declaration order.
   std::vector<size_t> VectorFieldIndexes() const;
+  // About how many bytes a row takes in memory (strings and sparse vectors
+  // counted as 8): what seal thresholds and growing-segment sizes go by.
+  size_t RowBytes() const;
 };
 
 // Checks names, types, dimensions, metrics, index parameters and the

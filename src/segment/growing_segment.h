@@ -1,39 +1,46 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "schema/column.h"
 #include "schema/schema.h"
 #include "segment/segment.h"
 
 namespace quiver {
 
-// The in-memory, append-only, columnar segment that receives new rows,
-// searched by brute force until it is sealed. Not thread-safe.
+// An in-memory, append-only, columnar chunk of new rows, searched by brute
+// force until it is sealed. Its columns are reserved for `capacity` rows up
+// front, so appends never move stored values: readers scan the rows their
+// version recorded while the one writer appends after them. A table keeps
+// a list of these (a full one is closed and a new one started).
 class GrowingSegment final : public Segment {
  public:
-  explicit GrowingSegment(const TableSchema& schema);
+  // `sparse_entries`: room for sparse-vector entries per sparse column.
+  GrowingSegment(const TableSchema& schema, size_t capacity, size_t sparse_entries = 0);
 
-  // Appends row `row` of `batch`; its key must not be live in any segment.
+  size_t capacity() const { return capacity_; }
+  // Whether row `row` of `batch` fits in the reserved room.
+  bool HasRoomFor(const RecordBatch& batch, size_t row) const;
+  // Writer only: appends row `row` of `batch` (HasRoomFor must hold); its
+  // key must not be live in any segment.
   void Append(const RecordBatch& batch, size_t row);
 
-  size_t num_rows() const override { return live_.size(); }
-  size_t live_rows() const override { return live_count_; }
+  size_t num_rows() const override { return rows_.load(std::memory_order_acquire); }
   std::span<const Column> columns() const override { return columns_; }
-  bool IsLive(size_t row) const override { return live_[row] != 0; }
-  void AppendLiveFlags(std::vector<uint8_t>* out) const override;
-  int64_t FindLiveKey(const PrimaryKey& key) const override;
-  void MarkDeleted(size_t row) override;
+  int64_t FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const override;
 
  private:
-  std::vector<Column> columns_;
-  size_t pk_index_;
-  std::vector<uint8_t> live_;
-  size_t live_count_ = 0;
-  std::unordered_map<PrimaryKey, uint32_t> key_to_row_;  // live rows only
+  const size_t capacity_;
+  std::vector<Column> columns_;  // reserved for capacity_ rows; never reallocated
+  const size_t pk_index_;
+  std::atomic<size_t> rows_{0};
+  mutable Mutex keys_mu_;  // held only for one lookup or one insert
+  std::unordered_map<PrimaryKey, uint32_t> newest_row_ GUARDED_BY(keys_mu_);  // per key
 };
 
 }  // namespace quiver

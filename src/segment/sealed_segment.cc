@@ -164,6 +164,7 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
   }
   seg->id_ = id;
   seg->rows_ = footer->row_count;
+  seg->deletes_.Resize(seg->rows_);
   seg->min_lsn_ = footer->min_lsn;
   seg->max_lsn_ = footer->max_lsn;
   seg->pk_index_ = *schema.PrimaryKeyIndex();
@@ -223,26 +224,29 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
   return seg;
 }
 
-void SealedSegment::SetDeleted(Roaring deleted) {
-  deleted_ = std::move(deleted);
+Roaring SealedSegment::DeletedRows() const {
+  Roaring deleted;
+  for (size_t row = 0; row < rows_; ++row) {
+    if (deletes_.DeletedAt(row) != 0) deleted.add(static_cast<uint32_t>(row));
+  }
+  return deleted;
 }
 
-void SealedSegment::AppendLiveFlags(std::vector<uint8_t>* out) const {
-  const size_t base = out->size();
-  out->resize(base + rows_, 1);
-  for (uint32_t row : deleted_) {
-    if (row < rows_) (*out)[base + row] = 0;
+void SealedSegment::LoadDeleted(const Roaring& deleted, Lsn lsn) {
+  for (uint32_t row : deleted) {
+    if (row < rows_) MarkDeleted(row, lsn);
   }
 }
 
-int64_t SealedSegment::FindLiveKey(const PrimaryKey& key) const {
+int64_t SealedSegment::FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const {
   const Column& pk = columns_[pk_index_];
   auto less = [&](uint32_t row, const PrimaryKey& k) {
     if (const auto* i = std::get_if<int64_t>(&k)) return pk.GetInt(row) < *i;
     return pk.GetString(row) < std::get<std::string>(k);
   };
   auto it = std::lower_bound(key_order_.begin(), key_order_.end(), key, less);
-  if (it == key_order_.end() || KeyAt(pk, *it) != key || !IsLive(*it)) return -1;
+  if (it == key_order_.end() || KeyAt(pk, *it) != key) return -1;
+  if (*it >= rows || !IsLiveAt(*it, snapshot)) return -1;
   return *it;
 }
 

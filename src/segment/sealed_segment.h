@@ -22,8 +22,7 @@ Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSche
 // An immutable segment read from its file: vector columns are served from
 // the mapping (so a table may exceed RAM), scalar columns are decompressed
 // at open. Every checksum is verified at open; a mismatch is a kCorruption
-// naming file, column and offset. Only the delete bitmap changes. Not
-// thread-safe (the Table synchronises).
+// naming file, column and offset. Only deletes change (Segment).
 class SealedSegment final : public Segment {
  public:
   static Result<std::unique_ptr<SealedSegment>> Open(FileSystem* fs, const std::string& path,
@@ -32,16 +31,15 @@ class SealedSegment final : public Segment {
   uint64_t id() const { return id_; }
   Lsn min_lsn() const { return min_lsn_; }
   Lsn max_lsn() const { return max_lsn_; }
-  const Roaring& deleted() const { return deleted_; }
-  void SetDeleted(Roaring deleted);
+  // The rows deleted so far (for the manifest).
+  Roaring DeletedRows() const;
+  // Marks the rows a manifest lists as deleted by the record at `lsn` (its
+  // checkpoint). Only before the segment is shared.
+  void LoadDeleted(const Roaring& deleted, Lsn lsn);
 
   size_t num_rows() const override { return rows_; }
-  size_t live_rows() const override { return rows_ - deleted_.cardinality(); }
   std::span<const Column> columns() const override { return columns_; }
-  bool IsLive(size_t row) const override { return !deleted_.contains(static_cast<uint32_t>(row)); }
-  void AppendLiveFlags(std::vector<uint8_t>* out) const override;
-  int64_t FindLiveKey(const PrimaryKey& key) const override;
-  void MarkDeleted(size_t row) override { deleted_.add(static_cast<uint32_t>(row)); }
+  int64_t FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const override;
 
  private:
   SealedSegment() = default;
@@ -53,7 +51,6 @@ class SealedSegment final : public Segment {
   std::unique_ptr<MappedFile> file_;
   std::vector<Column> columns_;
   std::vector<uint32_t> key_order_;  // row numbers sorted by primary key
-  Roaring deleted_;
 };
 
 }  // namespace quiver

@@ -6,30 +6,45 @@
 
 #include "schema/column.h"
 #include "schema/types.h"
+#include "segment/row_deletes.h"
 
 namespace quiver {
 
-// A run of rows of one table, with a live flag per row. Rows keep their
-// number for the segment's life; a delete clears the row's live flag. Within
-// a segment at most one live row has a given primary key.
+// A run of rows of one table. Rows keep their number for the segment's life
+// and their values never change; a delete records the LSN that deleted the
+// row (RowDeletes), so readers see the rows live as of their own snapshot.
+// Within a segment at most one row with a given primary key is live at a
+// time.
 //
-// Not thread-safe: the owning Table serialises writers against readers.
+// Thread-safety: one writer (the table's apply path) appends (growing
+// segments) and marks deletes; readers read rows [0, n) for the n their
+// table version recorded, at their snapshot LSN, without locks.
 class Segment {
  public:
   virtual ~Segment() = default;
 
-  virtual size_t num_rows() const = 0;  // including deleted rows
-  virtual size_t live_rows() const = 0;
+  // Rows stored so far, deleted ones included. A growing segment's count
+  // moves; a reader uses the count of its version instead.
+  virtual size_t num_rows() const = 0;
   // One Column per schema field (vector columns of sealed segments are
   // backed by the mapped file).
   virtual std::span<const Column> columns() const = 0;
-  virtual bool IsLive(size_t row) const = 0;
-  // Appends num_rows() bytes to `out`: 1 for live rows, 0 for deleted ones.
-  virtual void AppendLiveFlags(std::vector<uint8_t>* out) const = 0;
-  // Row number of the live row with this key, or -1.
-  virtual int64_t FindLiveKey(const PrimaryKey& key) const = 0;
-  // Marks a live row deleted.
-  virtual void MarkDeleted(size_t row) = 0;
+  // The row among [0, rows) that holds `key` and is live at `snapshot`, or -1.
+  virtual int64_t FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const = 0;
+
+  const RowDeletes& deletes() const { return deletes_; }
+  // Writer only: row `row` is deleted by the record at `lsn`.
+  void MarkDeleted(size_t row, Lsn lsn) { deletes_.Delete(row, lsn); }
+  bool IsLiveAt(size_t row, Lsn snapshot) const { return deletes_.LiveAt(row, snapshot); }
+  // Rows not deleted so far (statistics).
+  size_t live_rows() const { return num_rows() - deletes_.count(); }
+
+ protected:
+  RowDeletes deletes_;
 };
+
+// A key's sentinel for "deleted by nothing yet": the latest state, as the
+// writer sees it.
+inline constexpr Lsn kLatest = ~Lsn{0};
 
 }  // namespace quiver

@@ -66,11 +66,12 @@ TEST(SealedSegment, RoundTripsEveryTypeAndFindsKeys) {
     }
   }
   EXPECT_EQ(reinterpret_cast<uintptr_t>((*seg)->columns()[6].VectorData()) % 64, 0u) << "aligned";
-  EXPECT_EQ((*seg)->FindLiveKey(std::string("key-0")), 0);
-  EXPECT_EQ((*seg)->FindLiveKey(std::string("key-919")), 1);
-  EXPECT_EQ((*seg)->FindLiveKey(std::string("nope")), -1);
-  (*seg)->MarkDeleted(1);
-  EXPECT_EQ((*seg)->FindLiveKey(std::string("key-919")), -1);
+  EXPECT_EQ((*seg)->FindKey(std::string("key-0"), 150, kLatest), 0);
+  EXPECT_EQ((*seg)->FindKey(std::string("key-919"), 150, kLatest), 1);
+  EXPECT_EQ((*seg)->FindKey(std::string("nope"), 150, kLatest), -1);
+  (*seg)->MarkDeleted(1, 30);
+  EXPECT_EQ((*seg)->FindKey(std::string("key-919"), 150, kLatest), -1);
+  EXPECT_EQ((*seg)->FindKey(std::string("key-919"), 150, 29), 1) << "live before LSN 30";
   EXPECT_EQ((*seg)->live_rows(), 149u);
 }
 
@@ -91,7 +92,7 @@ TEST(SealedSegment, ManyBlocksRoundTrip) {
   ASSERT_TRUE(WriteSegmentFile(fs.get(), path, schema, batch.columns, 1, 1).ok());
   auto seg = SealedSegment::Open(fs.get(), path, schema, 1);
   ASSERT_TRUE(seg.ok()) << seg.status().ToString();
-  EXPECT_EQ((*seg)->FindLiveKey(int64_t{1}), n - 1);
+  EXPECT_EQ((*seg)->FindKey(int64_t{1}, n, kLatest), n - 1);
   EXPECT_EQ((*seg)->columns()[0].GetInt(70000), n - 70000);
 }
 
