@@ -174,12 +174,14 @@ GrowingSegment& Table::GrowingFor(const RecordBatch& batch, size_t row) {
   const size_t cap = std::clamp<size_t>(kMaxBytes / schema_.RowBytes(), kMinRows, kMaxRows);
   const size_t capacity =
       growing_.empty() ? kMinRows : std::min(cap, 2 * growing_.back()->capacity());
+  // Sparse vectors: room for 64 entries a row on average, or twice this
+  // row's when it is larger (a chunk that runs out of room closes early).
   size_t sparse_entries = 0;
   for (size_t f = 0; f < schema_.fields.size(); ++f) {
-    if (schema_.fields[f].type != DataType::kSparseVectorFloat || batch.columns[f].IsNull(row))
-      continue;
-    sparse_entries = std::max(
-        {sparse_entries, capacity * 64, 2 * batch.columns[f].GetSparseIndices(row).size()});
+    if (schema_.fields[f].type != DataType::kSparseVectorFloat) continue;
+    const size_t here =
+        batch.columns[f].IsNull(row) ? 0 : batch.columns[f].GetSparseIndices(row).size();
+    sparse_entries = std::max({sparse_entries, capacity * 64, 2 * here});
   }
   growing_.push_back(std::make_shared<GrowingSegment>(schema_, capacity, sparse_entries));
   return *growing_.back();
