@@ -110,9 +110,13 @@ Result<Catalog> Catalog::Load(MetaStore* store) {
   return catalog;
 }
 
+Status Catalog::Persist(MetaStore* store, const CatalogState& next) {
+  return store->Put(kCatalogKey, EncodeCatalog(next));
+}
+
 Status Catalog::Commit(CatalogState next) {
-  QV_RETURN_IF_ERROR(store_->Put(kCatalogKey, EncodeCatalog(next)));
-  state_ = std::move(next);
+  QV_RETURN_IF_ERROR(Persist(store_, next));
+  Install(std::move(next));
   return Status::OK();
 }
 

@@ -53,6 +53,11 @@ class Catalog {
   const CatalogState& state() const { return state_; }
   // Persists `next` durably, then makes it the current state.
   Status Commit(CatalogState next);
+  // The two halves of Commit, for a caller that does the I/O outside its
+  // lock: Persist writes `next` durably into `store` (the catalog's own),
+  // Install then makes it the current state.
+  static Status Persist(MetaStore* store, const CatalogState& next);
+  void Install(CatalogState next) { state_ = std::move(next); }
 
  private:
   explicit Catalog(MetaStore* store) : store_(store) {}

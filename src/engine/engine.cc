@@ -246,11 +246,32 @@ Result<Engine::OpenDatabase> Engine::OpenDatabaseFiles(const DatabaseEntry& db) 
   return open;
 }
 
+// Catalog changes: admin_mu_ keeps them one at a time, so the state read at
+// the start is still current when the new one is installed; their file I/O
+// (opening tables, replaying logs, the catalog write, removing directories)
+// happens outside mu_, which is held only to read the state and to install
+// the new one, so requests to other databases never wait for it.
+
+CatalogState Engine::CatalogSnapshot() const {
+  ReaderLock lock(&mu_);
+  return catalog_->state();
+}
+
+Status Engine::InstallCatalog(CatalogState next) {
+  QV_RETURN_IF_ERROR(Catalog::Persist(meta_.get(), next));
+  WriterLock lock(&mu_);
+  catalog_->Install(std::move(next));
+  return Status::OK();
+}
+
 Result<bool> Engine::LoadDatabase(const std::string& name, const LoadOptions& options) {
   QV_RETURN_IF_ERROR(ValidateName("database", name));
-  WriterLock lock(&mu_);
-  if (open_.contains(name)) return false;
-  CatalogState next = catalog_->state();
+  MutexLock admin(&admin_mu_);
+  {
+    ReaderLock lock(&mu_);
+    if (open_.contains(name)) return false;
+  }
+  CatalogState next = CatalogSnapshot();
   DatabaseEntry* entry = next.FindDatabase(name);
   const bool created = entry == nullptr;
   if (created && next.databases.size() >= kMaxDatabases) {
@@ -270,77 +291,109 @@ Result<bool> Engine::LoadDatabase(const std::string& name, const LoadOptions& op
   }
   entry->loaded = true;
   QV_ASSIGN_OR_RETURN(OpenDatabase open, OpenDatabaseFiles(*entry));
-  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
+  QV_RETURN_IF_ERROR(InstallCatalog(std::move(next)));
+  WriterLock lock(&mu_);
   open_.emplace(name, std::move(open));
   return created;
 }
 
 Status Engine::UnloadDatabase(const std::string& name) {
-  WriterLock lock(&mu_);
-  if (!open_.contains(name)) return DatabaseNotFound(name);
-  CatalogState next = catalog_->state();
+  MutexLock admin(&admin_mu_);
+  {
+    ReaderLock lock(&mu_);
+    if (!open_.contains(name)) return DatabaseNotFound(name);
+  }
+  CatalogState next = CatalogSnapshot();
   next.FindDatabase(name)->loaded = false;
-  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
-  open_.erase(name);
+  QV_RETURN_IF_ERROR(InstallCatalog(std::move(next)));
+  OpenDatabase closing;  // its tables close outside the lock, once unreferenced
+  {
+    WriterLock lock(&mu_);
+    auto it = open_.find(name);
+    closing = std::move(it->second);
+    open_.erase(it);
+  }
   return Status::OK();
 }
 
 Status Engine::DropDatabase(const std::string& name) {
-  WriterLock lock(&mu_);
-  CatalogState next = catalog_->state();
+  MutexLock admin(&admin_mu_);
+  CatalogState next = CatalogSnapshot();
   auto it = std::find_if(next.databases.begin(), next.databases.end(),
                          [&](const DatabaseEntry& db) { return db.name == name; });
   if (it == next.databases.end()) return Status::NotFound("database '" + name + "' does not exist");
   const uint64_t id = it->id;
   next.databases.erase(it);
-  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
-  open_.erase(name);
+  QV_RETURN_IF_ERROR(InstallCatalog(std::move(next)));
+  OpenDatabase closing;
+  {
+    WriterLock lock(&mu_);
+    if (auto open = open_.find(name); open != open_.end()) {
+      closing = std::move(open->second);
+      open_.erase(open);
+    }
+  }
+  closing.tables.clear();
   // After the commit the directory is an orphan: a crash here is repaired at startup.
   return fs_->RemoveAll(DatabaseDir(id));
 }
 
 Status Engine::CreateTable(const std::string& db, TableSchema schema) {
   QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
-  WriterLock lock(&mu_);
-  auto open_it = open_.find(db);
-  if (open_it == open_.end()) return DatabaseNotFound(db);
-  if (open_it->second.tables.contains(schema.name)) {
-    return Status::AlreadyExists("table '" + schema.name + "' already exists in database '" + db +
-                                 "'");
+  MutexLock admin(&admin_mu_);
+  {
+    ReaderLock lock(&mu_);
+    auto open_it = open_.find(db);
+    if (open_it == open_.end()) return DatabaseNotFound(db);
+    if (open_it->second.tables.contains(schema.name)) {
+      return Status::AlreadyExists("table '" + schema.name + "' already exists in database '" + db +
+                                   "'");
+    }
+    if (open_it->second.tables.size() >= kMaxTablesPerDatabase) {
+      return Status::InvalidArgument("database '" + db + "' has " +
+                                     std::to_string(open_it->second.tables.size()) +
+                                     " tables, the most allowed; drop one first");
+    }
   }
-  if (open_it->second.tables.size() >= kMaxTablesPerDatabase) {
-    return Status::InvalidArgument("database '" + db + "' has " +
-                                   std::to_string(open_it->second.tables.size()) +
-                                   " tables, the most allowed; drop one first");
-  }
-  CatalogState next = catalog_->state();
+  CatalogState next = CatalogSnapshot();
   DatabaseEntry* entry = next.FindDatabase(db);
   TableEntry table{next.next_id++, schema};
   // The directory exists before the catalog names it; a crash in between
   // leaves an orphan that startup removes.
   QV_ASSIGN_OR_RETURN(auto opened, OpenTable(*entry, table));
   entry->tables.push_back(table);
-  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
-  open_it->second.tables.emplace(schema.name, std::move(opened));
+  QV_RETURN_IF_ERROR(InstallCatalog(std::move(next)));
+  WriterLock lock(&mu_);
+  open_[db].tables.emplace(schema.name, std::move(opened));
   return Status::OK();
 }
 
 Status Engine::DropTable(const std::string& db, const std::string& table) {
-  WriterLock lock(&mu_);
-  auto open_it = open_.find(db);
-  if (open_it == open_.end()) return DatabaseNotFound(db);
-  if (!open_it->second.tables.contains(table)) {
-    return Status::NotFound("table '" + table + "' does not exist in database '" + db + "'");
+  MutexLock admin(&admin_mu_);
+  {
+    ReaderLock lock(&mu_);
+    auto open_it = open_.find(db);
+    if (open_it == open_.end()) return DatabaseNotFound(db);
+    if (!open_it->second.tables.contains(table)) {
+      return Status::NotFound("table '" + table + "' does not exist in database '" + db + "'");
+    }
   }
-  CatalogState next = catalog_->state();
+  CatalogState next = CatalogSnapshot();
   DatabaseEntry* entry = next.FindDatabase(db);
   auto it = std::find_if(entry->tables.begin(), entry->tables.end(),
                          [&](const TableEntry& t) { return t.schema.name == table; });
   const uint64_t table_id = it->id;
   entry->tables.erase(it);
   const uint64_t db_id = entry->id;
-  QV_RETURN_IF_ERROR(catalog_->Commit(std::move(next)));
-  open_it->second.tables.erase(table);
+  QV_RETURN_IF_ERROR(InstallCatalog(std::move(next)));
+  std::shared_ptr<Table> closing;
+  {
+    WriterLock lock(&mu_);
+    auto& tables = open_[db].tables;
+    closing = std::move(tables[table]);
+    tables.erase(table);
+  }
+  closing.reset();
   return fs_->RemoveAll(TableDir(db_id, table_id));
 }
 

@@ -96,6 +96,9 @@ class Engine {
   Engine(std::unique_ptr<FileSystem> fs, EngineOptions options);
   Status Start();
   Status RemoveOrphans() REQUIRES(mu_);
+  CatalogState CatalogSnapshot() const EXCLUDES(mu_);
+  // Persists `next` (outside mu_), then installs it (under mu_).
+  Status InstallCatalog(CatalogState next) REQUIRES(admin_mu_) EXCLUDES(mu_);
   Result<std::shared_ptr<Table>> OpenTable(const DatabaseEntry& db, const TableEntry& table);
   Result<OpenDatabase> OpenDatabaseFiles(const DatabaseEntry& db);
   std::string DatabaseDir(uint64_t db_id) const;
@@ -112,8 +115,9 @@ class Engine {
   std::unique_ptr<FileLock> dir_lock_;
   std::unique_ptr<MetaStore> meta_;
 
-  // Lock order: mu_, then a table's locks (engine/table.h); stop_mu_ is
-  // never held with another lock.
+  // Lock order: admin_mu_, mu_, then a table's locks (engine/table.h);
+  // stop_mu_ is never held with another lock.
+  Mutex admin_mu_ ACQUIRED_BEFORE(mu_);  // one catalog change at a time, I/O included
   mutable RwLock mu_;
   std::unique_ptr<Catalog> catalog_ PT_GUARDED_BY(mu_);
   std::map<std::string, OpenDatabase> open_ GUARDED_BY(mu_);  // loaded databases by name

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "catalog/catalog.h"
@@ -240,6 +241,74 @@ TEST(Engine, LastingMaintenanceFailureIsLoggedOnceThenOnChange) {
   EXPECT_EQ((*engine->FindTable("db", "t"))->Stats().growing_rows, 0u) << "the seal went through";
   logger.sinks().pop_back();
   logger.set_level(level);
+}
+
+}  // namespace
+}  // namespace quiver
+
+namespace quiver {
+namespace {
+
+// Blocks the first Lock() after Arm() until Release(): a load that replays
+// a big log, made to last as long as the test wants.
+class BlockingLockFileSystem final : public testing::ForwardingFileSystem {
+ public:
+  BlockingLockFileSystem() : ForwardingFileSystem(Posix()) {}
+  void Arm() { armed_ = true; }
+  void WaitUntilBlocked() { blocked_.get_future().wait(); }
+  void Release() { release_.set_value(); }
+  Result<std::unique_ptr<FileLock>> Lock(const std::string& path) override {
+    if (armed_.exchange(false)) {
+      blocked_.set_value();
+      release_future_.wait();
+    }
+    return ForwardingFileSystem::Lock(path);
+  }
+
+ private:
+  static FileSystem* Posix() {
+    static const std::unique_ptr<FileSystem> posix = NewPosixFileSystem();
+    return posix.get();
+  }
+  std::atomic<bool> armed_{false};
+  std::promise<void> blocked_, release_;
+  std::shared_future<void> release_future_ = release_.get_future().share();
+};
+
+TEST(Engine, LoadingADatabaseDoesNotStallRequestsToOthers) {
+  TempDir dir;
+  auto owned = std::make_unique<BlockingLockFileSystem>();
+  BlockingLockFileSystem* fs = owned.get();
+  EngineOptions options{dir.path(), {}, std::chrono::milliseconds(0)};
+  options.index_threads = 0;
+  auto engine = std::move(Engine::Open(std::move(owned), options).value());
+  ASSERT_TRUE(engine->LoadDatabase("slow", {}).ok());
+  ASSERT_TRUE(engine->CreateTable("slow", Schema("t")).ok());
+  ASSERT_TRUE(engine->UnloadDatabase("slow").ok());
+  ASSERT_TRUE(engine->LoadDatabase("other", {}).ok());
+  ASSERT_TRUE(engine->CreateTable("other", Schema("t")).ok());
+
+  fs->Arm();
+  std::thread loader([&] { EXPECT_TRUE(engine->LoadDatabase("slow", {}).ok()); });
+  fs->WaitUntilBlocked();  // the load is inside its I/O now
+  auto other = std::async(std::launch::async, [&] {
+    auto table = engine->FindTable("other", "t");
+    RecordBatch batch = RecordBatch::ForSchema(Schema("t"));
+    batch.columns[0].AppendString("k");
+    batch.columns[1].AppendNull();
+    const float v[3] = {1, 0, 0};
+    batch.columns[2].AppendVector(v);
+    return table.ok() && (*table)->Insert(batch, false).ok() && engine->ListTables("other").ok() &&
+           engine->Statistics("other").ok();
+  });
+  // Bounded so that the old behaviour (every request waits for the load)
+  // fails instead of hanging.
+  ASSERT_EQ(other.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "a request to another database waited for the load";
+  EXPECT_TRUE(other.get());
+  fs->Release();
+  loader.join();
+  EXPECT_TRUE(engine->FindTable("slow", "t").ok());
 }
 
 }  // namespace
