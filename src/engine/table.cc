@@ -189,6 +189,7 @@ GrowingSegment& Table::GrowingFor(const RecordBatch& batch, size_t row) {
 
 InsertCounts Table::ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) {
   InsertCounts counts;
+  counts.lsn = lsn;
   const Column& keys = batch.columns[pk_index_];
   for (size_t r = 0; r < batch.num_rows(); ++r) {
     Location existing = FindLatest(KeyAt(keys, r));
@@ -212,16 +213,16 @@ InsertCounts Table::ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) 
   return counts;
 }
 
-uint64_t Table::ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) {
-  uint64_t deleted = 0;
+DeleteCounts Table::ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) {
+  DeleteCounts counts{0, lsn};
   for (const PrimaryKey& key : keys) {
     Location existing = FindLatest(key);
     if (existing.segment == nullptr) continue;
     const_cast<Segment*>(existing.segment)->MarkDeleted(existing.row, lsn);
-    ++deleted;
+    ++counts.deleted;
   }
   state_lsn_ = lsn;
-  return deleted;
+  return counts;
 }
 
 template <typename Fn>
@@ -261,9 +262,9 @@ Status Table::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
   return Status::OK();
 }
 
-Result<uint64_t> Table::Delete(std::span<const PrimaryKey> keys) {
+Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
   QV_RETURN_IF_ERROR(CheckKeyTypes(keys));
-  if (keys.empty()) return uint64_t{0};
+  if (keys.empty()) return DeleteCounts{};
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, EncodeDelete(keys)));
   return ApplyInOrder(lsn, [&] {
     state_mu_.AssertHeld();  // ApplyInOrder holds it
@@ -271,7 +272,7 @@ Result<uint64_t> Table::Delete(std::span<const PrimaryKey> keys) {
   });
 }
 
-Result<uint64_t> Table::DeleteWhere(std::string_view filter_text) {
+Result<DeleteCounts> Table::DeleteWhere(std::string_view filter_text) {
   QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(filter_text, schema_, FilterScope::kRows));
   std::vector<PrimaryKey> keys;
   const auto version = Pin();

@@ -34,9 +34,17 @@ struct TableOptions {
   double max_deleted_fraction = 0.3;
 };
 
+// What a write did, and the LSN of its log record: once a read sees that
+// LSN applied, it sees the write (a session token for read-your-writes).
 struct InsertCounts {
   uint64_t inserted = 0;
   uint64_t skipped = 0;
+  Lsn lsn = 0;
+};
+
+struct DeleteCounts {
+  uint64_t deleted = 0;
+  Lsn lsn = 0;  // 0 when nothing was logged (no keys)
 };
 
 // One vector field's index state across a table's sealed segments.
@@ -102,9 +110,8 @@ class Table {
   const TableSchema& schema() const { return schema_; }
 
   Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert);
-  // Returns how many rows were deleted.
-  Result<uint64_t> Delete(std::span<const PrimaryKey> keys);
-  Result<uint64_t> DeleteWhere(std::string_view filter);
+  Result<DeleteCounts> Delete(std::span<const PrimaryKey> keys);
+  Result<DeleteCounts> DeleteWhere(std::string_view filter);
 
   // The version reads use now.
   std::shared_ptr<const TableVersion> Pin() const EXCLUDES(version_mu_);
@@ -150,7 +157,7 @@ class Table {
   Status Recover();
   Status Replay(const LogRecord& record) REQUIRES(state_mu_);
   InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) REQUIRES(state_mu_);
-  uint64_t ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) REQUIRES(state_mu_);
+  DeleteCounts ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) REQUIRES(state_mu_);
   // Waits until every record before `lsn` is applied, applies `apply`
   // under state_mu_, publishes the new version and marks `lsn` applied.
   template <typename Fn>

@@ -150,17 +150,17 @@ Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto filter, body.OptionalString("filter"));
   auto keys = body.Get("primaryKeys");
   if (keys && filter) return Status::InvalidArgument("give primaryKeys or filter, not both");
-  uint64_t deleted = 0;
+  DeleteCounts counts;
   if (keys) {
     QV_ASSIGN_OR_RETURN(auto decoded, DecodeKeys(*keys));
-    QV_ASSIGN_OR_RETURN(deleted, table->Delete(decoded));
+    QV_ASSIGN_OR_RETURN(counts, table->Delete(decoded));
   } else if (filter) {
-    QV_ASSIGN_OR_RETURN(deleted, table->DeleteWhere(*filter));
+    QV_ASSIGN_OR_RETURN(counts, table->DeleteWhere(*filter));
   } else {
     return Status::InvalidArgument("primaryKeys or filter is required");
   }
   return Reply{"Delete data from " + table->schema().name + " successfully.",
-               Json{{"deleted", deleted}}};
+               Json{{"deleted", counts.deleted}}};
 }
 
 Result<Reply> Query(Engine& engine, const httplib::Request& req) {

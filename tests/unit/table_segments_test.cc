@@ -89,7 +89,7 @@ TEST(TableSegments, RandomWritesSealsAndCompactionsMatchTheModelAcrossRestarts) 
         ASSERT_TRUE(deleted.ok());
         uint64_t expected = 0;
         for (const auto& k : keys) expected += model.erase(std::get<int64_t>(k));
-        EXPECT_EQ(*deleted, expected);
+        EXPECT_EQ(deleted->deleted, expected);
       } else if (kind == 8) {
         ASSERT_TRUE(table.MaybeSeal().ok());
       } else {

@@ -112,7 +112,7 @@ TEST(Table, DeletedRowsDoNotComeBackAfterRestart) {
     std::vector<PrimaryKey> del = {int64_t{2}, int64_t{4}};
     auto deleted = table->Delete(del);
     ASSERT_TRUE(deleted.ok());
-    EXPECT_EQ(*deleted, 2u);
+    EXPECT_EQ(deleted->deleted, 2u);
   }
   auto table = OpenTable(dir.path(), schema, fs.get());
   EXPECT_EQ(Ids(*table->Get({})), (std::vector<int64_t>{1, 3}));
