@@ -38,6 +38,32 @@ Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& di
   return table;
 }
 
+Result<std::unique_ptr<Table>> Table::OpenReplica(FileSystem* fs, const std::string& dir,
+                                                  TableSchema schema, TableOptions options,
+                                                  std::shared_ptr<Log> log) {
+  if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
+  std::unique_ptr<Table> table(new Table(fs, dir, std::move(schema), options));
+  table->log_ = std::move(log);
+  table->owns_log_ = false;
+  QV_RETURN_IF_ERROR(table->Recover());
+  return table;
+}
+
+Status Table::CatchUp() {
+  MutexLock serial(&catch_up_mu_);
+  Lsn next;
+  {
+    MutexLock order(&order_mu_);
+    next = applied_lsn_ + 1;
+  }
+  QV_ASSIGN_OR_RETURN(auto reader, log_->ReadFrom(next));
+  while (true) {
+    QV_ASSIGN_OR_RETURN(auto record, reader->Next());
+    if (!record) return Status::OK();
+    QV_RETURN_IF_ERROR(ApplyInOrder(*record, /*trusted=*/false).status());
+  }
+}
+
 Status Table::Recover() {
   // Nothing else runs while a table opens; the locks satisfy the analysis.
   MutexLock maintenance(&maintenance_mu_);
@@ -88,28 +114,38 @@ Status Table::Recover() {
   QV_RETURN_IF_ERROR(LoadIndexes(manifest));
   checkpoint_lsn_ = manifest.checkpoint_lsn;
   next_segment_id_ = manifest.next_segment_id;
-  QV_ASSIGN_OR_RETURN(log_, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log,
-                                           checkpoint_lsn_, [this](const LogRecord& r) {
-                                             state_mu_.AssertHeld();  // Recover holds it
-                                             return Replay(r);
-                                           }));
+  if (!owns_log_) {
+    // A replica catches up from its checkpoint through CatchUp.
+    applied_lsn_ = state_lsn_ = checkpoint_lsn_;
+    Publish();
+    return Status::OK();
+  }
+  QV_ASSIGN_OR_RETURN(auto local, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log,
+                                                 checkpoint_lsn_, [this](const LogRecord& r) {
+                                                   state_mu_.AssertHeld();  // Recover holds it
+                                                   return Apply(r, /*trusted=*/false).status();
+                                                 }));
+  log_ = std::move(local);
   applied_lsn_ = state_lsn_ = log_->LastLsn();
   Publish();
   return Status::OK();
 }
 
-Status Table::Replay(const LogRecord& record) {
+Result<Table::Applied> Table::Apply(const LogRecord& record, bool trusted) {
+  Applied applied;
   switch (record.type) {
     case RecordType::kInsert: {
       QV_ASSIGN_OR_RETURN(InsertPayload insert, DecodeInsert(record.payload, schema_));
-      QV_RETURN_IF_ERROR(ValidateBatch(schema_, insert.batch));
-      (void)ApplyInsert(insert.batch, insert.upsert, record.lsn);
-      return Status::OK();
+      if (!trusted) QV_RETURN_IF_ERROR(ValidateBatch(schema_, insert.batch));
+      const InsertCounts counts = ApplyInsert(insert.batch, insert.upsert, record.lsn);
+      applied.inserted = counts.inserted;
+      applied.skipped = counts.skipped;
+      return applied;
     }
     case RecordType::kDelete: {
       QV_ASSIGN_OR_RETURN(auto keys, DecodeDelete(record.payload));
-      (void)ApplyDelete(keys, record.lsn);
-      return Status::OK();
+      applied.deleted = ApplyDelete(keys, record.lsn).deleted;
+      return applied;
     }
   }
   return Status::Corruption("unknown log record type " +
@@ -118,19 +154,18 @@ Status Table::Replay(const LogRecord& record) {
 
 Table::Location Table::FindLatest(const PrimaryKey& key) const {
   // Newest first: a key is live in at most one segment.
-  for (auto it = growing_.rbegin(); it != growing_.rend(); ++it) {
-    const size_t rows = (*it)->num_rows();
-    if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
-  }
-  for (auto it = frozen_.rbegin(); it != frozen_.rend(); ++it) {
-    const size_t rows = (*it)->num_rows();
-    if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
-  }
+  if (auto it = growing_keys_.find(key); it != growing_keys_.end()) return it->second;
+  if (auto it = frozen_keys_.find(key); it != frozen_keys_.end()) return it->second;
   for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
     const size_t rows = (*it)->num_rows();
     if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
   }
   return {};
+}
+
+void Table::DeleteLatest(const PrimaryKey& key, const Location& at, Lsn lsn) {
+  const_cast<Segment*>(at.segment)->MarkDeleted(at.row, lsn);
+  if (growing_keys_.erase(key) == 0) frozen_keys_.erase(key);
 }
 
 Table::Location Table::FindIn(const TableVersion& version, const PrimaryKey& key) {
@@ -198,14 +233,17 @@ InsertCounts Table::ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) 
         ++counts.skipped;
         continue;
       }
-      const_cast<Segment*>(existing.segment)->MarkDeleted(existing.row, lsn);
+      DeleteLatest(KeyAt(keys, r), existing, lsn);
     }
     const bool first = growing_.empty() || (growing_.size() == 1 && growing_[0]->num_rows() == 0);
     if (first) {
       growing_min_lsn_ = lsn;
       growing_since_ = std::chrono::steady_clock::now();
     }
-    GrowingFor(batch, r).Append(batch, r);
+    GrowingSegment& growing = GrowingFor(batch, r);
+    const size_t row = growing.num_rows();
+    growing.Append(batch, r);
+    growing_keys_.insert_or_assign(KeyAt(keys, r), Location{&growing, row});
     growing_max_lsn_ = lsn;
     ++counts.inserted;
   }
@@ -218,24 +256,30 @@ DeleteCounts Table::ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) {
   for (const PrimaryKey& key : keys) {
     Location existing = FindLatest(key);
     if (existing.segment == nullptr) continue;
-    const_cast<Segment*>(existing.segment)->MarkDeleted(existing.row, lsn);
+    DeleteLatest(key, existing, lsn);
     ++counts.deleted;
   }
   state_lsn_ = lsn;
   return counts;
 }
 
-template <typename Fn>
-auto Table::ApplyInOrder(Lsn lsn, Fn&& apply) {
+Result<Table::Applied> Table::ApplyInOrder(const LogRecord& record, bool trusted) {
   MutexLock order(&order_mu_);
-  while (applied_lsn_ + 1 != lsn) order_cv_.Wait(&order_mu_);
-  decltype(apply()) result;
+  while (applied_lsn_ + 1 != record.lsn) order_cv_.Wait(&order_mu_);
+  Result<Applied> result = Applied{};
   {
     MutexLock state(&state_mu_);
-    result = apply();
-    Publish();
+    result = Apply(record, trusted);
+    if (result.ok()) {
+      Publish();
+    } else {
+      // The record is in the log but not in the state: a restart replays
+      // it (and fails the same way, naming it). Later records go on.
+      log::Get("engine").error("table {}: applying LSN {} failed: {}", schema_.name, record.lsn,
+                               result.status().ToString());
+    }
   }
-  applied_lsn_ = lsn;
+  applied_lsn_ = record.lsn;
   order.Unlock();
   order_cv_.SignalAll();
   return result;
@@ -244,11 +288,14 @@ auto Table::ApplyInOrder(Lsn lsn, Fn&& apply) {
 Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   QV_RETURN_IF_ERROR(ValidateBatch(schema_, batch));
   if (batch.num_rows() == 0) return InsertCounts{};
-  QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, EncodeInsert(batch, upsert)));
-  return ApplyInOrder(lsn, [&] {
-    state_mu_.AssertHeld();  // ApplyInOrder holds it
-    return ApplyInsert(batch, upsert, lsn);
-  });
+  if (!owns_log_)
+    return Status::Unavailable(
+        "a replica takes no writes: send them to the table that owns the log");
+  const std::string payload = EncodeInsert(batch, upsert);
+  QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, payload));
+  QV_ASSIGN_OR_RETURN(Applied applied,
+                      ApplyInOrder({lsn, RecordType::kInsert, payload}, /*trusted=*/true));
+  return InsertCounts{applied.inserted, applied.skipped, lsn};
 }
 
 Status Table::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
@@ -265,11 +312,14 @@ Status Table::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
 Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
   QV_RETURN_IF_ERROR(CheckKeyTypes(keys));
   if (keys.empty()) return DeleteCounts{};
-  QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, EncodeDelete(keys)));
-  return ApplyInOrder(lsn, [&] {
-    state_mu_.AssertHeld();  // ApplyInOrder holds it
-    return ApplyDelete(keys, lsn);
-  });
+  if (!owns_log_)
+    return Status::Unavailable(
+        "a replica takes no writes: send them to the table that owns the log");
+  const std::string payload = EncodeDelete(keys);
+  QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, payload));
+  QV_ASSIGN_OR_RETURN(Applied applied,
+                      ApplyInOrder({lsn, RecordType::kDelete, payload}, /*trusted=*/true));
+  return DeleteCounts{applied.deleted, lsn};
 }
 
 Result<DeleteCounts> Table::DeleteWhere(std::string_view filter_text) {
@@ -303,10 +353,11 @@ size_t Table::RowCount() const {
 TableStats Table::Stats() const {
   TableStats stats;
   stats.checkpoint_lsn = checkpoint_lsn_.load();
-  stats.applied_lsn = log_->LastLsn();
+  stats.applied_lsn = log_->LastLsn();  // a replica overwrites it below
   stats.wal_syncs = log_->syncs();
   stats.wal_bytes = log_->bytes_written();
   MutexLock lock(&state_mu_);
+  if (!owns_log_) stats.applied_lsn = state_lsn_;
   for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
   stats.sealed_segments = sealed_.size();
   for (const auto* list : {&frozen_, &growing_}) {

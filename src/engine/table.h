@@ -7,6 +7,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/mutex.h"
@@ -104,8 +105,20 @@ struct TableVersion {
 // while reads and writes continue.
 class Table {
  public:
+  // A table that owns its log: a local WAL in `dir`/wal, replayed at open.
   static Result<std::unique_ptr<Table>> Open(FileSystem* fs, const std::string& dir,
                                              TableSchema schema, TableOptions options);
+  // A replica of a table whose log it only reads: it appends nothing, trims
+  // nothing, and applies what CatchUp reads (through the same Apply path as
+  // the writer), so it builds exactly the writer's state. Its own segments
+  // and manifest live in `dir`.
+  static Result<std::unique_ptr<Table>> OpenReplica(FileSystem* fs, const std::string& dir,
+                                                    TableSchema schema, TableOptions options,
+                                                    std::shared_ptr<Log> log);
+  // Applies every durable record of the log after the last one applied.
+  Status CatchUp() EXCLUDES(order_mu_, state_mu_);
+  // The log this table applies from (a replica in the same process reads it).
+  std::shared_ptr<Log> log() const { return log_; }
 
   const TableSchema& schema() const { return schema_; }
 
@@ -155,15 +168,23 @@ class Table {
 
   Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options);
   Status Recover();
-  Status Replay(const LogRecord& record) REQUIRES(state_mu_);
+  // What applying one record did.
+  struct Applied {
+    uint64_t inserted = 0, skipped = 0, deleted = 0;
+  };
+  // The one way a record changes the state, for the writer, recovery and
+  // replicas alike. `trusted`: the writer encoded it from a checked batch.
+  Result<Applied> Apply(const LogRecord& record, bool trusted) REQUIRES(state_mu_);
   InsertCounts ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) REQUIRES(state_mu_);
   DeleteCounts ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) REQUIRES(state_mu_);
-  // Waits until every record before `lsn` is applied, applies `apply`
-  // under state_mu_, publishes the new version and marks `lsn` applied.
-  template <typename Fn>
-  auto ApplyInOrder(Lsn lsn, Fn&& apply) EXCLUDES(order_mu_, state_mu_);
+  // Waits until every record before `lsn` is applied, applies it under
+  // state_mu_, publishes the new version and marks `lsn` applied.
+  Result<Applied> ApplyInOrder(const LogRecord& record, bool trusted)
+      EXCLUDES(order_mu_, state_mu_);
   // The live row with this key in the latest state (the writer's view).
   Location FindLatest(const PrimaryKey& key) const REQUIRES(state_mu_);
+  // Deletes that row at `lsn` (and forgets it in the writer's key index).
+  void DeleteLatest(const PrimaryKey& key, const Location& at, Lsn lsn) REQUIRES(state_mu_);
   // The row with this key live in `version`.
   static Location FindIn(const TableVersion& version, const PrimaryKey& key);
   // Makes the current state the version reads pin.
@@ -200,7 +221,9 @@ class Table {
   const TableOptions options_;
   const TableSchema schema_;
   const size_t pk_index_;
-  std::unique_ptr<LocalLog> log_;
+  std::shared_ptr<Log> log_;
+  bool owns_log_ = true;  // false for a replica: it never trims the log
+  Mutex catch_up_mu_ ACQUIRED_BEFORE(maintenance_mu_);  // one CatchUp at a time
 
   // Lock order: maintenance_mu_, order_mu_, state_mu_, index_mu_,
   // version_mu_ (each may be taken alone; a thread holding one takes only
@@ -229,6 +252,11 @@ class Table {
   Lsn growing_min_lsn_ GUARDED_BY(state_mu_) = 0;
   Lsn growing_max_lsn_ GUARDED_BY(state_mu_) = 0;
   std::chrono::steady_clock::time_point growing_since_ GUARDED_BY(state_mu_);
+  // The writer's index of the live keys of the growing and the frozen
+  // segments (one lookup instead of one per chunk; readers use the chunks'
+  // own maps).
+  std::unordered_map<PrimaryKey, Location> growing_keys_ GUARDED_BY(state_mu_);
+  std::unordered_map<PrimaryKey, Location> frozen_keys_ GUARDED_BY(state_mu_);
   // Built indexes by segment id, one slot per field (null: none).
   std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_
       GUARDED_BY(state_mu_);

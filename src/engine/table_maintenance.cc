@@ -104,17 +104,19 @@ Status Table::Seal() {
     } else if (frozen_.empty()) {
       frozen_ = std::move(growing_);
       growing_.clear();
+      frozen_keys_ = std::move(growing_keys_);
+      growing_keys_.clear();
       frozen_min_lsn_ = growing_min_lsn_;
       frozen_max_lsn_ = growing_max_lsn_;
       frozen_checkpoint_ = state_lsn_;
       growing_min_lsn_ = growing_max_lsn_ = 0;
-      log_->StartNewFile();
+      log_->RollOver();
       Publish();
     }
   }
   if (checkpoint_only) {
     if (*checkpoint_only == checkpoint_lsn_) return Status::OK();
-    log_->StartNewFile();
+    log_->RollOver();
     QV_RETURN_IF_ERROR(WriteManifest(*checkpoint_only));
     return TrimLog(*checkpoint_only);
   }
@@ -153,6 +155,7 @@ Status Table::SealFrozen() {
       sealed_.push_back(sealed);
     }
     frozen_.clear();
+    frozen_keys_.clear();
     Publish();
   }
   QV_RETURN_IF_ERROR(WriteManifest(frozen_checkpoint_));
@@ -162,12 +165,8 @@ Status Table::SealFrozen() {
 }
 
 Status Table::TrimLog(Lsn checkpoint) {
-  // Without a successor file the current one could not be removed.
-  if (Status rotated = log_->Rotate(); !rotated.ok()) {
-    log::Get("engine").warn("table {}: could not start a new WAL file: {}", schema_.name,
-                            rotated.ToString());
-  }
-  return log_->TrimTo(checkpoint);
+  if (!owns_log_) return Status::OK();  // the log's writer trims it
+  return log_->TrimBefore(checkpoint + 1);
 }
 
 Status Table::MaybeSeal() {

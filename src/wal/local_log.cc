@@ -298,6 +298,98 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   return self.lsn;
 }
 
+Status LocalLog::TrimBefore(Lsn lsn) {
+  // Without a successor file the current one could not be removed.
+  if (Status rotated = Rotate(); !rotated.ok()) {
+    log::Get("wal").warn("wal: {}: could not start a new file: {}", dir_, rotated.ToString());
+  }
+  return TrimTo(lsn == 0 ? 0 : lsn - 1);
+}
+
+namespace {
+
+// Reads the WAL files of a directory in LSN order: each file whole when it
+// is reached, its records handed out up to the log's durable LSN.
+class LocalLogReader final : public LogReader {
+ public:
+  LocalLogReader(const LocalLog* log, FileSystem* fs, std::string dir, Lsn next)
+      : log_(log), fs_(fs), dir_(std::move(dir)), next_(next) {}
+
+  Result<std::optional<LogRecord>> Next() override {
+    const Lsn durable = log_->LastLsn();
+    int loads = 0;  // files loaded without finding the record
+    while (next_ <= durable) {
+      if (offset_ < data_.size()) {
+        LogRecord record;
+        size_t size = 0;
+        const auto frame =
+            wal::DecodeFrame(std::string_view(data_).substr(offset_), &record, &size);
+        if (frame != wal::FrameStatus::kOk) {
+          return Status::Corruption("WAL file " + path_ + " at offset " + std::to_string(offset_) +
+                                    ": damaged record");
+        }
+        offset_ += size;
+        if (record.lsn < next_) continue;  // before the start
+        if (record.lsn != next_) {
+          return Status::Corruption("WAL file " + path_ + ": LSN " + std::to_string(record.lsn) +
+                                    " where " + std::to_string(next_) + " was expected");
+        }
+        ++next_;
+        return std::optional<LogRecord>(record);
+      }
+      if (++loads > 2) {
+        return Status::Corruption("WAL " + dir_ + ": record " + std::to_string(next_) +
+                                  " is durable but in no file");
+      }
+      QV_RETURN_IF_ERROR(OpenFileHolding(next_));
+    }
+    return std::optional<LogRecord>();
+  }
+
+ private:
+  // Loads the file whose records include `lsn` (the last one starting at or
+  // below it). Re-reading the file being written picks up what was added.
+  Status OpenFileHolding(Lsn lsn) {
+    QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_));
+    std::string best;
+    Lsn best_first = 0;
+    for (const auto& name : names) {
+      Lsn first;
+      if (wal::ParseFileName(name, &first) && first <= lsn && first >= best_first) {
+        best = name;
+        best_first = first;
+      }
+    }
+    if (best.empty()) {
+      return Status::NotFound("WAL " + dir_ + ": record " + std::to_string(lsn) +
+                              " was trimmed; read from a checkpoint");
+    }
+    const std::string path = JoinPath(dir_, best);
+    if (path == path_ && offset_ < data_.size()) return Status::OK();
+    QV_ASSIGN_OR_RETURN(data_, fs_->ReadFile(path));
+    if (std::string_view(data_).substr(0, wal::kFileMagic.size()) != wal::kFileMagic)
+      return Status::Corruption("WAL file " + path + " at offset 0: bad file header");
+    // Skip the records already handed out when the same file is re-read.
+    offset_ = wal::kFileMagic.size();
+    path_ = path;
+    return Status::OK();
+  }
+
+  const LocalLog* log_;
+  FileSystem* fs_;
+  const std::string dir_;
+  Lsn next_;
+  std::string path_, data_;
+  size_t offset_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LogReader>> LocalLog::ReadFrom(Lsn lsn) const {
+  if (lsn == 0) lsn = 1;
+  return std::unique_ptr<LogReader>(std::make_unique<LocalLogReader>(this, fs_, dir_, lsn));
+}
+
 Lsn LocalLog::LastLsn() const {
   MutexLock lock(&mu_);
   return durable_lsn_;

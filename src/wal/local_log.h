@@ -45,6 +45,14 @@ class LocalLog final : public Log {
   Result<Lsn> Append(RecordType type, std::string_view payload) override;
   Lsn LastLsn() const override;
   Status Health() const override;
+  // Reads the files from the one holding `lsn`, record by record, up to the
+  // last durable LSN at each call.
+  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override;
+  // The next batch starts a new file.
+  void RollOver() override { StartNewFile(); }
+  // Starts the requested new file now (so the old one can go at once), then
+  // removes every file all of whose records are below `lsn`.
+  Status TrimBefore(Lsn lsn) override;
 
   // The next batch starts a new file, so a later checkpoint can trim whole files.
   void StartNewFile();
@@ -56,8 +64,8 @@ class LocalLog final : public Log {
   Status TrimTo(Lsn checkpoint);
 
   // Batches written and fdatasynced, and their bytes, since Open (metrics).
-  uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
-  uint64_t bytes_written() const { return bytes_.load(std::memory_order_relaxed); }
+  uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t bytes_written() const override { return bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct Writer;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,8 +25,20 @@ struct LogRecord {
   std::string_view payload;  // valid only during the replay callback
 };
 
+// Reads a log's records in LSN order from some LSN on. Not thread-safe (one
+// reader per thread); the log may be appended to meanwhile.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // The next durable record, or nullopt when none is durable yet (call again
+  // later for more). The payload stays valid until the next call.
+  virtual Result<std::optional<LogRecord>> Next() = 0;
+};
+
 // The Log port: the shard's source of truth. Standalone it is a local WAL;
-// in a cluster, a replicated stream.
+// in a cluster, a replicated stream. A writer appends; every replica (the
+// writer's own table included) applies what it reads back in LSN order, so
+// all of them build the same state.
 //
 // Append is thread-safe and returns only once the record is durable; callers
 // that append concurrently share one sync. A write the disk refuses (no
@@ -34,11 +48,24 @@ struct LogRecord {
 class Log {
  public:
   virtual ~Log() = default;
+  // The new record's LSN, once it is durable.
   virtual Result<Lsn> Append(RecordType type, std::string_view payload) = 0;
   // LSN of the last durable record (0 when empty).
   virtual Lsn LastLsn() const = 0;
   // The error that poisoned the log, or OK.
   virtual Status Health() const = 0;
+  // Every durable record from `lsn` on. kNotFound when records at `lsn` were
+  // trimmed (the reader must start from a checkpoint instead).
+  virtual Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const = 0;
+  // A checkpoint at the current last LSN is coming: records appended from
+  // now on should be stored apart from those before, so that TrimBefore can
+  // drop all of those (a local log starts a new file; a stream ignores it).
+  virtual void RollOver() {}
+  // Records below `lsn` are covered by a checkpoint; the log may drop them.
+  virtual Status TrimBefore(Lsn lsn) = 0;
+  // Batches made durable and their bytes since the log was opened (metrics).
+  virtual uint64_t syncs() const { return 0; }
+  virtual uint64_t bytes_written() const { return 0; }
 };
 
 }  // namespace quiver

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "engine/distance.h"
 #include "test_util.h"
@@ -86,8 +88,8 @@ TEST(Table, ReplayRebuildsExactlyTheLiveState) {
   {
     auto table = OpenTable(dir.path(), schema, fs.get());
     for (int round = 0; round < 20; ++round) {
-      std::vector<int64_t> ids;
-      for (int i = 0; i < 10; ++i) ids.push_back(rng() % 60);
+      std::vector<int64_t> ids(10);
+      for (auto& id : ids) id = rng() % 60;
       ASSERT_TRUE(table->Insert(Rows(schema, ids, &rng, round), round % 3 == 0).ok());
       std::vector<PrimaryKey> del = {int64_t(rng() % 60), int64_t(rng() % 60)};
       ASSERT_TRUE(table->Delete(del).ok());
@@ -99,6 +101,69 @@ TEST(Table, ReplayRebuildsExactlyTheLiveState) {
   ResultSet after = *reopened->Get({});
   EXPECT_EQ(after.rows, before.rows);
   EXPECT_FALSE(before.rows.empty());
+}
+
+// The apply-from-log seam: a replica that only reads the writer's log (while
+// the writer goes on, and while the replica seals and compacts its own
+// segments) builds exactly the writer's state, through the same Apply path.
+TEST(Table, ReplicaThatOnlyReadsTheLogBuildsTheSameState) {
+  TempDir writer_dir, replica_dir;
+  auto fs = NewPosixFileSystem();
+  auto schema = VectorSchema(Metric::kEuclidean);
+  TableOptions writer_options;
+  writer_options.seal_rows = 1'000'000;  // the writer keeps its whole log
+  auto writer = std::move(Table::Open(fs.get(), writer_dir.path(), schema, writer_options).value());
+  TableOptions replica_options;
+  replica_options.seal_rows = 40;
+  replica_options.max_segments = 2;
+  auto opened =
+      Table::OpenReplica(fs.get(), replica_dir.path(), schema, replica_options, writer->log());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& replica = *opened;
+
+  std::atomic<bool> stop{false};
+  std::thread follower([&] {
+    while (!stop) {
+      ASSERT_TRUE(replica->CatchUp().ok());
+      ASSERT_TRUE(replica->MaybeSeal().ok());
+      ASSERT_TRUE(replica->Compact().ok());
+    }
+  });
+  std::mt19937 rng(5);
+  for (int round = 0; round < 60; ++round) {
+    std::vector<int64_t> ids(10);
+    for (auto& id : ids) id = rng() % 80;
+    ASSERT_TRUE(writer->Insert(Rows(schema, ids, &rng, round), round % 2 == 0).ok());
+    std::vector<PrimaryKey> del = {int64_t(rng() % 80), int64_t(rng() % 80)};
+    ASSERT_TRUE(writer->Delete(del).ok());
+  }
+  ASSERT_TRUE(writer->DeleteWhere("group = 7").ok());
+  stop = true;
+  follower.join();
+  ASSERT_TRUE(replica->CatchUp().ok());
+
+  auto by_key = [](ResultSet rs) {
+    std::sort(rs.rows.begin(), rs.rows.end(), [](const auto& a, const auto& b) {
+      return std::get<int64_t>(a[0]) < std::get<int64_t>(b[0]);
+    });
+    return rs.rows;
+  };
+  const auto expected = by_key(*writer->Get({}));
+  EXPECT_EQ(by_key(*replica->Get({})), expected);
+  EXPECT_FALSE(expected.empty());
+  SearchRequest search;
+  search.vector = std::vector<float>(8, 0.1f);
+  search.limit = 15;
+  search.with_distance = true;
+  auto a = writer->Search(search), b = replica->Search(search);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->rows, a->rows);
+  EXPECT_EQ(b->distances, a->distances);
+  EXPECT_EQ(replica->Stats().applied_lsn, writer->log()->LastLsn());
+  EXPECT_GT(replica->Stats().sealed_segments, 0u) << "the replica sealed its own segments";
+  EXPECT_EQ(replica->Insert(Rows(schema, {1}, &rng), true).status().code(),
+            StatusCode::kUnavailable)
+      << "a replica takes no writes";
 }
 
 TEST(Table, DeletedRowsDoNotComeBackAfterRestart) {

@@ -74,6 +74,7 @@ TEST(LocalLog, ConcurrentAppendsGetDistinctContiguousLsns) {
   constexpr int kThreads = 8, kPerThread = 40;
   std::vector<std::vector<Lsn>> got(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
@@ -116,6 +117,53 @@ TEST(LocalLog, RotatesFilesAndReplaysAcrossThem) {
   Replayed replayed;
   ASSERT_TRUE(OpenLog(fs.get(), dir.path(), &replayed, small).ok());
   EXPECT_EQ(replayed.lsns.size(), 30u);
+}
+
+// The Log port's reading side: a reader started at any LSN sees every
+// durable record from there in order, across files, including records
+// appended while it reads; trimmed records are NotFound.
+TEST(LocalLog, ReadFromFollowsAppendsAcrossFilesAndReportsTrimmedRecords) {
+  TempDir dir;
+  auto fs = NewPosixFileSystem();
+  Replayed none;
+  LocalLogOptions small{.max_file_bytes = 200};
+  auto log = OpenLog(fs.get(), dir.path(), &none, small);
+  ASSERT_TRUE(log.ok());
+  auto payload = [](Lsn lsn) { return "record-" + std::to_string(lsn) + std::string(30, 'x'); };
+  for (Lsn lsn = 1; lsn <= 20; ++lsn)
+    ASSERT_EQ(*(*log)->Append(RecordType::kInsert, payload(lsn)), lsn);
+  auto reader = (*log)->ReadFrom(7);
+  ASSERT_TRUE(reader.ok());
+  Lsn expected = 7;
+  auto drain = [&] {
+    while (true) {
+      auto record = (*reader)->Next();
+      ASSERT_TRUE(record.ok()) << record.status().ToString();
+      if (!*record) return;
+      ASSERT_EQ((*record)->lsn, expected);
+      ASSERT_EQ((*record)->payload, payload(expected));
+      ++expected;
+    }
+  };
+  drain();
+  EXPECT_EQ(expected, 21u) << "every durable record from 7 on";
+  // Appended after the reader reached the end: the same reader goes on.
+  for (Lsn lsn = 21; lsn <= 35; ++lsn)
+    ASSERT_TRUE((*log)->Append(RecordType::kDelete, payload(lsn)).ok());
+  drain();
+  EXPECT_EQ(expected, 36u);
+  // A checkpoint at 30 lets the log drop what is below 31.
+  (*log)->RollOver();
+  ASSERT_TRUE((*log)->Append(RecordType::kInsert, payload(36)).ok());
+  ASSERT_TRUE((*log)->TrimBefore(31).ok());
+  auto trimmed = (*log)->ReadFrom(3);
+  ASSERT_TRUE(trimmed.ok());
+  EXPECT_EQ((*trimmed)->Next().status().code(), StatusCode::kNotFound);
+  auto kept = (*log)->ReadFrom(36);
+  ASSERT_TRUE(kept.ok());
+  auto record = (*kept)->Next();
+  ASSERT_TRUE(record.ok() && *record);
+  EXPECT_EQ((*record)->lsn, 36u);
 }
 
 // T3: cut the last records at every byte; recovery keeps exactly the whole
