@@ -103,20 +103,21 @@ Result<Catalog> Catalog::Load(MetaStore* store) {
   Catalog catalog(store);
   QV_ASSIGN_OR_RETURN(auto blob, store->Get(kCatalogKey));
   if (blob) {
-    auto decoded = DecodeCatalog(*blob);
+    catalog.revision_ = blob->mod_revision;
+    auto decoded = DecodeCatalog(blob->value);
     if (!decoded.ok()) return decoded.status().WithContext("loading the catalog");
     catalog.state_ = std::move(decoded).value();
   }
   return catalog;
 }
 
-Status Catalog::Persist(MetaStore* store, const CatalogState& next) {
-  return store->Put(kCatalogKey, EncodeCatalog(next));
+Result<Revision> Catalog::Persist(MetaStore* store, const CatalogState& next, Revision expected) {
+  return store->CompareAndPut(kCatalogKey, EncodeCatalog(next), expected);
 }
 
 Status Catalog::Commit(CatalogState next) {
-  QV_RETURN_IF_ERROR(Persist(store_, next));
-  Install(std::move(next));
+  QV_ASSIGN_OR_RETURN(Revision revision, Persist(store_, next, revision_));
+  Install(std::move(next), revision);
   return Status::OK();
 }
 

@@ -53,16 +53,23 @@ class Catalog {
   const CatalogState& state() const { return state_; }
   // Persists `next` durably, then makes it the current state.
   Status Commit(CatalogState next);
+  // The revision of the catalog in its store (0: never written).
+  Revision revision() const { return revision_; }
   // The two halves of Commit, for a caller that does the I/O outside its
-  // lock: Persist writes `next` durably into `store` (the catalog's own),
-  // Install then makes it the current state.
-  static Status Persist(MetaStore* store, const CatalogState& next);
-  void Install(CatalogState next) { state_ = std::move(next); }
+  // lock: Persist writes `next` durably into `store` (the catalog's own) if
+  // the catalog there is still at revision `expected` (kConflict
+  // otherwise), Install then makes it the current state.
+  static Result<Revision> Persist(MetaStore* store, const CatalogState& next, Revision expected);
+  void Install(CatalogState next, Revision revision) {
+    state_ = std::move(next);
+    revision_ = revision;
+  }
 
  private:
   explicit Catalog(MetaStore* store) : store_(store) {}
   MetaStore* store_;
   CatalogState state_;
+  Revision revision_ = 0;
 };
 
 }  // namespace quiver

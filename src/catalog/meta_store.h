@@ -1,28 +1,88 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "io/file_system.h"
 
 namespace quiver {
 
-// The MetaStore port: small named blobs replaced atomically. Standalone it
-// is a directory of files; in a cluster, etcd. Keys are internal constants
-// ([a-z_]+), never user input. Thread-safe.
+// The MetaStore port: small named values with the semantics etcd has, so
+// that the local store and the cluster's etcd adapter are interchangeable.
+//
+// - Every change raises the store's revision by one; a key remembers the
+//   revision of its last change (its mod revision).
+// - CompareAndPut changes a key only if its mod revision is the one the
+//   caller read (0: the key must not exist); otherwise kConflict, and
+//   nothing changes. A manifest commit is such a CAS, which is where a
+//   leader's fencing plugs in.
+// - A watch sees every change under a prefix after a revision, in order; a
+//   revision the store no longer remembers is kNotFound ("compacted": read
+//   the keys again, then watch from the revision read).
+// - A lease expires `ttl` after its last keep-alive; the keys attached to
+//   it are deleted then (as ordinary delete events).
+//
+// Keys are internal names ([A-Za-z0-9_.-]+), never user input. Thread-safe.
+using Revision = int64_t;
+using LeaseId = int64_t;
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  Revision mod_revision = 0;
+  LeaseId lease = 0;
+};
+
+struct MetaEvent {
+  enum class Type { kPut, kDelete } type = Type::kPut;
+  KeyValue kv;  // a delete carries the key and the delete's revision
+};
+
+class MetaWatch {
+ public:
+  virtual ~MetaWatch() = default;
+  // The next events, in revision order; empty when none came within
+  // `timeout`. kNotFound when the watch fell behind what the store remembers.
+  virtual Result<std::vector<MetaEvent>> Next(std::chrono::milliseconds timeout) = 0;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
-  // nullopt when the key was never written.
-  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
-  // After OK the new value survives any crash; after a crash either value may be seen.
-  virtual Status Put(std::string_view key, std::string_view value) = 0;
+
+  // nullopt when the key does not exist.
+  virtual Result<std::optional<KeyValue>> Get(std::string_view key) = 0;
+  // Keys starting with `prefix`, in key order.
+  virtual Result<std::vector<KeyValue>> List(std::string_view prefix) = 0;
+  // After OK the new value survives any crash. Returns the change's revision.
+  virtual Result<Revision> Put(std::string_view key, std::string_view value, LeaseId lease = 0) = 0;
+  // Put only if the key's mod revision is `expected` (0: absent); kConflict
+  // (changing nothing) otherwise.
+  virtual Result<Revision> CompareAndPut(std::string_view key, std::string_view value,
+                                         Revision expected, LeaseId lease = 0) = 0;
+  // The delete's revision (the current one when the key did not exist).
+  virtual Result<Revision> Delete(std::string_view key) = 0;
+  virtual Revision CurrentRevision() = 0;
+  // Changes of keys under `prefix` with a revision above `after`.
+  virtual Result<std::unique_ptr<MetaWatch>> Watch(std::string_view prefix, Revision after) = 0;
+
+  virtual Result<LeaseId> GrantLease(std::chrono::milliseconds ttl) = 0;
+  // kNotFound when the lease expired (its keys are gone).
+  virtual Status KeepAlive(LeaseId lease) = 0;
+  virtual Status RevokeLease(LeaseId lease) = 0;
 };
 
-// Keeps each key in `dir`/<key> through FileSystem::WriteFileAtomic.
+// Keeps each key in the file `dir`/<key> (written with
+// FileSystem::WriteFileAtomic, crash points "<key in lower case>.*"), so
+// values survive restarts. Revisions, watches and leases live in memory:
+// after a restart the revision starts again above every key read, and
+// leases are gone (a standalone server has no one to fence).
 std::unique_ptr<MetaStore> NewLocalMetaStore(FileSystem* fs, std::string dir);
 
 }  // namespace quiver

@@ -30,6 +30,8 @@ const char* StatusCodeName(StatusCode code) {
       return "PermissionDenied";
     case StatusCode::kResourceExhausted:
       return "ResourceExhausted";
+    case StatusCode::kConflict:
+      return "Conflict";
   }
   return "Unknown";
 }

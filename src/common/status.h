@@ -23,6 +23,7 @@ enum class StatusCode {
   kUnauthenticated,    // no valid credentials
   kPermissionDenied,   // valid credentials that do not allow this
   kResourceExhausted,  // a rate limit
+  kConflict,           // a compare-and-swap found another revision: nothing changed
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -53,6 +54,7 @@ class [[nodiscard]] Status {
   static Status PermissionDenied(std::string m) {
     return {StatusCode::kPermissionDenied, std::move(m)};
   }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status ResourceExhausted(std::string m) {
     return {StatusCode::kResourceExhausted, std::move(m)};
   }

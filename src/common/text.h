@@ -7,8 +7,9 @@
 
 namespace quiver {
 
-// ASCII upper case (keywords, type and metric names are ASCII).
+// ASCII upper / lower case (keywords, type and metric names are ASCII).
 std::string AsciiUpper(std::string_view s);
+std::string AsciiLower(std::string_view s);
 // `s` without leading and trailing whitespace.
 std::string_view TrimSpaces(std::string_view s);
 

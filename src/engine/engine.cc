@@ -258,9 +258,14 @@ CatalogState Engine::CatalogSnapshot() const {
 }
 
 Status Engine::InstallCatalog(CatalogState next) {
-  QV_RETURN_IF_ERROR(Catalog::Persist(meta_.get(), next));
+  Revision expected;
+  {
+    ReaderLock lock(&mu_);
+    expected = catalog_->revision();
+  }
+  QV_ASSIGN_OR_RETURN(Revision revision, Catalog::Persist(meta_.get(), next, expected));
   WriterLock lock(&mu_);
-  catalog_->Install(std::move(next));
+  catalog_->Install(std::move(next), revision);
   return Status::OK();
 }
 

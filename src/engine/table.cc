@@ -71,14 +71,15 @@ Status Table::Recover() {
   MutexLock state(&state_mu_);
   const std::string segments_dir = JoinPath(dir_, "segments");
   QV_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir));
-  const std::string manifest_path = JoinPath(dir_, "MANIFEST");
-  QV_ASSIGN_OR_RETURN(bool has_manifest, fs_->Exists(manifest_path));
+  const std::string manifest_path = JoinPath(dir_, kManifestKey);
+  meta_ = NewLocalMetaStore(fs_, dir_);
+  QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(kManifestKey));
   Manifest manifest;
-  if (has_manifest) {
-    QV_ASSIGN_OR_RETURN(std::string bytes, fs_->ReadFile(manifest_path));
-    auto decoded = DecodeManifest(bytes);
+  if (stored) {
+    auto decoded = DecodeManifest(stored->value);
     if (!decoded.ok()) return decoded.status().WithContext(manifest_path);
     manifest = std::move(decoded).value();
+    manifest_revision_ = stored->mod_revision;
   }
   std::set<std::string> referenced;
   for (const ManifestSegment& entry : manifest.segments) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "catalog/meta_store.h"
 #include "common/mutex.h"
 #include "engine/query.h"
 #include "index/vector_index.h"
@@ -232,6 +233,10 @@ class Table {
   Mutex maintenance_mu_ ACQUIRED_BEFORE(order_mu_);  // one seal, compaction or index commit
   std::atomic<Lsn> checkpoint_lsn_{0};               // written under maintenance_mu_, read anywhere
   uint64_t next_segment_id_ GUARDED_BY(maintenance_mu_) = 1;
+  // The manifest goes through the MetaStore port, as a compare-and-swap on
+  // the revision this table last wrote.
+  std::unique_ptr<MetaStore> meta_;
+  Revision manifest_revision_ GUARDED_BY(maintenance_mu_) = 0;
 
   Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
   CondVar order_cv_;  // with order_mu_: applied_lsn_ moved

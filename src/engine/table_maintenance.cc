@@ -83,8 +83,12 @@ Status Table::WriteManifest(Lsn checkpoint) {
     manifest.segments[i].deleted.resize(deleted.getSizeInBytes());
     deleted.write(manifest.segments[i].deleted.data());
   }
-  QV_RETURN_IF_ERROR(
-      fs_->WriteFileAtomic(JoinPath(dir_, "MANIFEST"), EncodeManifest(manifest), "manifest"));
+  // A compare-and-swap on the revision this table last wrote: a manifest
+  // changed by anyone else (a newer leader, in a cluster) is never
+  // overwritten.
+  QV_ASSIGN_OR_RETURN(
+      manifest_revision_,
+      meta_->CompareAndPut(kManifestKey, EncodeManifest(manifest), manifest_revision_));
   checkpoint_lsn_ = checkpoint;
   return Status::OK();
 }

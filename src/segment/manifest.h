@@ -10,6 +10,9 @@
 
 namespace quiver {
 
+// The manifest's key in a table's MetaStore (the file `MANIFEST` locally).
+inline constexpr char kManifestKey[] = "MANIFEST";
+
 struct ManifestSegment {
   uint64_t id = 0;
   uint64_t rows = 0;

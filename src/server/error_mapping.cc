@@ -11,6 +11,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kNotFound:
       return 404;
     case StatusCode::kAlreadyExists:
+    case StatusCode::kConflict:
       return 409;
     case StatusCode::kPayloadTooLarge:
       return 413;
