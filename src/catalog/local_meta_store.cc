@@ -114,7 +114,8 @@ class LocalMetaStore final : public MetaStore {
     MutexLock lock(&mu_);
     ExpireLeases();
     auto it = leases_.find(lease);
-    if (it == leases_.end()) return Status::NotFound("lease " + std::to_string(lease) + " expired");
+    if (it == leases_.end() || it->second.deadline <= Clock::now())
+      return Status::NotFound("lease " + std::to_string(lease) + " expired");
     it->second.deadline = Clock::now() + it->second.ttl;
     return Status::OK();
   }
@@ -142,7 +143,7 @@ class LocalMetaStore final : public MetaStore {
         *after = out.back().kv.mod_revision;
         return out;
       }
-      *after = revision_;  // nothing under the prefix up to here
+      *after = std::max(*after, revision_);  // nothing under the prefix up to here
       const auto now = Clock::now();
       if (now >= deadline) return out;
       changed_.WaitFor(&mu_, std::min<Clock::duration>(deadline - now, NextLeaseDeadline(now)));
@@ -178,7 +179,7 @@ class LocalMetaStore final : public MetaStore {
 
   Result<Revision> Write(std::string_view key, std::string_view value, LeaseId lease)
       REQUIRES(mu_) {
-    if (lease != 0 && !leases_.contains(lease))
+    if (lease != 0 && (!leases_.contains(lease) || leases_[lease].deadline <= Clock::now()))
       return Status::NotFound("lease " + std::to_string(lease) + " expired");
     QV_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
     const std::string name(key);
@@ -227,8 +228,9 @@ class LocalMetaStore final : public MetaStore {
       if (lease.deadline <= now) expired.push_back(id);
     }
     for (LeaseId id : expired) {
-      leases_.erase(id);
-      (void)DropLeaseKeys(id);  // a failed delete leaves the file; the key stays
+      // The lease goes once all its keys are gone; a failed delete is
+      // retried on the next call (the lease stays expired meanwhile).
+      if (DropLeaseKeys(id).ok()) leases_.erase(id);
     }
   }
 
@@ -240,10 +242,12 @@ class LocalMetaStore final : public MetaStore {
 
   FileSystem* const fs_;
   const std::string dir_;
-  Mutex mu_;                                // file writes included: changes are few and small
-  CondVar changed_;                         // with mu_: a change was recorded
-  Revision revision_ GUARDED_BY(mu_) = 1;   // 1: the state found at open
-  Revision compacted_ GUARDED_BY(mu_) = 0;  // watches must start at or after it
+  Mutex mu_;                               // file writes included: changes are few and small
+  CondVar changed_;                        // with mu_: a change was recorded
+  Revision revision_ GUARDED_BY(mu_) = 1;  // 1: the state found at open
+  // Watches must start at or after it; the state found at open (revision 1)
+  // is no event, so a watch from 0 is told to read the keys first.
+  Revision compacted_ GUARDED_BY(mu_) = 1;
   std::map<std::string, KeyValue> keys_ GUARDED_BY(mu_);  // loaded or written keys
   std::set<std::string> absent_ GUARDED_BY(mu_);          // keys known not to exist
   std::deque<MetaEvent> history_ GUARDED_BY(mu_);         // the last kHistory changes

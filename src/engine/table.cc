@@ -50,6 +50,8 @@ Result<std::unique_ptr<Table>> Table::OpenReplica(FileSystem* fs, const std::str
 }
 
 Status Table::CatchUp() {
+  // The owner applies its own records as it appends them.
+  if (owns_log_) return Status::OK();
   MutexLock serial(&catch_up_mu_);
   Lsn next;
   {
@@ -354,11 +356,11 @@ size_t Table::RowCount() const {
 TableStats Table::Stats() const {
   TableStats stats;
   stats.checkpoint_lsn = checkpoint_lsn_.load();
-  stats.applied_lsn = log_->LastLsn();  // a replica overwrites it below
+
   stats.wal_syncs = log_->syncs();
   stats.wal_bytes = log_->bytes_written();
   MutexLock lock(&state_mu_);
-  if (!owns_log_) stats.applied_lsn = state_lsn_;
+  stats.applied_lsn = state_lsn_;  // applied and published (a read sees it)
   for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
   stats.sealed_segments = sealed_.size();
   for (const auto* list : {&frozen_, &growing_}) {

@@ -114,13 +114,13 @@ Status Table::Seal() {
       frozen_max_lsn_ = growing_max_lsn_;
       frozen_checkpoint_ = state_lsn_;
       growing_min_lsn_ = growing_max_lsn_ = 0;
-      log_->RollOver();
+      if (owns_log_) log_->RollOver();
       Publish();
     }
   }
   if (checkpoint_only) {
     if (*checkpoint_only == checkpoint_lsn_) return Status::OK();
-    log_->RollOver();
+    if (owns_log_) log_->RollOver();
     QV_RETURN_IF_ERROR(WriteManifest(*checkpoint_only));
     return TrimLog(*checkpoint_only);
   }

@@ -185,7 +185,8 @@ Status LocalLog::Rotate() {
   MutexLock lock(&mu_);
   if (!poisoned_.ok()) return poisoned_;
   queue_.push_back(&self);
-  while (queue_.front() != &self) self.cv.Wait(&mu_);
+  while (!self.done && queue_.front() != &self) self.cv.Wait(&mu_);
+  if (self.done) return self.status;  // failed by a leader whose sync poisoned the log
   // Leading: every earlier record is written and no one else touches file_.
   const bool requested = new_file_requested_;
   const Lsn first_lsn = next_lsn_;
@@ -317,9 +318,12 @@ class LocalLogReader final : public LogReader {
 
   Result<std::optional<LogRecord>> Next() override {
     const Lsn durable = log_->LastLsn();
-    int loads = 0;  // files loaded without finding the record
+    int loads = 0;  // file loads that did not reach the record
     while (next_ <= durable) {
-      if (offset_ < data_.size()) {
+      // Only records that were durable when the bytes were read are decoded:
+      // the tail after them may be a batch still being written, or one the
+      // disk refused whose LSNs go to the next batch.
+      if (next_ <= loaded_durable_ && offset_ < data_.size()) {
         LogRecord record;
         size_t size = 0;
         const auto frame =
@@ -328,12 +332,12 @@ class LocalLogReader final : public LogReader {
           return Status::Corruption("WAL file " + path_ + " at offset " + std::to_string(offset_) +
                                     ": damaged record");
         }
-        offset_ += size;
-        if (record.lsn < next_) continue;  // before the start
-        if (record.lsn != next_) {
+        if (record.lsn > next_) {
           return Status::Corruption("WAL file " + path_ + ": LSN " + std::to_string(record.lsn) +
                                     " where " + std::to_string(next_) + " was expected");
         }
+        offset_ += size;
+        if (record.lsn < next_) continue;  // before the start
         ++next_;
         return std::optional<LogRecord>(record);
       }
@@ -341,15 +345,18 @@ class LocalLogReader final : public LogReader {
         return Status::Corruption("WAL " + dir_ + ": record " + std::to_string(next_) +
                                   " is durable but in no file");
       }
-      QV_RETURN_IF_ERROR(OpenFileHolding(next_));
+      QV_RETURN_IF_ERROR(LoadFileHolding(next_));
     }
     return std::optional<LogRecord>();
   }
 
  private:
   // Loads the file whose records include `lsn` (the last one starting at or
-  // below it). Re-reading the file being written picks up what was added.
-  Status OpenFileHolding(Lsn lsn) {
+  // below it), noting the durable LSN first: every record up to it is whole
+  // in the bytes read. The file being written is read again from where this
+  // reader stopped (the bytes before never change).
+  Status LoadFileHolding(Lsn lsn) {
+    loaded_durable_ = log_->LastLsn();
     QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_));
     std::string best;
     Lsn best_first = 0;
@@ -365,12 +372,10 @@ class LocalLogReader final : public LogReader {
                               " was trimmed; read from a checkpoint");
     }
     const std::string path = JoinPath(dir_, best);
-    if (path == path_ && offset_ < data_.size()) return Status::OK();
     QV_ASSIGN_OR_RETURN(data_, fs_->ReadFile(path));
     if (std::string_view(data_).substr(0, wal::kFileMagic.size()) != wal::kFileMagic)
       return Status::Corruption("WAL file " + path + " at offset 0: bad file header");
-    // Skip the records already handed out when the same file is re-read.
-    offset_ = wal::kFileMagic.size();
+    if (path != path_) offset_ = wal::kFileMagic.size();
     path_ = path;
     return Status::OK();
   }
@@ -381,6 +386,7 @@ class LocalLogReader final : public LogReader {
   Lsn next_;
   std::string path_, data_;
   size_t offset_ = 0;
+  Lsn loaded_durable_ = 0;  // the log's durable LSN when data_ was read
 };
 
 }  // namespace
