@@ -8,8 +8,9 @@ namespace quiver {
 namespace {
 
 constexpr std::string_view kMagic{"QVCAT\x00\x00\x01", 8};
-// Version 2 added each vector field's index parameters after the fields.
-constexpr uint32_t kVersion = 2;
+// Version 2 added each vector field's index parameters after the fields,
+// version 3 each table's slot map after those.
+constexpr uint32_t kVersion = 3;
 constexpr std::string_view kCatalogKey = "catalog";
 
 }  // namespace
@@ -44,6 +45,7 @@ std::string EncodeCatalog(const CatalogState& state) {
       w.Varint(table.schema.fields.size());
       for (const auto& field : table.schema.fields) EncodeField(&w, field);
       for (const auto& field : table.schema.fields) EncodeIndexSpec(&w, field.index);
+      EncodeSlotMap(&w, table.slots);
     }
   }
   return SealEnvelope(kMagic, kVersion, payload);
@@ -91,6 +93,7 @@ Result<CatalogState> DecodeCatalog(std::string_view data) {
           field.index.type = IndexType::kFlat;
         }
       }
+      if (version >= 3) QV_RETURN_IF_ERROR(DecodeSlotMap(&r, &table.slots).WithContext("catalog"));
       db.tables.push_back(std::move(table));
     }
     state.databases.push_back(std::move(db));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catalog/meta_store.h"
+#include "catalog/slot_map.h"
 #include "schema/schema.h"
 
 namespace quiver {
@@ -13,6 +14,7 @@ namespace quiver {
 struct TableEntry {
   uint64_t id = 0;  // names the table's directory; never reused
   TableSchema schema;
+  SlotMap slots;  // which shard owns each hash slot
 
   bool operator==(const TableEntry&) const = default;
 };

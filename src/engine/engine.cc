@@ -228,7 +228,8 @@ Status Engine::RemoveOrphans() {
 }
 
 Result<std::shared_ptr<Table>> Engine::OpenTable(const DatabaseEntry& db, const TableEntry& table) {
-  auto opened = Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options_.table);
+  auto opened =
+      Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options_.table, table.slots);
   if (!opened.ok()) {
     return opened.status().WithContext("opening table '" + table.schema.name + "' of database '" +
                                        db.name + "'");
@@ -343,8 +344,12 @@ Status Engine::DropDatabase(const std::string& name) {
   return fs_->RemoveAll(DatabaseDir(id));
 }
 
-Status Engine::CreateTable(const std::string& db, TableSchema schema) {
+Status Engine::CreateTable(const std::string& db, TableSchema schema, uint32_t shards) {
   QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
+  if (shards < 1 || shards > kMaxShards) {
+    return Status::InvalidArgument("shards must be between 1 and " + std::to_string(kMaxShards) +
+                                   ", not " + std::to_string(shards));
+  }
   MutexLock admin(&admin_mu_);
   {
     ReaderLock lock(&mu_);
@@ -362,7 +367,7 @@ Status Engine::CreateTable(const std::string& db, TableSchema schema) {
   }
   CatalogState next = CatalogSnapshot();
   DatabaseEntry* entry = next.FindDatabase(db);
-  TableEntry table{next.next_id++, schema};
+  TableEntry table{next.next_id++, schema, SlotMap::Even(shards)};
   // The directory exists before the catalog names it; a crash in between
   // leaves an orphan that startup removes.
   QV_ASSIGN_OR_RETURN(auto opened, OpenTable(*entry, table));

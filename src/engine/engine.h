@@ -70,7 +70,8 @@ class Engine {
   // The loaded databases' names, in name order.
   std::vector<std::string> ListDatabases() const;
 
-  Status CreateTable(const std::string& db, TableSchema schema);
+  // A table of `shards` shards (hash slots spread evenly over them).
+  Status CreateTable(const std::string& db, TableSchema schema, uint32_t shards = 1);
   Status DropTable(const std::string& db, const std::string& table);
   Result<std::vector<std::string>> ListTables(const std::string& db) const;
   Result<TableInfo> DescribeTable(const std::string& db, const std::string& table) const;

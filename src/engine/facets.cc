@@ -10,6 +10,7 @@ namespace {
 
 Value Plus(const Value& a, const Value& b) {
   if (IsNull(a)) return b;
+  if (IsNull(b)) return a;
   if (const auto* x = std::get_if<int64_t>(&a)) {
     return static_cast<int64_t>(static_cast<uint64_t>(*x) +
                                 static_cast<uint64_t>(std::get<int64_t>(b)));
@@ -74,16 +75,49 @@ Result<Facet> Facet::Parse(const FacetRequest& request, const TableSchema& schem
   return facet;
 }
 
-void Facet::Add(const RowView& row) {
-  std::vector<Value> key;
-  key.reserve(keys_.size());
-  for (const Expression& k : keys_) key.push_back(k.Evaluate(row));
+size_t Facet::GroupOf(std::vector<Value> key, uint64_t order) {
   auto [it, inserted] = group_index_.try_emplace(key, group_keys_.size());
   if (inserted) {
     group_keys_.push_back(std::move(key));
     states_.emplace_back(aggregates_.size());
+    first_.push_back(order);
+  } else {
+    first_[it->second] = std::min(first_[it->second], order);
   }
-  std::vector<State>& states = states_[it->second];
+  return it->second;
+}
+
+void Facet::Merge(const Facet& other) {
+  for (size_t g = 0; g < other.group_keys_.size(); ++g) {
+    std::vector<State>& states = states_[GroupOf(other.group_keys_[g], other.first_[g])];
+    for (size_t a = 0; a < aggregates_.size(); ++a) {
+      State& state = states[a];
+      const State& more = other.states_[g][a];
+      state.count += more.count;
+      if (IsNull(more.value)) continue;
+      switch (aggregates_[a].kind) {
+        case Kind::kSum:
+          state.value = Plus(state.value, more.value);
+          break;
+        case Kind::kMin:
+          if (IsNull(state.value) || more.value < state.value) state.value = more.value;
+          break;
+        case Kind::kMax:
+          if (IsNull(state.value) || state.value < more.value) state.value = more.value;
+          break;
+        case Kind::kCountRows:
+        case Kind::kCount:
+          break;
+      }
+    }
+  }
+}
+
+void Facet::Add(const RowView& row, uint64_t order) {
+  std::vector<Value> key;
+  key.reserve(keys_.size());
+  for (const Expression& k : keys_) key.push_back(k.Evaluate(row));
+  std::vector<State>& states = states_[GroupOf(std::move(key), order)];
   for (size_t a = 0; a < aggregates_.size(); ++a) {
     const Aggregate& aggregate = aggregates_[a];
     State& state = states[a];
@@ -114,7 +148,11 @@ void Facet::Add(const RowView& row) {
 
 FacetResult Facet::Finish() const {
   FacetResult result{names_, {}};
-  for (size_t g = 0; g < group_keys_.size(); ++g) {
+  std::vector<size_t> groups(group_keys_.size());
+  for (size_t g = 0; g < groups.size(); ++g) groups[g] = g;
+  std::stable_sort(groups.begin(), groups.end(),
+                   [&](size_t a, size_t b) { return first_[a] < first_[b]; });
+  for (size_t g : groups) {
     std::vector<Value> row = group_keys_[g];
     for (size_t a = 0; a < aggregates_.size(); ++a) {
       const Kind kind = aggregates_[a].kind;

@@ -35,7 +35,15 @@ class Facet {
   static Result<Facet> Parse(const FacetRequest& request, const TableSchema& schema,
                              FilterScope scope);
 
-  void Add(const RowView& row);
+  // Folds a row in; groups come out in the order of their first row.
+  void Add(const RowView& row) { Add(row, next_order_++); }
+  // The same, with the row's place in the output order given (its write
+  // stamp, when partial facets of several shards are merged).
+  void Add(const RowView& row, uint64_t order);
+  // Folds in another partial state of the same facet (parsed from the same
+  // request): counts and sums add up, minimums and maximums combine, and a
+  // group's first row is the earlier of the two.
+  void Merge(const Facet& other);
   FacetResult Finish() const;
 
  private:
@@ -55,6 +63,10 @@ class Facet {
   std::map<std::vector<Value>, size_t> group_index_;
   std::vector<std::vector<Value>> group_keys_;
   std::vector<std::vector<State>> states_;
+  std::vector<uint64_t> first_;  // per group: the order of its first row
+  uint64_t next_order_ = 0;
+
+  size_t GroupOf(std::vector<Value> key, uint64_t order);
 };
 
 }  // namespace quiver

@@ -53,6 +53,9 @@ struct GetRequest {
   std::optional<size_t> limit;  // unset: every matching row
   std::vector<std::string> response;
   std::vector<FacetRequest> facets;  // aggregated over every matching row (before skip/limit)
+  // A shard asked by its table: return the facets' partial states (to be
+  // merged), not their results.
+  bool partial_facets = false;
 };
 
 // Rows as plain values, ready to be encoded by any front end.
@@ -62,6 +65,11 @@ struct ResultSet {
   std::vector<float> distances;     // one per row when the request asked for them
   std::vector<double> scores;       // hybrid search: the fused score per row, when asked
   std::vector<FacetResult> facets;  // one per requested facet
+
+  // For the table that merges shards' results (never sent to clients):
+  std::vector<PrimaryKey> keys;       // each row's primary key
+  std::vector<uint64_t> stamps;       // each row's write stamp
+  std::vector<Facet> partial_facets;  // get with partial_facets: states before Finish
 };
 
 }  // namespace quiver

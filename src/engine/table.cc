@@ -1,395 +1,344 @@
-// Table: opening and recovery, and the write path.
-
 #include "engine/table.h"
 
-#include <spdlog/spdlog.h>
+#include <future>
 
-#include <algorithm>
-#include <charconv>
-#include <cstdio>
-#include <set>
-
-#include "common/log.h"
-#include "engine/log_payload.h"
-#include "expr/filter.h"
-#include "segment/manifest.h"
+#include "engine/merge.h"
 
 namespace quiver {
+namespace {
 
-Table::Table(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options)
-    : fs_(fs),
-      dir_(std::move(dir)),
-      options_(options),
-      schema_(std::move(schema)),
-      pk_index_(*schema_.PrimaryKeyIndex()),
-      growing_since_(std::chrono::steady_clock::now()) {}
+// A shard's directory: the table's own for its only shard.
+std::string ShardDir(const std::string& table_dir, uint32_t shards, uint32_t shard) {
+  if (shards == 1) return table_dir;
+  return JoinPath(JoinPath(table_dir, "shards"), std::to_string(shard));
+}
 
-std::string Table::SegmentPath(uint64_t id) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
-  return JoinPath(JoinPath(dir_, "segments"), name);
+size_t SaturatingAdd(size_t a, size_t b) {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+void AddStats(const ShardStats& shard, ShardStats* sum) {
+  sum->live_rows += shard.live_rows;
+  sum->growing_rows += shard.growing_rows;
+  sum->sealed_segments += shard.sealed_segments;
+  sum->sealed_rows += shard.sealed_rows;
+  sum->checkpoint_lsn += shard.checkpoint_lsn;
+  sum->applied_lsn += shard.applied_lsn;
+  sum->wal_syncs += shard.wal_syncs;
+  sum->wal_bytes += shard.wal_bytes;
+  sum->index_builds += shard.index_builds;
+  sum->index_build_seconds += shard.index_build_seconds;
+  if (sum->indexes.empty()) {
+    sum->indexes = shard.indexes;
+    return;
+  }
+  for (size_t i = 0; i < sum->indexes.size(); ++i) {
+    FieldIndexStats& total = sum->indexes[i];
+    const FieldIndexStats& part = shard.indexes[i];
+    total.indexed_rows += part.indexed_rows;
+    total.total_rows += part.total_rows;
+    total.building += part.building;
+    total.pending += part.pending;
+    if (total.error.empty()) total.error = part.error;
+  }
+}
+
+}  // namespace
+
+Table::Table(std::vector<std::unique_ptr<Shard>> shards, SlotMap slots)
+    : shards_(std::move(shards)), slots_(std::move(slots)) {
+  for (const auto& shard : shards_) clock_.Observe(shard->LastStamp());
 }
 
 Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& dir,
-                                           TableSchema schema, TableOptions options) {
-  if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
-  std::unique_ptr<Table> table(new Table(fs, dir, std::move(schema), options));
-  QV_RETURN_IF_ERROR(table->Recover());
-  return table;
-}
-
-Result<std::unique_ptr<Table>> Table::OpenReplica(FileSystem* fs, const std::string& dir,
-                                                  TableSchema schema, TableOptions options,
-                                                  std::shared_ptr<Log> log) {
-  if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
-  std::unique_ptr<Table> table(new Table(fs, dir, std::move(schema), options));
-  table->log_ = std::move(log);
-  table->owns_log_ = false;
-  QV_RETURN_IF_ERROR(table->Recover());
-  return table;
-}
-
-Status Table::CatchUp() {
-  // The owner applies its own records as it appends them.
-  if (owns_log_) return Status::OK();
-  MutexLock serial(&catch_up_mu_);
-  Lsn next;
-  {
-    MutexLock order(&order_mu_);
-    next = applied_lsn_ + 1;
+                                           const TableSchema& schema, const TableOptions& options,
+                                           SlotMap slots) {
+  const uint32_t count = slots.shards();
+  if (count == 0 || count > kMaxShards) {
+    return Status::InvalidArgument("a table has 1 to " + std::to_string(kMaxShards) + " shards");
   }
-  QV_ASSIGN_OR_RETURN(auto reader, log_->ReadFrom(next));
-  while (true) {
-    QV_ASSIGN_OR_RETURN(auto record, reader->Next());
-    if (!record) return Status::OK();
-    QV_RETURN_IF_ERROR(ApplyInOrder(*record, /*trusted=*/false).status());
-  }
-}
-
-Status Table::Recover() {
-  // Nothing else runs while a table opens; the locks satisfy the analysis.
-  MutexLock maintenance(&maintenance_mu_);
-  MutexLock order(&order_mu_);
-  MutexLock state(&state_mu_);
-  const std::string segments_dir = JoinPath(dir_, "segments");
-  QV_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir));
-  const std::string manifest_path = JoinPath(dir_, kManifestKey);
-  meta_ = NewLocalMetaStore(fs_, dir_);
-  QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(kManifestKey));
-  Manifest manifest;
-  if (stored) {
-    auto decoded = DecodeManifest(stored->value);
-    if (!decoded.ok()) return decoded.status().WithContext(manifest_path);
-    manifest = std::move(decoded).value();
-    manifest_revision_ = stored->mod_revision;
-  }
-  std::set<std::string> referenced;
-  for (const ManifestSegment& entry : manifest.segments) {
-    const std::string path = SegmentPath(entry.id);
-    QV_ASSIGN_OR_RETURN(auto segment, SealedSegment::Open(fs_, path, schema_, entry.id));
-    if (segment->num_rows() != entry.rows) {
-      return Status::Corruption(manifest_path + ": segment " + std::to_string(entry.id) + " has " +
-                                std::to_string(segment->num_rows()) + " rows, the manifest says " +
-                                std::to_string(entry.rows));
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (uint32_t i = 0; i < count; ++i) {
+    auto shard = Shard::Open(fs, ShardDir(dir, count, i), schema, options);
+    if (!shard.ok()) {
+      if (count == 1) return shard.status();
+      return shard.status().WithContext("shard " + std::to_string(i));
     }
-    Roaring deleted;
-    if (!entry.deleted.empty()) {
-      try {
-        deleted = Roaring::readSafe(entry.deleted.data(), entry.deleted.size());
-      } catch (const std::exception& e) {
-        return Status::Corruption(manifest_path + ": delete bitmap of segment " +
-                                  std::to_string(entry.id) + " does not decode");
-      }
-    }
-    segment->LoadDeleted(deleted, manifest.checkpoint_lsn);
-    referenced.insert(path);
-    sealed_.push_back(std::move(segment));
+    shards.push_back(std::move(shard).value());
   }
-  // Files no manifest names were left by a seal or compaction that crashed
-  // before its manifest (or after it, before removing what it replaced).
-  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(segments_dir));
-  for (const auto& name : names) {
-    const std::string path = JoinPath(segments_dir, name);
-    if (referenced.contains(path)) continue;
-    log::Get("engine").info("table {}: removing unreferenced segment file {}", schema_.name, path);
-    QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
-  }
-  QV_RETURN_IF_ERROR(LoadIndexes(manifest));
-  checkpoint_lsn_ = manifest.checkpoint_lsn;
-  next_segment_id_ = manifest.next_segment_id;
-  if (!owns_log_) {
-    // A replica catches up from its checkpoint through CatchUp.
-    applied_lsn_ = state_lsn_ = checkpoint_lsn_;
-    Publish();
-    return Status::OK();
-  }
-  QV_ASSIGN_OR_RETURN(auto local, LocalLog::Open(fs_, JoinPath(dir_, "wal"), options_.log,
-                                                 checkpoint_lsn_, [this](const LogRecord& r) {
-                                                   state_mu_.AssertHeld();  // Recover holds it
-                                                   return Apply(r, /*trusted=*/false).status();
-                                                 }));
-  log_ = std::move(local);
-  applied_lsn_ = state_lsn_ = log_->LastLsn();
-  Publish();
-  return Status::OK();
+  return std::unique_ptr<Table>(new Table(std::move(shards), std::move(slots)));
 }
 
-Result<Table::Applied> Table::Apply(const LogRecord& record, bool trusted) {
-  Applied applied;
-  switch (record.type) {
-    case RecordType::kInsert: {
-      QV_ASSIGN_OR_RETURN(InsertPayload insert, DecodeInsert(record.payload, schema_));
-      if (!trusted) QV_RETURN_IF_ERROR(ValidateBatch(schema_, insert.batch));
-      const InsertCounts counts = ApplyInsert(insert.batch, insert.upsert, record.lsn);
-      applied.inserted = counts.inserted;
-      applied.skipped = counts.skipped;
-      return applied;
-    }
-    case RecordType::kDelete: {
-      QV_ASSIGN_OR_RETURN(auto keys, DecodeDelete(record.payload));
-      applied.deleted = ApplyDelete(keys, record.lsn).deleted;
-      return applied;
-    }
-  }
-  return Status::Corruption("unknown log record type " +
-                            std::to_string(static_cast<int>(record.type)));
-}
-
-Table::Location Table::FindLatest(const PrimaryKey& key) const {
-  // Newest first: a key is live in at most one segment.
-  if (auto it = growing_keys_.find(key); it != growing_keys_.end()) return it->second;
-  if (auto it = frozen_keys_.find(key); it != frozen_keys_.end()) return it->second;
-  for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
-    const size_t rows = (*it)->num_rows();
-    if (int64_t row = (*it)->FindKey(key, rows, kLatest); row >= 0) return {it->get(), size_t(row)};
-  }
-  return {};
-}
-
-void Table::DeleteLatest(const PrimaryKey& key, const Location& at, Lsn lsn) {
-  const_cast<Segment*>(at.segment)->MarkDeleted(at.row, lsn);
-  if (growing_keys_.erase(key) == 0) frozen_keys_.erase(key);
-}
-
-Table::Location Table::FindIn(const TableVersion& version, const PrimaryKey& key) {
-  for (auto it = version.segments.rbegin(); it != version.segments.rend(); ++it) {
-    const int64_t row = it->segment->FindKey(key, it->rows, version.lsn);
-    if (row >= 0) return {it->segment.get(), size_t(row)};
-  }
-  return {};
-}
-
-std::shared_ptr<const TableVersion> Table::Pin() const {
-  MutexLock lock(&version_mu_);
-  return current_;
-}
-
-void Table::Publish() {
-  auto version = std::make_shared<TableVersion>();
-  version->lsn = state_lsn_;
-  version->segments.reserve(sealed_.size() + frozen_.size() + growing_.size());
-  for (const auto& s : sealed_) {
-    SegmentView& view = version->segments.emplace_back();
-    view.segment = s;
-    view.rows = s->num_rows();
-    if (auto built = indexes_.find(s->id()); built != indexes_.end()) view.indexes = built->second;
-  }
-  for (const auto* list : {&frozen_, &growing_}) {
-    for (const auto& s : *list) {
-      if (s->num_rows() == 0) continue;
-      version->segments.push_back({s, s->num_rows(), {}});
-    }
-  }
-  MutexLock lock(&version_mu_);
-  current_ = std::move(version);
-}
-
-GrowingSegment& Table::GrowingFor(const RecordBatch& batch, size_t row) {
-  if (!growing_.empty() && growing_.back()->HasRoomFor(batch, row)) return *growing_.back();
-  // Chunks start small (a small table stays small) and double up to about
-  // 8 MiB of row data or 4,096 rows, whichever is less.
-  constexpr size_t kMinRows = 256, kMaxRows = 4096, kMaxBytes = 8u << 20;
-  const size_t cap = std::clamp<size_t>(kMaxBytes / schema_.RowBytes(), kMinRows, kMaxRows);
-  const size_t capacity =
-      growing_.empty() ? kMinRows : std::min(cap, 2 * growing_.back()->capacity());
-  // Sparse vectors: room for 64 entries a row on average, or twice this
-  // row's when it is larger (a chunk that runs out of room closes early).
-  size_t sparse_entries = 0;
-  for (size_t f = 0; f < schema_.fields.size(); ++f) {
-    if (schema_.fields[f].type != DataType::kSparseVectorFloat) continue;
-    const size_t here =
-        batch.columns[f].IsNull(row) ? 0 : batch.columns[f].GetSparseIndices(row).size();
-    sparse_entries = std::max({sparse_entries, capacity * 64, 2 * here});
-  }
-  growing_.push_back(std::make_shared<GrowingSegment>(schema_, capacity, sparse_entries));
-  return *growing_.back();
-}
-
-InsertCounts Table::ApplyInsert(const RecordBatch& batch, bool upsert, Lsn lsn) {
-  InsertCounts counts;
-  counts.lsn = lsn;
-  const Column& keys = batch.columns[pk_index_];
-  for (size_t r = 0; r < batch.num_rows(); ++r) {
-    Location existing = FindLatest(KeyAt(keys, r));
-    if (existing.segment != nullptr) {
-      if (!upsert) {
-        ++counts.skipped;
-        continue;
-      }
-      DeleteLatest(KeyAt(keys, r), existing, lsn);
-    }
-    const bool first = growing_.empty() || (growing_.size() == 1 && growing_[0]->num_rows() == 0);
-    if (first) {
-      growing_min_lsn_ = lsn;
-      growing_since_ = std::chrono::steady_clock::now();
-    }
-    GrowingSegment& growing = GrowingFor(batch, r);
-    const size_t row = growing.num_rows();
-    growing.Append(batch, r);
-    growing_keys_.insert_or_assign(KeyAt(keys, r), Location{&growing, row});
-    growing_max_lsn_ = lsn;
-    ++counts.inserted;
-  }
-  state_lsn_ = lsn;
-  return counts;
-}
-
-DeleteCounts Table::ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) {
-  DeleteCounts counts{0, lsn};
-  for (const PrimaryKey& key : keys) {
-    Location existing = FindLatest(key);
-    if (existing.segment == nullptr) continue;
-    DeleteLatest(key, existing, lsn);
-    ++counts.deleted;
-  }
-  state_lsn_ = lsn;
-  return counts;
-}
-
-Result<Table::Applied> Table::ApplyInOrder(const LogRecord& record, bool trusted) {
-  MutexLock order(&order_mu_);
-  while (applied_lsn_ + 1 != record.lsn) order_cv_.Wait(&order_mu_);
-  Result<Applied> result = Applied{};
-  {
-    MutexLock state(&state_mu_);
-    result = Apply(record, trusted);
-    if (result.ok()) {
-      Publish();
-    } else {
-      // The record is in the log but not in the state: a restart replays
-      // it (and fails the same way, naming it). Later records go on.
-      log::Get("engine").error("table {}: applying LSN {} failed: {}", schema_.name, record.lsn,
-                               result.status().ToString());
-    }
-  }
-  applied_lsn_ = record.lsn;
-  order.Unlock();
-  order_cv_.SignalAll();
-  return result;
+std::vector<std::vector<PrimaryKey>> Table::KeysByShard(std::span<const PrimaryKey> keys) const {
+  std::vector<std::vector<PrimaryKey>> groups(shards_.size());
+  for (const PrimaryKey& key : keys) groups[slots_.ShardOf(key)].push_back(key);
+  return groups;
 }
 
 Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
-  QV_RETURN_IF_ERROR(ValidateBatch(schema_, batch));
+  if (shards_.size() == 1) {
+    QV_ASSIGN_OR_RETURN(InsertCounts counts,
+                        shards_[0]->Insert(batch, upsert, clock_.Take(batch.num_rows())));
+    if (counts.lsn != 0) counts.shard_lsns = {{0, counts.lsn}};
+    return counts;
+  }
+  // Checked whole before any shard takes a part: bad input changes nothing.
+  QV_RETURN_IF_ERROR(ValidateBatch(schema(), batch));
   if (batch.num_rows() == 0) return InsertCounts{};
-  if (!owns_log_)
-    return Status::Unavailable(
-        "a replica takes no writes: send them to the table that owns the log");
-  const std::string payload = EncodeInsert(batch, upsert);
-  QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, payload));
-  QV_ASSIGN_OR_RETURN(Applied applied,
-                      ApplyInOrder({lsn, RecordType::kInsert, payload}, /*trusted=*/true));
-  return InsertCounts{applied.inserted, applied.skipped, lsn};
+  const Column& keys = batch.columns[*schema().PrimaryKeyIndex()];
+  std::vector<std::vector<uint32_t>> rows(shards_.size());  // each shard's rows of the batch
+  for (size_t r = 0; r < batch.num_rows(); ++r)
+    rows[slots_.ShardOf(KeyAt(keys, r))].push_back(static_cast<uint32_t>(r));
+  // Row r's stamp is stamp + r in whichever shard it lands.
+  const uint64_t stamp = clock_.Take(batch.num_rows());
+  std::vector<std::pair<uint32_t, std::future<Result<InsertCounts>>>> writes;
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
+    if (rows[s].empty()) continue;
+    RecordBatch part = RecordBatch::ForSchema(schema());
+    for (size_t f = 0; f < part.columns.size(); ++f) {
+      part.columns[f].Reserve(rows[s].size());
+      for (uint32_t r : rows[s]) part.columns[f].AppendFrom(batch.columns[f], r);
+    }
+    // The shards' logs sync in parallel.
+    writes.emplace_back(
+        s, std::async(std::launch::async, [this, s, upsert, stamp, offsets = std::move(rows[s]),
+                                           part = std::move(part)]() {
+          return shards_[s]->Insert(part, upsert, stamp, offsets);
+        }));
+  }
+  InsertCounts total;
+  Status failed;
+  for (auto& [s, write] : writes) {
+    Result<InsertCounts> counts = write.get();
+    if (!counts.ok()) {
+      if (failed.ok()) failed = counts.status();
+      continue;
+    }
+    total.inserted += counts->inserted;
+    total.skipped += counts->skipped;
+    total.shard_lsns.emplace_back(s, counts->lsn);
+  }
+  if (!failed.ok()) return failed;
+  return total;
 }
 
-Status Table::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
-  const bool string_keys = schema_.fields[pk_index_].type == DataType::kString;
-  for (const auto& key : keys) {
+Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
+  if (shards_.size() == 1) {
+    QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[0]->Delete(keys));
+    if (counts.lsn != 0) counts.shard_lsns = {{0, counts.lsn}};
+    return counts;
+  }
+  const bool string_keys = schema().fields[*schema().PrimaryKeyIndex()].type == DataType::kString;
+  for (const PrimaryKey& key : keys) {
     if (std::holds_alternative<std::string>(key) != string_keys) {
       return Status::InvalidArgument(std::string("primary keys of this table are ") +
                                      (string_keys ? "strings" : "integers"));
     }
   }
-  return Status::OK();
+  DeleteCounts total;
+  const auto groups = KeysByShard(keys);
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
+    if (groups[s].empty()) continue;
+    QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[s]->Delete(groups[s]));
+    total.deleted += counts.deleted;
+    total.shard_lsns.emplace_back(s, counts.lsn);
+  }
+  return total;
 }
 
-Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
-  QV_RETURN_IF_ERROR(CheckKeyTypes(keys));
-  if (keys.empty()) return DeleteCounts{};
-  if (!owns_log_)
-    return Status::Unavailable(
-        "a replica takes no writes: send them to the table that owns the log");
-  const std::string payload = EncodeDelete(keys);
-  QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, payload));
-  QV_ASSIGN_OR_RETURN(Applied applied,
-                      ApplyInOrder({lsn, RecordType::kDelete, payload}, /*trusted=*/true));
-  return DeleteCounts{applied.deleted, lsn};
+Result<DeleteCounts> Table::DeleteWhere(std::string_view filter) {
+  // Every shard parses the same filter: a bad one fails at the first,
+  // before anything is deleted.
+  DeleteCounts total;
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
+    QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[s]->DeleteWhere(filter));
+    total.deleted += counts.deleted;
+    if (counts.lsn != 0) total.shard_lsns.emplace_back(s, counts.lsn);
+  }
+  if (shards_.size() == 1) total.lsn = total.shard_lsns.empty() ? 0 : total.shard_lsns[0].second;
+  return total;
 }
 
-Result<DeleteCounts> Table::DeleteWhere(std::string_view filter_text) {
-  QV_ASSIGN_OR_RETURN(Filter filter, Filter::Parse(filter_text, schema_, FilterScope::kRows));
-  std::vector<PrimaryKey> keys;
-  const auto version = Pin();
-  std::vector<uint8_t> passed;
-  for (const SegmentView& view : version->segments) {
-    const auto columns = view.segment->columns();
-    filter.EvaluateBatch(columns, view.rows, &passed);
-    for (size_t row = 0; row < view.rows; ++row) {
-      if (passed[row] && view.segment->IsLiveAt(row, version->lsn))
-        keys.push_back(KeyAt(columns[pk_index_], row));
+Result<ResultSet> Table::Search(const SearchRequest& request) const {
+  if (shards_.size() == 1) return shards_[0]->Search(request);
+  SearchRequest part = request;
+  part.with_distance = true;
+  part.facets.clear();
+  if (!request.facets.empty()) part.response.clear();  // facets may use any field
+  std::vector<ResultSet> parts;
+  for (const auto& shard : shards_) {
+    QV_ASSIGN_OR_RETURN(ResultSet result, shard->Search(part));
+    parts.push_back(std::move(result));
+  }
+  ResultSet merged = MergeSearch(std::move(parts), request.limit);
+  if (!request.facets.empty()) {
+    QV_ASSIGN_OR_RETURN(
+        merged.facets, FacetsOverRows(schema(), request.facets, FilterScope::kVectorQuery, merged));
+    QV_ASSIGN_OR_RETURN(auto wanted, ResolveResponse(schema(), request.response));
+    ProjectRows(wanted, &merged);
+  }
+  if (!request.with_distance) merged.distances.clear();
+  return merged;
+}
+
+Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
+  if (shards_.size() == 1) return shards_[0]->HybridSearch(request);
+  QV_ASSIGN_OR_RETURN(const size_t candidates, HybridCandidates(request));
+  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(schema(), request.response));
+  std::vector<Ranking> rankings;
+  for (size_t q = 0; q < request.queries.size(); ++q) {
+    const HybridRequest::Query& query = request.queries[q];
+    SearchRequest search;
+    search.field = query.field;
+    search.vector = query.vector;
+    search.sparse_vector = query.sparse_vector;
+    search.limit = candidates;
+    search.filter = request.filter;
+    search.response = {schema().fields[*schema().PrimaryKeyIndex()].name};
+    search.with_distance = true;
+    auto ranked = Search(search);
+    if (!ranked.ok()) return ranked.status().WithContext("queries[" + std::to_string(q) + "]");
+    rankings.push_back({std::move(ranked->keys), std::move(ranked->distances)});
+  }
+  const auto fused = Fuse(request, rankings);
+  // Fetch the best keys' rows; a key deleted since it was ranked is passed over.
+  ResultSet result;
+  result.fields = fields;
+  size_t next = 0;
+  while (result.rows.size() < request.limit && next < fused.size()) {
+    const size_t want = request.limit - result.rows.size();
+    std::vector<PrimaryKey> keys;
+    std::map<PrimaryKey, double> scores;
+    for (; next < fused.size() && keys.size() < want; ++next) {
+      keys.push_back(fused[next].first);
+      scores.emplace(fused[next].first, fused[next].second);
+    }
+    GetRequest get;
+    get.keys = keys;
+    get.response = request.response;
+    QV_ASSIGN_OR_RETURN(ResultSet found, GetByKeys(get));
+    for (size_t r = 0; r < found.rows.size(); ++r) {
+      result.rows.push_back(std::move(found.rows[r]));
+      if (request.with_score) result.scores.push_back(scores[found.keys[r]]);
+      result.keys.push_back(std::move(found.keys[r]));
     }
   }
-  // Rows inserted between the scan and the log append are not deleted: the
-  // delete is logged as the keys it matched, so replay needs no filter.
-  return Delete(keys);
+  return result;
+}
+
+Result<ResultSet> Table::GetByKeys(const GetRequest& request) const {
+  GetRequest part;
+  part.filter = request.filter;
+  part.response = request.facets.empty() ? request.response : std::vector<std::string>{};
+  const auto groups = KeysByShard(*request.keys);
+  std::vector<ResultSet> parts;
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
+    // Shard 0 always runs, so the request is checked even without keys.
+    if (groups[s].empty() && s != 0) continue;
+    part.keys = groups[s];
+    QV_ASSIGN_OR_RETURN(ResultSet result, shards_[s]->Get(part));
+    parts.push_back(std::move(result));
+  }
+  ResultSet rows = OrderByKeys(std::move(parts), *request.keys);
+  if (!request.facets.empty()) {
+    QV_ASSIGN_OR_RETURN(rows.facets,
+                        FacetsOverRows(schema(), request.facets, FilterScope::kRows, rows));
+    QV_ASSIGN_OR_RETURN(auto wanted, ResolveResponse(schema(), request.response));
+    ProjectRows(wanted, &rows);
+  }
+  // The page.
+  const size_t begin = std::min(request.skip, rows.rows.size());
+  const size_t end = request.limit
+                         ? std::min(rows.rows.size(), SaturatingAdd(begin, *request.limit))
+                         : rows.rows.size();
+  rows.rows = {std::make_move_iterator(rows.rows.begin() + static_cast<ptrdiff_t>(begin)),
+               std::make_move_iterator(rows.rows.begin() + static_cast<ptrdiff_t>(end))};
+  rows.keys = {rows.keys.begin() + static_cast<ptrdiff_t>(begin),
+               rows.keys.begin() + static_cast<ptrdiff_t>(end)};
+  rows.stamps.clear();
+  return rows;
+}
+
+Result<ResultSet> Table::Get(const GetRequest& request) const {
+  if (shards_.size() == 1) return shards_[0]->Get(request);
+  if (request.limit && *request.limit == 0)
+    return Status::InvalidArgument("limit must be positive");
+  if (request.keys) return GetByKeys(request);
+  GetRequest part = request;
+  part.skip = 0;
+  if (request.limit) part.limit = SaturatingAdd(request.skip, *request.limit);
+  part.partial_facets = !request.facets.empty();
+  std::vector<ResultSet> parts;
+  std::vector<std::vector<Facet>> facets;
+  for (const auto& shard : shards_) {
+    QV_ASSIGN_OR_RETURN(ResultSet result, shard->Get(part));
+    facets.push_back(std::move(result.partial_facets));
+    parts.push_back(std::move(result));
+  }
+  ResultSet merged = MergeGet(std::move(parts), request.skip, request.limit);
+  merged.facets = MergeFacets(std::move(facets));
+  return merged;
 }
 
 size_t Table::RowCount() const {
-  MutexLock lock(&state_mu_);
   size_t rows = 0;
-  for (const auto& s : sealed_) rows += s->live_rows();
-  for (const auto* list : {&frozen_, &growing_}) {
-    for (const auto& s : *list) rows += s->live_rows();
-  }
+  for (const auto& shard : shards_) rows += shard->RowCount();
   return rows;
 }
 
 TableStats Table::Stats() const {
   TableStats stats;
-  stats.checkpoint_lsn = checkpoint_lsn_.load();
-
-  stats.wal_syncs = log_->syncs();
-  stats.wal_bytes = log_->bytes_written();
-  MutexLock lock(&state_mu_);
-  stats.applied_lsn = state_lsn_;  // applied and published (a read sees it)
-  for (const auto& s : sealed_) stats.sealed_rows += s->live_rows();
-  stats.sealed_segments = sealed_.size();
-  for (const auto* list : {&frozen_, &growing_}) {
-    for (const auto& s : *list) stats.growing_rows += s->live_rows();
-  }
-  stats.live_rows = stats.sealed_rows + stats.growing_rows;
-  MutexLock index_lock(&index_mu_);
-  stats.index_builds = builds_done_;
-  stats.index_build_seconds = build_seconds_;
-  for (size_t f : schema_.VectorFieldIndexes()) {
-    FieldIndexStats& field = stats.indexes.emplace_back();
-    field.field = schema_.fields[f].name;
-    field.type = schema_.fields[f].index.type;
-    field.total_rows = stats.live_rows;
-    if (!WantsIndex(f)) continue;
-    for (const auto& s : sealed_) {
-      const IndexKey key{s->id(), f};
-      auto built = indexes_.find(s->id());
-      if (built != indexes_.end() && built->second.size() > f && built->second[f]) {
-        field.indexed_rows += s->live_rows();
-      } else if (auto failed = failed_.find(key); failed != failed_.end()) {
-        field.error = failed->second;
-      } else {
-        ++field.pending;
-        field.building += building_.contains(key) ? 1 : 0;
-      }
-    }
+  for (const auto& shard : shards_) {
+    stats.shards.push_back(shard->Stats());
+    AddStats(stats.shards.back(), &stats);
   }
   return stats;
+}
+
+Status Table::Health() const {
+  for (const auto& shard : shards_) QV_RETURN_IF_ERROR(shard->Health());
+  return Status::OK();
+}
+
+template <class Step>
+Status Table::EachShard(Step step) {
+  Status first;
+  for (const auto& shard : shards_) {
+    Status status = step(*shard);
+    if (first.ok() && !status.ok()) first = std::move(status);
+  }
+  return first;
+}
+
+Status Table::Seal() {
+  return EachShard([](Shard& shard) { return shard.Seal(); });
+}
+
+Status Table::MaybeSeal() {
+  return EachShard([](Shard& shard) { return shard.MaybeSeal(); });
+}
+
+Status Table::Compact(bool force) {
+  return EachShard([force](Shard& shard) { return shard.Compact(force); });
+}
+
+Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
+  const size_t first = next_build_.fetch_add(1) % shards_.size();
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    QV_ASSIGN_OR_RETURN(bool built, shards_[(first + i) % shards_.size()]->BuildNextIndex(stop));
+    if (built) return true;
+  }
+  return false;
+}
+
+Status Table::BuildAllIndexes() {
+  return EachShard([](Shard& shard) { return shard.BuildAllIndexes(); });
+}
+
+size_t Table::PendingIndexes() const {
+  size_t pending = 0;
+  for (const auto& shard : shards_) pending += shard->PendingIndexes();
+  return pending;
 }
 
 }  // namespace quiver

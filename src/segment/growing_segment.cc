@@ -3,7 +3,7 @@
 namespace quiver {
 
 GrowingSegment::GrowingSegment(const TableSchema& schema, size_t capacity, size_t sparse_entries)
-    : capacity_(capacity), pk_index_(*schema.PrimaryKeyIndex()) {
+    : capacity_(capacity), stamps_(new uint64_t[capacity]), pk_index_(*schema.PrimaryKeyIndex()) {
   columns_.reserve(schema.fields.size());
   for (const Field& field : schema.fields) {
     columns_.emplace_back(field);
@@ -20,8 +20,15 @@ bool GrowingSegment::HasRoomFor(const RecordBatch& batch, size_t row) const {
   return true;
 }
 
-void GrowingSegment::Append(const RecordBatch& batch, size_t row) {
+void GrowingSegment::Append(const RecordBatch& batch, size_t row, uint64_t stamp) {
   const size_t new_row = rows_.load(std::memory_order_relaxed);
+  stamps_[new_row] = stamp;
+  const uint64_t max = max_stamp_.load(std::memory_order_relaxed);
+  if (new_row == 0) min_stamp_.store(stamp, std::memory_order_relaxed);
+  if (new_row > 0 && stamp < max) stamps_sorted_.store(false, std::memory_order_relaxed);
+  if (new_row == 0 || stamp > max) max_stamp_.store(stamp, std::memory_order_relaxed);
+  if (new_row > 0 && stamp < min_stamp_.load(std::memory_order_relaxed))
+    min_stamp_.store(stamp, std::memory_order_relaxed);
   for (size_t f = 0; f < columns_.size(); ++f) columns_[f].AppendFrom(batch.columns[f], row);
   {
     MutexLock lock(&keys_mu_);
@@ -29,6 +36,14 @@ void GrowingSegment::Append(const RecordBatch& batch, size_t row) {
                                  static_cast<uint32_t>(new_row));
   }
   rows_.store(new_row + 1, std::memory_order_release);
+}
+
+Segment::StampRange GrowingSegment::stamp_range() const {
+  // Read after the row count, so the range covers at least the rows a
+  // reader's version shows (the release store of rows_ publishes it).
+  (void)num_rows();
+  return {min_stamp_.load(std::memory_order_relaxed), max_stamp_.load(std::memory_order_relaxed),
+          stamps_sorted_.load(std::memory_order_relaxed)};
 }
 
 int64_t GrowingSegment::FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -28,15 +29,21 @@ class GrowingSegment final : public Segment {
   bool HasRoomFor(const RecordBatch& batch, size_t row) const;
   // Writer only: appends row `row` of `batch` (HasRoomFor must hold); its
   // key must not be live in any segment.
-  void Append(const RecordBatch& batch, size_t row);
+  void Append(const RecordBatch& batch, size_t row, uint64_t stamp);
 
   size_t num_rows() const override { return rows_.load(std::memory_order_acquire); }
   std::span<const Column> columns() const override { return columns_; }
   int64_t FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const override;
+  uint64_t stamp(size_t row) const override { return stamps_[row]; }
+  StampRange stamp_range() const override;
 
  private:
   const size_t capacity_;
-  std::vector<Column> columns_;  // reserved for capacity_ rows; never reallocated
+  std::vector<Column> columns_;         // reserved for capacity_ rows; never reallocated
+  std::unique_ptr<uint64_t[]> stamps_;  // capacity_ of them
+  // The stamps' range so far (the writer updates, readers read).
+  std::atomic<uint64_t> min_stamp_{0}, max_stamp_{0};
+  std::atomic<bool> stamps_sorted_{true};
   const size_t pk_index_;
   std::atomic<size_t> rows_{0};
   mutable Mutex keys_mu_;  // held only for one lookup or one insert

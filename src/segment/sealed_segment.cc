@@ -71,6 +71,8 @@ Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file
     if (c.kind == ColumnKind::kRawVectors) extents.emplace_back(c.offset, c.offset + c.length);
     for (const Block& b : c.blocks) extents.emplace_back(b.offset, b.offset + b.stored_size);
   }
+  for (const Block& b : footer.stamp_blocks)
+    extents.emplace_back(b.offset, b.offset + b.stored_size);
   std::sort(extents.begin(), extents.end());
   uint64_t footer_offset;
   std::memcpy(&footer_offset, file.data() + file.size() - kTrailerSize, 8);
@@ -89,10 +91,60 @@ Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file
   return Status::OK();
 }
 
+// Appends rows [0, rows) to `file` as zstd blocks of kRowsPerBlock rows,
+// each encoded by `encode(out, begin, end)`.
+template <class Encode>
+Status AppendBlocks(std::string* file, size_t rows, Encode encode, std::vector<Block>* blocks) {
+  for (size_t begin = 0; begin < rows; begin += kRowsPerBlock) {
+    const size_t end = std::min(rows, begin + kRowsPerBlock);
+    std::string raw;
+    ByteWriter rw(&raw);
+    encode(&rw, begin, end);
+    std::string stored(ZSTD_compressBound(raw.size()), '\0');
+    const size_t n = ZSTD_compress(stored.data(), stored.size(), raw.data(), raw.size(), 1);
+    if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+    stored.resize(n);
+    blocks->push_back({file->size(), static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()),
+                       static_cast<uint32_t>(end - begin), Checksum64(stored)});
+    *file += stored;
+  }
+  return Status::OK();
+}
+
+// Checks and decompresses each block, handing its rows to `decode(reader, rows)`,
+// which must consume exactly the block.
+template <class Decode>
+Status ReadBlocks(const std::string& path, std::string_view file, const std::string& where,
+                  const std::vector<Block>& blocks, Decode decode) {
+  const uint64_t data_end = file.size() - kTrailerSize;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const Block& block = blocks[b];
+    const std::string at = where + " block " + std::to_string(b);
+    if (block.offset > data_end || block.stored_size > data_end - block.offset) {
+      return CorruptAt(path, at + " out of bounds", block.offset);
+    }
+    const std::string_view stored = file.substr(block.offset, block.stored_size);
+    if (Checksum64(stored) != block.checksum)
+      return CorruptAt(path, at + " checksum mismatch", block.offset);
+    std::string raw(block.raw_size, '\0');
+    const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
+    if (ZSTD_isError(n) || n != raw.size())
+      return CorruptAt(path, at + " does not decompress", block.offset);
+    ByteReader reader(raw);
+    Status decoded = decode(&reader, block.rows);
+    if (!decoded.ok() || reader.remaining() != 0)
+      return CorruptAt(path, at + " does not decode", block.offset);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSchema& schema,
-                        std::span<const Column> columns, Lsn min_lsn, Lsn max_lsn) {
+                        std::span<const Column> columns, std::span<const uint64_t> stamps,
+                        Lsn min_lsn, Lsn max_lsn) {
+  if (!columns.empty() && stamps.size() != columns[0].size())
+    return Status::Internal("a segment needs one write stamp per row");
   std::string file(kHeaderMagic);
   ByteWriter w(&file);
   w.U32(kVersion);
@@ -120,25 +172,21 @@ Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSche
       meta.checksum = Checksum64(std::string_view(file).substr(meta.offset, meta.length));
     } else {
       meta.kind = ColumnKind::kZstdBlocks;
-      for (size_t begin = 0; begin < column.size(); begin += kRowsPerBlock) {
-        const size_t end = std::min(column.size(), begin + kRowsPerBlock);
-        std::string raw;
-        ByteWriter rw(&raw);
-        column.EncodeRange(&rw, begin, end);
-        std::string stored(ZSTD_compressBound(raw.size()), '\0');
-        const size_t n = ZSTD_compress(stored.data(), stored.size(), raw.data(), raw.size(), 1);
-        if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-        stored.resize(n);
-        Block block{file.size(), static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()),
-                    static_cast<uint32_t>(end - begin), Checksum64(stored)};
-        file += stored;
-        meta.blocks.push_back(block);
-      }
+      QV_RETURN_IF_ERROR(AppendBlocks(
+          &file, column.size(),
+          [&](ByteWriter* out, size_t begin, size_t end) { column.EncodeRange(out, begin, end); },
+          &meta.blocks));
       ComputeMinMax(column, &meta);
     }
     footer.columns.push_back(std::move(meta));
   }
   footer.key_order = KeyOrder(columns[*schema.PrimaryKeyIndex()]);
+  QV_RETURN_IF_ERROR(AppendBlocks(
+      &file, stamps.size(),
+      [&](ByteWriter* out, size_t begin, size_t end) {
+        for (size_t row = begin; row < end; ++row) out->U64(stamps[row]);
+      },
+      &footer.stamp_blocks));
   const std::string encoded = EncodeFooter(footer);
   const uint64_t footer_offset = file.size();
   file += encoded;
@@ -200,26 +248,29 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
     if (meta.kind != ColumnKind::kZstdBlocks) return CorruptAt(path, where + " has a bad kind", 0);
     Column column(field);
     column.Reserve(seg->rows_);
-    for (size_t b = 0; b < meta.blocks.size(); ++b) {
-      const Block& block = meta.blocks[b];
-      const std::string at = where + " block " + std::to_string(b);
-      if (block.offset > data_end || block.stored_size > data_end - block.offset) {
-        return CorruptAt(path, at + " out of bounds", block.offset);
-      }
-      const std::string_view stored = file.substr(block.offset, block.stored_size);
-      if (Checksum64(stored) != block.checksum)
-        return CorruptAt(path, at + " checksum mismatch", block.offset);
-      std::string raw(block.raw_size, '\0');
-      const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored.data(), stored.size());
-      if (ZSTD_isError(n) || n != raw.size())
-        return CorruptAt(path, at + " does not decompress", block.offset);
-      ByteReader reader(raw);
-      Status decoded = column.AppendDecoded(&reader, block.rows);
-      if (!decoded.ok() || reader.remaining() != 0)
-        return CorruptAt(path, at + " does not decode", block.offset);
-    }
+    QV_RETURN_IF_ERROR(ReadBlocks(
+        path, file, where, meta.blocks,
+        [&](ByteReader* reader, uint32_t rows) { return column.AppendDecoded(reader, rows); }));
     if (column.size() != seg->rows_) return CorruptAt(path, where + " has the wrong row count", 0);
     seg->columns_.push_back(std::move(column));
+  }
+  seg->stamps_.reserve(footer->stamp_blocks.empty() ? 0 : seg->rows_);
+  QV_RETURN_IF_ERROR(ReadBlocks(path, file, "write stamps", footer->stamp_blocks,
+                                [&](ByteReader* reader, uint32_t rows) {
+                                  for (uint32_t i = 0; i < rows; ++i) {
+                                    uint64_t stamp;
+                                    QV_RETURN_IF_ERROR(reader->U64(&stamp));
+                                    seg->stamps_.push_back(stamp);
+                                  }
+                                  return Status::OK();
+                                }));
+  StampRange& range = seg->stamp_range_;
+  for (size_t row = 0; row < seg->stamps_.size(); ++row) {
+    const uint64_t stamp = seg->stamps_[row];
+    if (row == 0) range.min = range.max = stamp;
+    range.sorted = range.sorted && stamp >= range.max;
+    range.min = std::min(range.min, stamp);
+    range.max = std::max(range.max, stamp);
   }
   return seg;
 }

@@ -14,10 +14,12 @@
 
 namespace quiver {
 
-// Writes `columns` (every row of them, in order) as a sealed segment file at
-// `path`, atomically (docs/FORMATS.md, "Segment"). Keys must be unique.
+// Writes `columns` (every row of them, in order) and each row's write stamp
+// as a sealed segment file at `path`, atomically (docs/FORMATS.md,
+// "Segment"). Keys must be unique.
 Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSchema& schema,
-                        std::span<const Column> columns, Lsn min_lsn, Lsn max_lsn);
+                        std::span<const Column> columns, std::span<const uint64_t> stamps,
+                        Lsn min_lsn, Lsn max_lsn);
 
 // An immutable segment read from its file: vector columns are served from
 // the mapping (so a table may exceed RAM), scalar columns are decompressed
@@ -40,6 +42,9 @@ class SealedSegment final : public Segment {
   size_t num_rows() const override { return rows_; }
   std::span<const Column> columns() const override { return columns_; }
   int64_t FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const override;
+  uint64_t stamp(size_t row) const override { return stamps_.empty() ? 0 : stamps_[row]; }
+  uint64_t max_stamp() const { return stamp_range_.max; }
+  StampRange stamp_range() const override { return stamp_range_; }
 
  private:
   SealedSegment() = default;
@@ -51,6 +56,8 @@ class SealedSegment final : public Segment {
   std::unique_ptr<MappedFile> file_;
   std::vector<Column> columns_;
   std::vector<uint32_t> key_order_;  // row numbers sorted by primary key
+  std::vector<uint64_t> stamps_;     // per row; empty in a version 1 file (stamps 0)
+  StampRange stamp_range_;
 };
 
 }  // namespace quiver

@@ -31,6 +31,17 @@ class Segment {
   virtual std::span<const Column> columns() const = 0;
   // The row among [0, rows) that holds `key` and is live at `snapshot`, or -1.
   virtual int64_t FindKey(const PrimaryKey& key, size_t rows, Lsn snapshot) const = 0;
+  // The row's write stamp: when its write was made, on the table's clock
+  // (orders rows across the shards of a table; 0 when written before stamps).
+  virtual uint64_t stamp(size_t row) const = 0;
+  // The stamps of the segment's rows so far: their range, and whether they
+  // never go down from one row to the next (then rows in row order are in
+  // stamp order).
+  struct StampRange {
+    uint64_t min = 0, max = 0;
+    bool sorted = true;
+  };
+  virtual StampRange stamp_range() const = 0;
 
   const RowDeletes& deletes() const { return deletes_; }
   // Writer only: row `row` is deleted by the record at `lsn`.

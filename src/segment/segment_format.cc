@@ -7,6 +7,35 @@
 #include "schema/schema_codec.h"
 
 namespace quiver::segment_format {
+namespace {
+
+void EncodeBlocks(ByteWriter* w, const std::vector<Block>& blocks) {
+  w->Varint(blocks.size());
+  for (const Block& b : blocks) {
+    w->U64(b.offset);
+    w->U32(b.stored_size);
+    w->U32(b.raw_size);
+    w->U32(b.rows);
+    w->U64(b.checksum);
+  }
+}
+
+Status DecodeBlocks(ByteReader* r, std::vector<Block>* blocks) {
+  uint64_t count;
+  QV_RETURN_IF_ERROR(r->Varint(&count));
+  if (count > r->remaining()) return Status::Corruption("absurd block count");
+  blocks->resize(count);
+  for (Block& b : *blocks) {
+    QV_RETURN_IF_ERROR(r->U64(&b.offset));
+    QV_RETURN_IF_ERROR(r->U32(&b.stored_size));
+    QV_RETURN_IF_ERROR(r->U32(&b.raw_size));
+    QV_RETURN_IF_ERROR(r->U32(&b.rows));
+    QV_RETURN_IF_ERROR(r->U64(&b.checksum));
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 std::string EncodeFooter(const Footer& footer) {
   std::string out;
@@ -23,14 +52,7 @@ std::string EncodeFooter(const Footer& footer) {
       w.U64(c.length);
       w.U64(c.checksum);
     } else {
-      w.Varint(c.blocks.size());
-      for (const Block& b : c.blocks) {
-        w.U64(b.offset);
-        w.U32(b.stored_size);
-        w.U32(b.raw_size);
-        w.U32(b.rows);
-        w.U64(b.checksum);
-      }
+      EncodeBlocks(&w, c.blocks);
     }
     w.U8(c.has_min_max ? 1 : 0);
     if (c.has_min_max) {
@@ -40,10 +62,11 @@ std::string EncodeFooter(const Footer& footer) {
   }
   w.Varint(footer.key_order.size());
   w.Raw(footer.key_order.data(), footer.key_order.size() * sizeof(uint32_t));
+  EncodeBlocks(&w, footer.stamp_blocks);
   return out;
 }
 
-Result<Footer> DecodeFooter(std::string_view bytes) {
+Result<Footer> DecodeFooter(std::string_view bytes, uint32_t version) {
   ByteReader r(bytes);
   Footer footer;
   uint64_t field_count;
@@ -64,17 +87,7 @@ Result<Footer> DecodeFooter(std::string_view bytes) {
       QV_RETURN_IF_ERROR(r.U64(&c.length));
       QV_RETURN_IF_ERROR(r.U64(&c.checksum));
     } else if (c.kind == ColumnKind::kZstdBlocks) {
-      uint64_t blocks;
-      QV_RETURN_IF_ERROR(r.Varint(&blocks));
-      if (blocks > r.remaining()) return Status::Corruption("absurd block count");
-      c.blocks.resize(blocks);
-      for (Block& b : c.blocks) {
-        QV_RETURN_IF_ERROR(r.U64(&b.offset));
-        QV_RETURN_IF_ERROR(r.U32(&b.stored_size));
-        QV_RETURN_IF_ERROR(r.U32(&b.raw_size));
-        QV_RETURN_IF_ERROR(r.U32(&b.rows));
-        QV_RETURN_IF_ERROR(r.U64(&b.checksum));
-      }
+      QV_RETURN_IF_ERROR(DecodeBlocks(&r, &c.blocks));
     } else {
       return Status::Corruption("unknown column kind " + std::to_string(kind));
     }
@@ -94,6 +107,13 @@ Result<Footer> DecodeFooter(std::string_view bytes) {
   for (uint32_t row : footer.key_order) {
     if (row >= footer.row_count) return Status::Corruption("primary-key order names a missing row");
   }
+  if (version >= 2) {
+    QV_RETURN_IF_ERROR(DecodeBlocks(&r, &footer.stamp_blocks));
+    uint64_t stamped = 0;
+    for (const Block& b : footer.stamp_blocks) stamped += b.rows;
+    if (stamped != footer.row_count)
+      return Status::Corruption("write stamps do not cover every row");
+  }
   if (r.remaining() != 0) return Status::Corruption("trailing bytes in footer");
   return footer;
 }
@@ -104,7 +124,7 @@ Result<Footer> ReadFooter(std::string_view file) {
   }
   uint32_t version;
   std::memcpy(&version, file.data() + 8, 4);
-  if (version != kVersion)
+  if (version < kMinVersion || version > kVersion)
     return Status::Corruption("unsupported segment version " + std::to_string(version));
   const std::string_view trailer = file.substr(file.size() - kTrailerSize);
   if (trailer.substr(24) != kTrailerMagic) {
@@ -123,7 +143,7 @@ Result<Footer> ReadFooter(std::string_view file) {
   if (Checksum64(footer) != sum) {
     return Status::Corruption("footer checksum mismatch at offset " + std::to_string(offset));
   }
-  auto decoded = DecodeFooter(footer);
+  auto decoded = DecodeFooter(footer, version);
   if (!decoded.ok())
     return decoded.status().WithContext("footer at offset " + std::to_string(offset));
   return decoded;

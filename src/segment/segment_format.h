@@ -16,7 +16,9 @@ namespace quiver::segment_format {
 
 inline constexpr std::string_view kHeaderMagic{"QVSEG\x00\x00\x01", 8};
 inline constexpr std::string_view kTrailerMagic{"QVSEGEND", 8};
-inline constexpr uint32_t kVersion = 1;
+// Version 2 added the rows' write stamps after the primary-key order.
+inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kMinVersion = 1;
 inline constexpr size_t kHeaderSize = 16;   // magic, u32 version, u32 reserved
 inline constexpr size_t kTrailerSize = 32;  // u64 footer offset, length, checksum; magic
 inline constexpr size_t kVectorAlignment = 64;
@@ -46,10 +48,12 @@ struct Footer {
   std::vector<Field> fields;
   std::vector<ColumnMeta> columns;
   std::vector<uint32_t> key_order;  // row numbers sorted by primary key
+  // Each row's write stamp (u64 little-endian, zstd blocks); none in version 1.
+  std::vector<Block> stamp_blocks;
 };
 
 std::string EncodeFooter(const Footer& footer);
-Result<Footer> DecodeFooter(std::string_view bytes);
+Result<Footer> DecodeFooter(std::string_view bytes, uint32_t version = kVersion);
 
 // Checks header and trailer and returns the decoded footer.
 Result<Footer> ReadFooter(std::string_view file);

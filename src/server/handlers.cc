@@ -67,8 +67,14 @@ Result<Reply> CreateTable(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(JsonBody body, JsonBody::Parse(req.body));
   QV_ASSIGN_OR_RETURN(TableSchema schema, DecodeTableSchema(body));
+  QV_ASSIGN_OR_RETURN(auto shards, body.OptionalInt("shards"));
+  if (shards && (*shards < 1 || *shards > kMaxShards)) {
+    return Status::InvalidArgument("shards must be between 1 and " + std::to_string(kMaxShards) +
+                                   ", not " + std::to_string(*shards));
+  }
   const std::string name = schema.name;
-  QV_RETURN_IF_ERROR(engine.CreateTable(db, std::move(schema)));
+  QV_RETURN_IF_ERROR(
+      engine.CreateTable(db, std::move(schema), static_cast<uint32_t>(shards.value_or(1))));
   return Reply{"Create " + name + " successfully.", std::nullopt};
 }
 
@@ -119,7 +125,9 @@ Result<Reply> Insert(Engine& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto upsert, body.OptionalBool("upsert"));
   QV_ASSIGN_OR_RETURN(InsertCounts counts, table->Insert(batch, upsert.value_or(false)));
   return Reply{"Insert data to " + table->schema().name + " successfully.",
-               Json{{"inserted", counts.inserted}, {"skipped", counts.skipped}}};
+               Json{{"inserted", counts.inserted},
+                    {"skipped", counts.skipped},
+                    {"lsn", EncodeShardLsns(counts.shard_lsns)}}};
 }
 
 Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
@@ -140,7 +148,7 @@ Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
     return Status::InvalidArgument("primaryKeys or filter is required");
   }
   return Reply{"Delete data from " + table->schema().name + " successfully.",
-               Json{{"deleted", counts.deleted}}};
+               Json{{"deleted", counts.deleted}, {"lsn", EncodeShardLsns(counts.shard_lsns)}}};
 }
 
 Result<Reply> Query(Engine& engine, const httplib::Request& req) {

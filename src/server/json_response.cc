@@ -149,6 +149,25 @@ void AddStorageFields(const TableStats& stats, const Status& health, Json* out) 
     indexes.push_back(std::move(index));
   }
   (*out)["indexes"] = std::move(indexes);
+  // Each shard's rows and LSNs (the table's numbers above are their sums).
+  Json shards = Json::array();
+  for (size_t i = 0; i < stats.shards.size(); ++i) {
+    const ShardStats& shard = stats.shards[i];
+    shards.push_back({{"shard", i},
+                      {"records", shard.live_rows},
+                      {"sealedRecords", shard.sealed_rows},
+                      {"unsealedRecords", shard.growing_rows},
+                      {"sealedSegments", shard.sealed_segments},
+                      {"checkpointLsn", shard.checkpoint_lsn},
+                      {"lastLsn", shard.applied_lsn}});
+  }
+  (*out)["shards"] = std::move(shards);
+}
+
+Json EncodeShardLsns(const std::vector<std::pair<uint32_t, Lsn>>& lsns) {
+  Json out = Json::object();
+  for (const auto& [shard, lsn] : lsns) out[std::to_string(shard)] = lsn;
+  return out;
 }
 
 }  // namespace quiver

@@ -21,5 +21,7 @@ Json EncodeTableInfo(const TableInfo& info);
 // sealedSegments, sealedRecords, unsealedRecords, checkpointLsn, lastLsn,
 // writable, and error when writes are refused.
 void AddStorageFields(const TableStats& stats, const Status& health, Json* out);
+// A write's LSN in each shard it wrote to: {"<shard>": lsn, ...}.
+Json EncodeShardLsns(const std::vector<std::pair<uint32_t, Lsn>>& lsns);
 
 }  // namespace quiver

@@ -37,7 +37,7 @@ def test_full_session(client, server):
     status, body = client.state()
     assert status == 200 and body["message"] == "Server is online!"
     status, body = client.insert("MyTable", RECORDS)
-    assert body["result"] == {"inserted": 5, "skipped": 0}
+    assert body["result"] == {"inserted": 5, "skipped": 0, "lsn": {"0": 1}}
     assert client.list_tables()[1]["result"] == ["MyTable"]
 
     _, body = client.query("MyTable", query_field="Embedding", query_vector=[0.35, 0.55, 0.47, 0.94],
@@ -58,14 +58,14 @@ def test_full_session(client, server):
     assert body["result"] == [{"ID": 3, "Meta": None}, {"ID": 4, "Meta": {"tags": [1, 2]}}]
 
     _, body = client.delete("MyTable", primary_keys=[1, 99])
-    assert body["result"] == {"deleted": 1}
+    assert body["result"] == {"deleted": 1, "lsn": {"0": 2}}
     _, body = client.delete("MyTable", filter="Doc = 'London' OR Doc = 'Paris'")
-    assert body["result"] == {"deleted": 1}
+    assert body["result"] == {"deleted": 1, "lsn": {"0": 3}}
 
     _, body = client.insert("MyTable", [{"ID": 3, "Doc": "dup", "Embedding": [0, 0, 0, 0]}])
-    assert body["result"] == {"inserted": 0, "skipped": 1}
+    assert body["result"] == {"inserted": 0, "skipped": 1, "lsn": {"0": 4}}
     _, body = client.upsert("MyTable", [{"ID": 3, "Doc": "Moskva", "Embedding": [1, 1, 1, 1]}])
-    assert body["result"] == {"inserted": 1, "skipped": 0}
+    assert body["result"] == {"inserted": 1, "skipped": 0, "lsn": {"0": 5}}
     _, body = client.get("MyTable", primary_keys=[3])
     assert body["result"][0]["Doc"] == "Moskva" and body["result"][0]["Embedding"] == [1, 1, 1, 1]
 
@@ -133,7 +133,7 @@ def test_string_primary_keys_and_all_scalar_types(client):
     _, body = client.get("Typed", filter="k = 'a''b' AND b = TRUE AND l = 9007199254740993")
     assert len(body["result"]) == 1
     _, body = client.delete("Typed", primary_keys=["a'b"])
-    assert body["result"] == {"deleted": 1}
+    assert body["result"] == {"deleted": 1, "lsn": {"0": 2}}
 
 
 def test_load_is_idempotent_and_databases_reopen_after_restart(server, api):

@@ -104,11 +104,13 @@ def test_pyepsilla_requests(server):
 
     data = f"/api/{db}/data"
     assert c.result("POST", f"{data}/insert", {"table": "T", "data": RECORDS}) == \
-        {"inserted": 3, "skipped": 0}
+        {"inserted": 3, "skipped": 0, "lsn": {"0": 1}}
     upsert = {"table": "Indexed", "data": RECORDS[:1], "upsert": True}
-    assert c.result("POST", f"{data}/insert", upsert) == {"inserted": 1, "skipped": 0}
+    assert c.result("POST", f"{data}/insert", upsert) == \
+        {"inserted": 1, "skipped": 0, "lsn": {"0": 1}}
     upsert["data"] = [{"ID": 1, "Doc": "uno", "Embedding": [0, 0, 0, 1]}]
-    assert c.result("POST", f"{data}/insert", upsert) == {"inserted": 1, "skipped": 0}
+    assert c.result("POST", f"{data}/insert", upsert) == \
+        {"inserted": 1, "skipped": 0, "lsn": {"0": 2}}
     assert c.result("POST", f"{data}/get", {"table": "Indexed"}) == upsert["data"]
 
     # pyepsilla 0.3.x: "response": [] (every field), facets with COUNT(*).
@@ -131,9 +133,9 @@ def test_pyepsilla_requests(server):
     assert result == [{"ID": 1}, {"ID": 2}]
 
     assert c.result("POST", f"{data}/delete", {"table": "T", "primaryKeys": [1]}) == \
-        {"deleted": 1}
+        {"deleted": 1, "lsn": {"0": 2}}
     assert c.result("POST", f"{data}/delete", {"table": "T", "filter": "ID = 2"}) == \
-        {"deleted": 1}
+        {"deleted": 1, "lsn": {"0": 3}}
     assert ids(c.result("POST", f"{data}/get", {"table": "T"})) == [3]
 
     stats = c.result("GET", f"/api/{db}/statistics", {})

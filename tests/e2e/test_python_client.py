@@ -79,7 +79,7 @@ def test_numpy_vectors_keys_scalars_and_limits(client):
     records = [{"id": keys[i], "score": np.float32(i + 0.25), "count": np.int64(i * i),
                 "flag": np.bool_(i % 2 == 0), "v": vectors[i]} for i in range(len(keys))]
     _, body = client.insert("np", records)
-    assert body["result"] == {"inserted": 40, "skipped": 0}
+    assert body["result"] == {"inserted": 40, "skipped": 0, "lsn": {"0": 1}}
 
     query = vectors[17] + np.float32(0.01)
     expected = nearest(vectors.tolist(), keys.tolist(), query.tolist(), 2)
@@ -104,12 +104,12 @@ def test_numpy_vectors_keys_scalars_and_limits(client):
 
     _, body = client.upsert("np", [{"id": keys[3], "score": np.float32(-1.5), "count": np.int64(7),
                                     "flag": np.bool_(True), "v": np.zeros(DIMS, np.float32)}])
-    assert body["result"] == {"inserted": 1, "skipped": 0}
+    assert body["result"] == {"inserted": 1, "skipped": 0, "lsn": {"0": 2}}
     _, body = client.get("np", primary_keys=keys[3:4])
     assert body["result"] == [{"id": int(keys[3]), "score": -1.5, "count": 7, "flag": True,
                                "v": [0.0] * DIMS}]
     _, body = client.delete("np", primary_keys=keys[:10])
-    assert body["result"] == {"deleted": 10}
+    assert body["result"] == {"deleted": 10, "lsn": {"0": 3}}
     assert record_count(client, "np") == 30
 
 
@@ -128,7 +128,8 @@ def test_numpy_hybrid_query_dense_and_sparse(client):
                      "terms": {"indices": np.array(indices, dtype=np.int64),
                                "values": np.array([rng.randint(1, 4) for _ in indices],
                                                   dtype=np.float32)}})
-    assert client.insert("hy", rows)[1]["result"] == {"inserted": 60, "skipped": 0}
+    assert client.insert("hy", rows)[1]["result"] == {"inserted": 60, "skipped": 0,
+                                                      "lsn": {"0": 1}}
 
     as_lists = [{"field": "dense", "vector": [1.0, 0.0, -1.0, 2.0], "weight": 0.75},
                 {"field": "terms", "vector": {"indices": [3, 7, 11], "values": [1.0, 2.0, 0.5]},

@@ -53,8 +53,10 @@ TEST(SealedSegment, RoundTripsEveryTypeAndFindsKeys) {
   auto fs = NewPosixFileSystem();
   const auto schema = AllTypes();
   const RecordBatch batch = Rows(schema, 150);
+  std::vector<uint64_t> stamps;
+  for (uint64_t r = 0; r < 150; ++r) stamps.push_back(1'700'000'000'000'000 + 3 * r);
   const std::string path = JoinPath(dir.path(), "1.seg");
-  ASSERT_TRUE(WriteSegmentFile(fs.get(), path, schema, batch.columns, 10, 20).ok());
+  ASSERT_TRUE(WriteSegmentFile(fs.get(), path, schema, batch.columns, stamps, 10, 20).ok());
   auto seg = SealedSegment::Open(fs.get(), path, schema, 1);
   ASSERT_TRUE(seg.ok()) << seg.status().ToString();
   ASSERT_EQ((*seg)->num_rows(), 150u);
@@ -65,6 +67,8 @@ TEST(SealedSegment, RoundTripsEveryTypeAndFindsKeys) {
       EXPECT_EQ((*seg)->columns()[f].GetValue(r), batch.columns[f].GetValue(r)) << r << "," << f;
     }
   }
+  for (size_t r = 0; r < 150; ++r) EXPECT_EQ((*seg)->stamp(r), stamps[r]) << r;
+  EXPECT_EQ((*seg)->max_stamp(), stamps.back());
   EXPECT_EQ(reinterpret_cast<uintptr_t>((*seg)->columns()[6].VectorData()) % 64, 0u) << "aligned";
   EXPECT_EQ((*seg)->FindKey(std::string("key-0"), 150, kLatest), 0);
   EXPECT_EQ((*seg)->FindKey(std::string("key-919"), 150, kLatest), 1);
@@ -88,12 +92,14 @@ TEST(SealedSegment, ManyBlocksRoundTrip) {
     const float v[2] = {float(r), 0};
     batch.columns[1].AppendVector(v);
   }
+  const std::vector<uint64_t> stamps(n, 7);
   const std::string path = JoinPath(dir.path(), "1.seg");
-  ASSERT_TRUE(WriteSegmentFile(fs.get(), path, schema, batch.columns, 1, 1).ok());
+  ASSERT_TRUE(WriteSegmentFile(fs.get(), path, schema, batch.columns, stamps, 1, 1).ok());
   auto seg = SealedSegment::Open(fs.get(), path, schema, 1);
   ASSERT_TRUE(seg.ok()) << seg.status().ToString();
   EXPECT_EQ((*seg)->FindKey(int64_t{1}, n, kLatest), n - 1);
   EXPECT_EQ((*seg)->columns()[0].GetInt(70000), n - 70000);
+  EXPECT_EQ((*seg)->stamp(n - 1), 7u);
 }
 
 // T4: a flipped bit anywhere in a segment file is detected at open.
@@ -102,7 +108,9 @@ TEST(SealedSegment, EveryFlippedByteIsDetected) {
   auto fs = NewPosixFileSystem();
   const auto schema = AllTypes();
   const std::string path = JoinPath(dir.path(), "1.seg");
-  ASSERT_TRUE(WriteSegmentFile(fs.get(), path, schema, Rows(schema, 20).columns, 1, 2).ok());
+  const std::vector<uint64_t> stamps(20, 5);
+  ASSERT_TRUE(
+      WriteSegmentFile(fs.get(), path, schema, Rows(schema, 20).columns, stamps, 1, 2).ok());
   const std::string original = fs->ReadFile(path).value();
   for (size_t byte = 0; byte < original.size(); ++byte) {
     std::string damaged = original;

@@ -112,12 +112,12 @@ TEST(Table, ReplicaThatOnlyReadsTheLogBuildsTheSameState) {
   auto schema = VectorSchema(Metric::kEuclidean);
   TableOptions writer_options;
   writer_options.seal_rows = 1'000'000;  // the writer keeps its whole log
-  auto writer = std::move(Table::Open(fs.get(), writer_dir.path(), schema, writer_options).value());
+  auto writer = std::move(Shard::Open(fs.get(), writer_dir.path(), schema, writer_options).value());
   TableOptions replica_options;
   replica_options.seal_rows = 40;
   replica_options.max_segments = 2;
   auto opened =
-      Table::OpenReplica(fs.get(), replica_dir.path(), schema, replica_options, writer->log());
+      Shard::OpenReplica(fs.get(), replica_dir.path(), schema, replica_options, writer->log());
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto& replica = *opened;
 

@@ -84,7 +84,7 @@ async function main() {
   same('listTables', ok('listTables', await db.listTables()).result, [TABLE, 'Keep']);
 
   same('insert', ok('insert', await db.insert(TABLE, RECORDS)).result,
-    { inserted: 5, skipped: 0 });
+    { inserted: 5, skipped: 0, lsn: { 0: 1 } });
   ok('insert Keep', await db.insert('Keep', [RECORDS[0]]));
 
   let res = ok('query all', await db.query(TABLE, {
@@ -119,9 +119,9 @@ async function main() {
   same('get all', res.result, RECORDS);
 
   same('deleteByPrimaryKeys', ok('deleteByPrimaryKeys',
-    await db.deleteByPrimaryKeys(TABLE, [1, 42])).result, { deleted: 1 });
+    await db.deleteByPrimaryKeys(TABLE, [1, 42])).result, { deleted: 1, lsn: { 0: 2 } });
   same('delete by filter', ok('delete by filter',
-    await db.delete(TABLE, { filter: "Doc = 'London'" })).result, { deleted: 1 });
+    await db.delete(TABLE, { filter: "Doc = 'London'" })).result, { deleted: 1, lsn: { 0: 3 } });
   res = ok('get after deletes', await db.get(TABLE, { response: ['ID'] }));
   same('get after deletes', res.result, [{ ID: 3 }, { ID: 4 }, { ID: 5 }]);
   res = ok('get deleted keys', await db.get(TABLE, { response: ['ID'], primaryKeys: [1, 2, 3] }));

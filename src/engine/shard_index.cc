@@ -1,4 +1,4 @@
-// Table: the indexes of sealed segments -- loading them at open, building
+// Shard: the indexes of sealed segments -- loading them at open, building
 // missing ones (the index rebuilder's work), and finding them for searches.
 
 #include <spdlog/spdlog.h>
@@ -7,16 +7,16 @@
 #include <chrono>
 
 #include "common/log.h"
-#include "engine/table.h"
+#include "engine/shard.h"
 
 namespace quiver {
 
-bool Table::WantsIndex(size_t field) const {
+bool Shard::WantsIndex(size_t field) const {
   const Field& f = schema_.fields[field];
   return IsDenseVectorType(f.type) && f.index.type != IndexType::kFlat;
 }
 
-index::VectorSet Table::VectorSetOf(const Segment& segment, size_t field) const {
+index::VectorSet Shard::VectorSetOf(const Segment& segment, size_t field) const {
   const Field& f = schema_.fields[field];
   const Column& column = segment.columns()[field];
   index::VectorSet v;
@@ -36,12 +36,12 @@ index::VectorSet Table::VectorSetOf(const Segment& segment, size_t field) const 
   return v;
 }
 
-std::string Table::IndexPath(uint64_t segment, size_t field) const {
+std::string Shard::IndexPath(uint64_t segment, size_t field) const {
   return JoinPath(JoinPath(dir_, "indexes"),
                   std::to_string(segment) + "." + std::to_string(field) + ".qvi");
 }
 
-Result<std::shared_ptr<const index::VectorIndex>> Table::OpenIndex(const SealedSegment& segment,
+Result<std::shared_ptr<const index::VectorIndex>> Shard::OpenIndex(const SealedSegment& segment,
                                                                    size_t field) const {
   const std::string path = IndexPath(segment.id(), field);
   QV_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, fs_->Map(path));
@@ -55,7 +55,7 @@ Result<std::shared_ptr<const index::VectorIndex>> Table::OpenIndex(const SealedS
   return std::shared_ptr<const index::VectorIndex>(std::move(opened));
 }
 
-Status Table::LoadIndexes(const Manifest& manifest) {
+Status Shard::LoadIndexes(const Manifest& manifest) {
   const std::string dir = JoinPath(dir_, "indexes");
   QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
   std::set<std::string> referenced;
@@ -99,7 +99,7 @@ Status Table::LoadIndexes(const Manifest& manifest) {
   return Status::OK();
 }
 
-Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
+Result<bool> Shard::BuildNextIndex(const std::atomic<bool>* stop) {
   std::shared_ptr<SealedSegment> segment;
   size_t field = 0;
   {
@@ -138,7 +138,7 @@ Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
   return true;
 }
 
-Status Table::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
+Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
                          const std::atomic<bool>* stop) {
   const auto start = std::chrono::steady_clock::now();
   // The segment is immutable and mapped: no lock is needed to read it, and
@@ -179,14 +179,14 @@ Status Table::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
   return Status::OK();
 }
 
-Status Table::BuildAllIndexes() {
+Status Shard::BuildAllIndexes() {
   while (true) {
     QV_ASSIGN_OR_RETURN(bool built, BuildNextIndex());
     if (!built) return Status::OK();
   }
 }
 
-size_t Table::PendingIndexes() const {
+size_t Shard::PendingIndexes() const {
   MutexLock state(&state_mu_);
   MutexLock lock(&index_mu_);
   size_t pending = 0;

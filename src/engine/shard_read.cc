@@ -1,4 +1,4 @@
-// Table: the read path (vector search and get), across every segment.
+// Shard: the read path (vector search and get), across every segment.
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,8 @@
 
 #include "common/text.h"
 #include "engine/distance.h"
-#include "engine/table.h"
+#include "engine/merge.h"
+#include "engine/shard.h"
 #include "engine/top_k.h"
 #include "engine/vector_searcher.h"
 #include "expr/filter.h"
@@ -14,6 +15,8 @@
 
 namespace quiver {
 namespace {
+
+size_t SaturatingAdd(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
 Status CheckLimit(size_t limit) {
   if (limit == 0 || limit > kMaxResultRows) {
@@ -58,25 +61,11 @@ Result<std::vector<Facet>> ParseFacets(const std::vector<FacetRequest>& requests
 
 }  // namespace
 
-Result<std::vector<size_t>> Table::ResolveResponse(const std::vector<std::string>& names) const {
-  std::vector<size_t> fields;
-  if (names.empty()) {
-    for (size_t i = 0; i < schema_.fields.size(); ++i) fields.push_back(i);
-    return fields;
-  }
-  for (const auto& name : names) {
-    auto index = schema_.FieldIndex(name);
-    if (!index) return Status::InvalidArgument("unknown field " + Quoted(name) + " in response");
-    fields.push_back(*index);
-  }
-  return fields;
-}
-
-Result<ResultSet> Table::Search(const SearchRequest& request) const {
+Result<ResultSet> Shard::Search(const SearchRequest& request) const {
   return SearchIn(*Pin(), request);
 }
 
-Result<ResultSet> Table::SearchIn(const TableVersion& version, const SearchRequest& request) const {
+Result<ResultSet> Shard::SearchIn(const ShardVersion& version, const SearchRequest& request) const {
   size_t field_index;
   if (request.field.empty()) {
     auto vector_fields = schema_.VectorFieldIndexes();
@@ -124,7 +113,7 @@ Result<ResultSet> Table::SearchIn(const TableVersion& version, const SearchReque
   QV_RETURN_IF_ERROR(CheckLimit(request.limit));
   QV_ASSIGN_OR_RETURN(auto filter,
                       ParseOptionalFilter(request.filter, schema_, FilterScope::kVectorQuery));
-  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
+  QV_ASSIGN_OR_RETURN(auto fields, quiver::ResolveResponse(schema_, request.response));
   QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kVectorQuery));
 
   std::vector<Candidate> candidates;
@@ -207,6 +196,8 @@ Result<ResultSet> Table::SearchIn(const TableVersion& version, const SearchReque
   result.fields = std::move(fields);
   for (const Candidate& c : candidates) {
     result.rows.push_back(Project(*c.segment, result.fields, c.row));
+    result.keys.push_back(c.key);
+    result.stamps.push_back(c.segment->stamp(c.row));
     if (request.with_distance) result.distances.push_back(c.distance);
     for (Facet& facet : facets) facet.Add({c.segment->columns(), c.row, c.distance});
   }
@@ -214,14 +205,14 @@ Result<ResultSet> Table::SearchIn(const TableVersion& version, const SearchReque
   return result;
 }
 
-Result<ResultSet> Table::Get(const GetRequest& request) const {
+Result<ResultSet> Shard::Get(const GetRequest& request) const {
   // A get's limit only bounds the page: any positive one (as in Epsilla).
   if (request.limit && *request.limit == 0)
     return Status::InvalidArgument("limit must be positive");
   if (request.keys) QV_RETURN_IF_ERROR(CheckKeyTypes(*request.keys));
   QV_ASSIGN_OR_RETURN(auto filter,
                       ParseOptionalFilter(request.filter, schema_, FilterScope::kRows));
-  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(request.response));
+  QV_ASSIGN_OR_RETURN(auto fields, quiver::ResolveResponse(schema_, request.response));
   QV_ASSIGN_OR_RETURN(auto facets, ParseFacets(request.facets, schema_, FilterScope::kRows));
 
   const auto version = Pin();
@@ -239,9 +230,22 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
       }
     }
   } else {
+    // Rows come in insertion order: by write stamp. Segments usually hold
+    // them in that order already (each sorted, their ranges one after the
+    // other); compaction or concurrent writers may interleave them, and
+    // then the matches are sorted.
+    bool ordered = true;
+    uint64_t newest = 0;
+    for (const SegmentView& view : version->segments) {
+      if (view.rows == 0) continue;
+      const Segment::StampRange range = view.segment->stamp_range();
+      if (!range.sorted || range.min < newest) ordered = false;
+      newest = std::max(newest, range.max);
+    }
     // Facets see every matching row, so only a plain page may stop early.
-    const size_t wanted =
-        request.limit && facets.empty() ? request.skip + *request.limit : SIZE_MAX;
+    const size_t wanted = ordered && request.limit && facets.empty()
+                              ? SaturatingAdd(request.skip, *request.limit)
+                              : SIZE_MAX;
     std::vector<uint8_t> live, passed;
     for (const SegmentView& view : version->segments) {
       if (rows.size() >= wanted) break;
@@ -253,17 +257,36 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
         if (live[row] && (!filter || passed[row])) rows.push_back({segment, row});
       }
     }
+    if (!ordered) {
+      std::stable_sort(rows.begin(), rows.end(), [](const Location& a, const Location& b) {
+        return a.segment->stamp(a.row) < b.segment->stamp(b.row);
+      });
+    }
   }
   ResultSet result;
   result.fields = std::move(fields);
   const size_t begin = std::min(request.skip, rows.size());
-  const size_t end = request.limit ? std::min(rows.size(), begin + *request.limit) : rows.size();
+  const size_t end =
+      request.limit ? std::min(rows.size(), SaturatingAdd(begin, *request.limit)) : rows.size();
   for (size_t i = begin; i < end; ++i) {
-    result.rows.push_back(Project(*rows[i].segment, result.fields, rows[i].row));
+    const Segment& segment = *rows[i].segment;
+    result.rows.push_back(Project(segment, result.fields, rows[i].row));
+    result.keys.push_back(KeyAt(segment.columns()[pk_index_], rows[i].row));
+    result.stamps.push_back(segment.stamp(rows[i].row));
   }
   for (Facet& facet : facets) {
-    for (const Location& at : rows) facet.Add({at.segment->columns(), at.row, 0});
-    result.facets.push_back(facet.Finish());
+    for (const Location& at : rows) {
+      if (request.partial_facets) {
+        facet.Add({at.segment->columns(), at.row, 0}, at.segment->stamp(at.row));
+      } else {
+        facet.Add({at.segment->columns(), at.row, 0});
+      }
+    }
+    if (request.partial_facets) {
+      result.partial_facets.push_back(std::move(facet));
+    } else {
+      result.facets.push_back(facet.Finish());
+    }
   }
   return result;
 }

@@ -1,4 +1,4 @@
-// Table: sealing, checkpoints and compaction.
+// Shard: sealing, checkpoints and compaction.
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 
 #include "common/crash_point.h"
 #include "common/log.h"
-#include "engine/table.h"
+#include "engine/shard.h"
 #include "segment/manifest.h"
 
 namespace quiver {
@@ -17,6 +17,7 @@ namespace {
 // columns, and where each old row went (-1: it was not live at the snapshot).
 struct LiveRows {
   std::vector<Column> columns;
+  std::vector<uint64_t> stamps;
   std::vector<std::vector<int64_t>> new_row;  // per segment, per row
 };
 
@@ -29,6 +30,7 @@ LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<SegmentView>&
     out.columns.emplace_back(field);
     out.columns.back().Reserve(total);
   }
+  out.stamps.reserve(total);
   size_t next = 0;
   for (const SegmentView& view : views) {
     auto& mapping = out.new_row.emplace_back(view.rows, -1);
@@ -36,6 +38,7 @@ LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<SegmentView>&
     for (size_t row = 0; row < view.rows; ++row) {
       if (!view.segment->IsLiveAt(row, snapshot)) continue;
       for (size_t f = 0; f < columns.size(); ++f) out.columns[f].AppendFrom(columns[f], row);
+      out.stamps.push_back(view.segment->stamp(row));
       mapping[row] = static_cast<int64_t>(next++);
     }
   }
@@ -58,7 +61,7 @@ void CarryOverDeletes(const Segment& old, const std::vector<int64_t>& new_row, L
 
 }  // namespace
 
-Status Table::WriteManifest(Lsn checkpoint) {
+Status Shard::WriteManifest(Lsn checkpoint) {
   Manifest manifest;
   manifest.checkpoint_lsn = checkpoint;
   manifest.next_segment_id = next_segment_id_;
@@ -93,7 +96,7 @@ Status Table::WriteManifest(Lsn checkpoint) {
   return Status::OK();
 }
 
-Status Table::Seal() {
+Status Shard::Seal() {
   MutexLock maintenance(&maintenance_mu_);
   std::optional<Lsn> checkpoint_only;
   {
@@ -127,7 +130,7 @@ Status Table::Seal() {
   return SealFrozen();
 }
 
-Status Table::SealFrozen() {
+Status Shard::SealFrozen() {
   // Frozen segments take no more rows; only deletes may still come, and
   // those after the checkpoint are carried over below.
   std::vector<SegmentView> views;
@@ -143,7 +146,8 @@ Status Table::SealFrozen() {
     const uint64_t id = next_segment_id_++;
     const std::string path = SegmentPath(id);
     Status written =
-        WriteSegmentFile(fs_, path, schema_, copy.columns, frozen_min_lsn_, frozen_max_lsn_);
+        WriteSegmentFile(fs_, path, schema_, copy.columns, copy.stamps, frozen_min_lsn_,
+                         frozen_max_lsn_);
     copy.columns.clear();  // the rows live in the file now
     if (!written.ok()) {
       (void)fs_->RemoveFile(path + std::string(kTempSuffix));
@@ -168,12 +172,12 @@ Status Table::SealFrozen() {
   return TrimLog(frozen_checkpoint_);
 }
 
-Status Table::TrimLog(Lsn checkpoint) {
+Status Shard::TrimLog(Lsn checkpoint) {
   if (!owns_log_) return Status::OK();  // the log's writer trims it
   return log_->TrimBefore(checkpoint + 1);
 }
 
-Status Table::MaybeSeal() {
+Status Shard::MaybeSeal() {
   bool due;
   {
     MutexLock state(&state_mu_);
@@ -189,7 +193,7 @@ Status Table::MaybeSeal() {
   return due ? Seal() : Status::OK();
 }
 
-Status Table::Compact(bool force) {
+Status Shard::Compact(bool force) {
   MutexLock maintenance(&maintenance_mu_);
   // Compaction reads a pinned version: sealed segments are immutable, and
   // deletes after its LSN are carried over at the swap.
@@ -248,7 +252,7 @@ Status Table::Compact(bool force) {
   if (rows > 0) {
     const uint64_t id = next_segment_id_++;
     const std::string path = SegmentPath(id);
-    Status written = WriteSegmentFile(fs_, path, schema_, copy.columns, min_lsn, max_lsn);
+    Status written = WriteSegmentFile(fs_, path, schema_, copy.columns, copy.stamps, min_lsn, max_lsn);
     copy.columns.clear();  // the rows live in the file now
     if (!written.ok()) {
       (void)fs_->RemoveFile(path + std::string(kTempSuffix));

@@ -1,0 +1,291 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "catalog/meta_store.h"
+#include "common/mutex.h"
+#include "engine/log_payload.h"
+#include "engine/query.h"
+#include "engine/write_clock.h"
+#include "index/vector_index.h"
+#include "io/file_system.h"
+#include "schema/column.h"
+#include "schema/schema.h"
+#include "segment/growing_segment.h"
+#include "segment/manifest.h"
+#include "segment/sealed_segment.h"
+#include "wal/local_log.h"
+
+namespace quiver {
+
+struct TableOptions {
+  LocalLogOptions log;
+  // The growing segment is sealed when it reaches any of these.
+  size_t seal_rows = 100000;
+  size_t seal_bytes = 64u << 20;
+  std::chrono::seconds seal_age{600};
+  // Compaction merges small segments when a table has more sealed segments
+  // than this, and rewrites a segment once this fraction of it is deleted.
+  size_t max_segments = 8;
+  double max_deleted_fraction = 0.3;
+};
+
+// What a write did, and the LSN of its log record: once a read sees that
+// LSN applied, it sees the write (a session token for read-your-writes).
+struct InsertCounts {
+  uint64_t inserted = 0;
+  uint64_t skipped = 0;
+  Lsn lsn = 0;  // a shard's record
+  // A table's write: the LSN of each shard's record, by shard, for the
+  // shards it wrote to.
+  std::vector<std::pair<uint32_t, Lsn>> shard_lsns;
+};
+
+struct DeleteCounts {
+  uint64_t deleted = 0;
+  Lsn lsn = 0;                                       // 0 when nothing was logged (no keys)
+  std::vector<std::pair<uint32_t, Lsn>> shard_lsns;  // as in InsertCounts
+};
+
+// One vector field's index state across a table's sealed segments.
+struct FieldIndexStats {
+  std::string field;
+  IndexType type = IndexType::kFlat;
+  size_t indexed_rows = 0;  // live rows in segments whose index is built
+  size_t total_rows = 0;    // live rows of the table
+  size_t building = 0;      // builds running now
+  size_t pending = 0;       // segments waiting for a build (including running ones)
+  std::string error;        // the last failed build, if any
+};
+
+struct ShardStats {
+  size_t live_rows = 0;
+  size_t growing_rows = 0;  // not yet sealed (including a segment being sealed)
+  size_t sealed_segments = 0;
+  size_t sealed_rows = 0;  // live rows in sealed segments
+  Lsn checkpoint_lsn = 0;
+  Lsn applied_lsn = 0;
+  std::vector<FieldIndexStats> indexes;   // vector fields, in schema order
+  uint64_t wal_syncs = 0, wal_bytes = 0;  // since the table was opened
+  uint64_t index_builds = 0;              // finished since the table was opened
+  double index_build_seconds = 0;
+};
+
+// A consistent view of a table for one read: its segments as of one LSN.
+// Immutable once published; a reader pins it (a shared_ptr) and reads
+// without any table lock, while writes, seals, compactions and index builds
+// publish newer versions.
+struct SegmentView {
+  std::shared_ptr<const Segment> segment;
+  size_t rows = 0;  // the rows this version shows (a growing segment's count moves on)
+  // Built indexes, one slot per field (null: none); sealed segments only.
+  std::vector<std::shared_ptr<const index::VectorIndex>> indexes;
+};
+
+struct ShardVersion {
+  Lsn lsn = 0;                        // every record up to here is applied, none after
+  std::vector<SegmentView> segments;  // oldest first: sealed, frozen, growing
+};
+
+// One shard of a table (engine/table.h): its log, the source of truth, and the segments
+// materialised from it: sealed segments (immutable files, mapped), growing
+// segments being sealed ("frozen"), and the growing segments that take new
+// rows (fixed-capacity chunks; the last one takes appends).
+//
+// A write is validated, appended to the log (durable on return), then applied
+// in LSN order, so the live state always equals a replay of the log; each
+// applied write publishes a new ShardVersion. Reads pin the current version
+// and never wait for writes or maintenance (a delete is an LSN on the row, so
+// a pinned version keeps its view). Sealing writes the frozen segments as a
+// file, records it in the manifest with the checkpoint LSN it covers, and
+// trims the log below that. Recovery loads the manifest's segments and
+// replays the log above the checkpoint. Reads see every write whose call
+// returned. Thread-safe; Seal and Compact may run on a background thread
+// while reads and writes continue.
+class Shard {
+ public:
+  // A table that owns its log: a local WAL in `dir`/wal, replayed at open.
+  static Result<std::unique_ptr<Shard>> Open(FileSystem* fs, const std::string& dir,
+                                             TableSchema schema, TableOptions options);
+  // A replica of a table whose log it only reads: it appends nothing, trims
+  // nothing, and applies what CatchUp reads (through the same Apply path as
+  // the writer), so it builds exactly the writer's state. Its own segments
+  // and manifest live in `dir`.
+  static Result<std::unique_ptr<Shard>> OpenReplica(FileSystem* fs, const std::string& dir,
+                                                    TableSchema schema, TableOptions options,
+                                                    std::shared_ptr<Log> log);
+  // Applies every durable record of the log after the last one applied.
+  Status CatchUp() EXCLUDES(order_mu_, state_mu_);
+  // The log this table applies from (a replica in the same process reads it).
+  std::shared_ptr<Log> log() const { return log_; }
+
+  const TableSchema& schema() const { return schema_; }
+  // The newest write stamp this shard has made or applied.
+  uint64_t LastStamp() const { return clock_.last(); }
+
+  // `stamp`: the first row's write stamp from the table's clock (row r gets
+  // stamp + r, or stamp + offsets[r] when given); 0 takes one from the
+  // shard's own clock.
+  Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert, uint64_t stamp = 0,
+                              std::span<const uint32_t> offsets = {});
+  Result<DeleteCounts> Delete(std::span<const PrimaryKey> keys);
+  Result<DeleteCounts> DeleteWhere(std::string_view filter);
+
+  // The version reads use now.
+  std::shared_ptr<const ShardVersion> Pin() const EXCLUDES(version_mu_);
+  Result<ResultSet> Search(const SearchRequest& request) const;
+  // Runs each query (exact, filtered), then fuses their rankings; records
+  // come by fused score, highest first, ties by primary key.
+  Result<ResultSet> HybridSearch(const HybridRequest& request) const;
+  Result<ResultSet> Get(const GetRequest& request) const;
+
+  size_t RowCount() const;
+  ShardStats Stats() const;
+  // OK, or why writes are refused (a poisoned log).
+  Status Health() const { return log_->Health(); }
+
+  // Seals the growing segments if they have rows.
+  Status Seal();
+  // Seals when the growing segments reached a threshold of TableOptions.
+  Status MaybeSeal();
+  // Merges or rewrites segments as TableOptions says; with `force`, merges
+  // every sealed segment into one without deleted rows.
+  Status Compact(bool force = false);
+
+  // Index rebuilder work (docs/ARCHITECTURE.md, "Index rebuilder"). Builds
+  // one missing index -- a sealed segment's vector field whose index type is
+  // not FLAT -- that no other thread has claimed; false when none is
+  // waiting. The build reads the mapped segment without locks, writes the
+  // index file, then registers it in the manifest; reads and writes go on
+  // meanwhile. A failed build is reported and not retried until a restart.
+  // `stop` (when set) cancels a running build (Unavailable, not recorded).
+  Result<bool> BuildNextIndex(const std::atomic<bool>* stop = nullptr);
+  // Builds every missing index in the calling thread.
+  Status BuildAllIndexes();
+  // Indexes missing (waiting or being built) that have not failed.
+  size_t PendingIndexes() const;
+
+ private:
+  struct Location {
+    const Segment* segment = nullptr;
+    size_t row = 0;
+  };
+
+  Shard(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options);
+  Status Recover();
+  // What applying one record did.
+  struct Applied {
+    uint64_t inserted = 0, skipped = 0, deleted = 0;
+  };
+  // The one way a record changes the state, for the writer, recovery and
+  // replicas alike. `trusted`: the writer encoded it from a checked batch.
+  Result<Applied> Apply(const LogRecord& record, bool trusted) REQUIRES(state_mu_);
+  InsertCounts ApplyInsert(const InsertPayload& insert, Lsn lsn) REQUIRES(state_mu_);
+  DeleteCounts ApplyDelete(std::span<const PrimaryKey> keys, Lsn lsn) REQUIRES(state_mu_);
+  // Waits until every record before `lsn` is applied, applies it under
+  // state_mu_, publishes the new version and marks `lsn` applied.
+  Result<Applied> ApplyInOrder(const LogRecord& record, bool trusted)
+      EXCLUDES(order_mu_, state_mu_);
+  // The live row with this key in the latest state (the writer's view).
+  Location FindLatest(const PrimaryKey& key) const REQUIRES(state_mu_);
+  // Deletes that row at `lsn` (and forgets it in the writer's key index).
+  void DeleteLatest(const PrimaryKey& key, const Location& at, Lsn lsn) REQUIRES(state_mu_);
+  // The row with this key live in `version`.
+  static Location FindIn(const ShardVersion& version, const PrimaryKey& key);
+  // Makes the current state the version reads pin.
+  void Publish() REQUIRES(state_mu_) EXCLUDES(version_mu_);
+  // The growing segment that takes row `row` of `batch` (a new one when the
+  // last is full).
+  GrowingSegment& GrowingFor(const RecordBatch& batch, size_t row) REQUIRES(state_mu_);
+  Status CheckKeyTypes(std::span<const PrimaryKey> keys) const;
+  Result<ResultSet> SearchIn(const ShardVersion& version, const SearchRequest& request) const;
+
+  // Maintenance helpers.
+  Status SealFrozen() REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
+  Status WriteManifest(Lsn checkpoint) REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
+  // Removes the log files the checkpoint covers.
+  Status TrimLog(Lsn checkpoint);
+  std::string SegmentPath(uint64_t id) const;
+
+  // Index helpers.
+  using IndexKey = std::pair<uint64_t, size_t>;  // segment id, field
+  bool WantsIndex(size_t field) const;
+  index::VectorSet VectorSetOf(const Segment& segment, size_t field) const;
+  std::string IndexPath(uint64_t segment, size_t field) const;
+  Result<std::shared_ptr<const index::VectorIndex>> OpenIndex(const SealedSegment& segment,
+                                                              size_t field) const;
+  // Opens the indexes the manifest registers; damaged ones are quarantined
+  // (and so rebuilt); files it does not register are removed.
+  Status LoadIndexes(const Manifest& manifest) REQUIRES(state_mu_);
+  Status BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t field,
+                    const std::atomic<bool>* stop);
+
+  FileSystem* const fs_;
+  const std::string dir_;
+  const TableOptions options_;
+  const TableSchema schema_;
+  const size_t pk_index_;
+  std::shared_ptr<Log> log_;
+  bool owns_log_ = true;  // false for a replica: it never trims the log
+  WriteClock clock_;      // stamps of writes made without one; observes applied ones
+  Mutex catch_up_mu_ ACQUIRED_BEFORE(maintenance_mu_);  // one CatchUp at a time
+
+  // Lock order: maintenance_mu_, order_mu_, state_mu_, index_mu_,
+  // version_mu_ (each may be taken alone; a thread holding one takes only
+  // those after it). The engine's mu_ comes before all of them; the log's
+  // own lock after. Readers take version_mu_ alone, for a pointer copy.
+  Mutex maintenance_mu_ ACQUIRED_BEFORE(order_mu_);  // one seal, compaction or index commit
+  std::atomic<Lsn> checkpoint_lsn_{0};               // written under maintenance_mu_, read anywhere
+  uint64_t next_segment_id_ GUARDED_BY(maintenance_mu_) = 1;
+  // The manifest goes through the MetaStore port, as a compare-and-swap on
+  // the revision this table last wrote.
+  std::unique_ptr<MetaStore> meta_;
+  Revision manifest_revision_ GUARDED_BY(maintenance_mu_) = 0;
+
+  Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
+  CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
+  Lsn applied_lsn_ GUARDED_BY(order_mu_) = 0;
+
+  // The writer's state: held while a record is applied or segments are
+  // swapped (short), never by readers.
+  mutable Mutex state_mu_ ACQUIRED_BEFORE(index_mu_);
+  Lsn state_lsn_ GUARDED_BY(state_mu_) = 0;  // the last record applied to the state
+  std::vector<std::shared_ptr<SealedSegment>> sealed_ GUARDED_BY(state_mu_);
+  std::vector<std::shared_ptr<GrowingSegment>> frozen_ GUARDED_BY(state_mu_);   // being sealed
+  std::vector<std::shared_ptr<GrowingSegment>> growing_ GUARDED_BY(state_mu_);  // last takes rows
+  // The frozen segments' LSNs: written when they freeze, read by the seal that writes them.
+  Lsn frozen_min_lsn_ GUARDED_BY(maintenance_mu_) = 0;
+  Lsn frozen_max_lsn_ GUARDED_BY(maintenance_mu_) = 0;
+  // Every record up to here is in sealed or frozen segments.
+  Lsn frozen_checkpoint_ GUARDED_BY(maintenance_mu_) = 0;
+  Lsn growing_min_lsn_ GUARDED_BY(state_mu_) = 0;
+  Lsn growing_max_lsn_ GUARDED_BY(state_mu_) = 0;
+  std::chrono::steady_clock::time_point growing_since_ GUARDED_BY(state_mu_);
+  // The writer's index of the live keys of the growing and the frozen
+  // segments (one lookup instead of one per chunk; readers use the chunks'
+  // own maps).
+  std::unordered_map<PrimaryKey, Location> growing_keys_ GUARDED_BY(state_mu_);
+  std::unordered_map<PrimaryKey, Location> frozen_keys_ GUARDED_BY(state_mu_);
+  // Built indexes by segment id, one slot per field (null: none).
+  std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_
+      GUARDED_BY(state_mu_);
+
+  mutable Mutex index_mu_ ACQUIRED_BEFORE(version_mu_);  // the rebuilder's bookkeeping
+  std::set<IndexKey> building_ GUARDED_BY(index_mu_);
+  std::map<IndexKey, std::string> failed_ GUARDED_BY(index_mu_);
+  uint64_t builds_done_ GUARDED_BY(index_mu_) = 0;
+  double build_seconds_ GUARDED_BY(index_mu_) = 0;
+
+  mutable Mutex version_mu_;
+  std::shared_ptr<const ShardVersion> current_ GUARDED_BY(version_mu_);
+};
+
+}  // namespace quiver

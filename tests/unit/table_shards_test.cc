@@ -1,0 +1,276 @@
+// A table of several shards answers exactly as a table of one: the same
+// operations, applied to both, give the same answer to every read.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+
+#include "catalog/catalog.h"
+#include "engine/table.h"
+#include "test_util.h"
+
+namespace quiver {
+namespace {
+
+using testing::TempDir;
+
+TableSchema Schema() {
+  TableSchema schema{"t",
+                     {{"id", DataType::kBigInt, true},
+                      {"city", DataType::kString},
+                      {"price", DataType::kDouble},
+                      {"v", DataType::kVectorFloat, false, 6, Metric::kEuclidean},
+                      {"w", DataType::kVectorFloat, false, 4, Metric::kCosine}}};
+  EXPECT_TRUE(ValidateAndNormalize(&schema).ok());
+  return schema;
+}
+
+const char* const kCities[] = {"oslo", "lima", "pune", "kyiv", "baku"};
+
+// The same ids and tag give the same rows.
+RecordBatch Rows(const TableSchema& schema, const std::vector<int64_t>& ids, int tag) {
+  std::mt19937 rng(static_cast<uint32_t>(tag * 7919 + ids.size()));
+  std::uniform_real_distribution<float> uni(-1, 1);
+  RecordBatch batch = RecordBatch::ForSchema(schema);
+  for (int64_t id : ids) {
+    batch.columns[0].AppendInt(id);
+    batch.columns[1].AppendString(kCities[(id + tag) % 5]);
+    if ((id + tag) % 7 == 0) {
+      batch.columns[2].AppendNull();
+    } else {
+      batch.columns[2].AppendDouble(static_cast<double>((id * 31 + tag) % 97));
+    }
+    std::vector<float> v(6), w(4);
+    for (auto& x : v) x = uni(rng);
+    for (auto& x : w) x = uni(rng);
+    batch.columns[3].AppendVector(v);
+    batch.columns[4].AppendVector(w);
+  }
+  return batch;
+}
+
+struct Pair {
+  std::unique_ptr<Table> one, many;
+};
+
+TableOptions SmallSegments() {
+  TableOptions options;
+  options.seal_rows = 40;  // seals and compactions happen along the way
+  options.max_segments = 3;
+  return options;
+}
+
+Pair Open(FileSystem* fs, const TempDir& a, const TempDir& b, uint32_t shards) {
+  Pair pair;
+  auto one = Table::Open(fs, a.path(), Schema(), SmallSegments());
+  auto many = Table::Open(fs, b.path(), Schema(), SmallSegments(), SlotMap::Even(shards));
+  EXPECT_TRUE(one.ok() && many.ok());
+  pair.one = std::move(one).value();
+  pair.many = std::move(many).value();
+  return pair;
+}
+
+// Every read the API offers, asked of both tables.
+void ExpectSameAnswers(const Table& one, const Table& many, std::mt19937* rng,
+                       const std::string& when) {
+  SCOPED_TRACE(when);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  auto same = [&](const Result<ResultSet>& a, const Result<ResultSet>& b, const char* what) {
+    ASSERT_EQ(a.ok(), b.ok()) << what << ": " << a.status().ToString() << " vs "
+                              << b.status().ToString();
+    if (!a.ok()) {
+      EXPECT_EQ(a.status().ToString(), b.status().ToString()) << what;
+      return;
+    }
+    EXPECT_EQ(a->fields, b->fields) << what;
+    ASSERT_EQ(a->rows.size(), b->rows.size()) << what;
+    for (size_t r = 0; r < a->rows.size(); ++r) {
+      ASSERT_EQ(a->rows[r], b->rows[r]) << what << ": row " << r << " differs";
+    }
+    EXPECT_EQ(a->distances, b->distances) << what;
+    EXPECT_EQ(a->scores, b->scores) << what;
+    ASSERT_EQ(a->facets.size(), b->facets.size()) << what;
+    for (size_t f = 0; f < a->facets.size(); ++f) {
+      EXPECT_EQ(a->facets[f].names, b->facets[f].names) << what;
+      EXPECT_EQ(a->facets[f].rows, b->facets[f].rows) << what << " facet " << f;
+    }
+  };
+  EXPECT_EQ(one.RowCount(), many.RowCount());
+
+  GetRequest all;
+  same(one.Get(all), many.Get(all), "get all (insertion order)");
+  GetRequest page;
+  page.skip = 7;
+  page.limit = 11;
+  page.filter = "price > 20";
+  page.response = {"city", "id"};
+  same(one.Get(page), many.Get(page), "get a filtered page");
+  GetRequest faceted;
+  faceted.filter = "city <> 'lima'";
+  faceted.facets = {{{"city"}, {"COUNT(*)", "SUM(price)", "MIN(price)", "MAX(id)", "COUNT(price)"}},
+                    {{}, {"COUNT(*)"}}};
+  faceted.limit = 3;
+  same(one.Get(faceted), many.Get(faceted), "get with facets");
+  GetRequest by_keys;
+  by_keys.keys = std::vector<PrimaryKey>{int64_t{5}, int64_t{300}, int64_t{2},
+                                         int64_t{5}, int64_t{77},  int64_t{1}};
+  by_keys.facets = {{{"city"}, {"COUNT(*)"}}};
+  by_keys.skip = 1;
+  same(one.Get(by_keys), many.Get(by_keys), "get by keys");
+  GetRequest bad;
+  bad.filter = "nope = 1";
+  same(one.Get(bad), many.Get(bad), "a bad filter");
+
+  for (int q = 0; q < 3; ++q) {
+    SearchRequest search;
+    search.field = "v";
+    search.vector.resize(6);
+    for (auto& x : search.vector) x = uni(*rng);
+    search.limit = 9;
+    search.with_distance = q != 1;
+    if (q == 1) search.filter = "price < 50 OR price IS NULL";
+    if (q == 2) {
+      search.facets = {{{"city"}, {"COUNT(*)", "MIN(@distance)"}}};
+      search.response = {"id"};
+    }
+    same(one.Search(search), many.Search(search), "search");
+  }
+  HybridRequest hybrid;
+  hybrid.limit = 8;
+  hybrid.with_score = true;
+  for (const char* field : {"v", "w"}) {
+    HybridRequest::Query query;
+    query.field = field;
+    query.vector.resize(field[0] == 'v' ? 6 : 4);
+    for (auto& x : query.vector) x = uni(*rng);
+    hybrid.queries.push_back(query);
+  }
+  same(one.HybridSearch(hybrid), many.HybridSearch(hybrid), "hybrid search (RRF)");
+  hybrid.fusion = HybridRequest::Fusion::kWeighted;
+  hybrid.queries[1].weight = 0.4;
+  same(one.HybridSearch(hybrid), many.HybridSearch(hybrid), "hybrid search (weighted)");
+}
+
+TEST(TableShards, FourShardsAnswerExactlyAsOne) {
+  TempDir a, b;
+  auto fs = NewPosixFileSystem();
+  auto pair = Open(fs.get(), a, b, 4);
+  ASSERT_EQ(pair.many->shard_count(), 4u);
+  std::mt19937 rng(11), reads(3);
+  for (int round = 0; round < 40; ++round) {
+    std::vector<int64_t> ids(12);
+    for (auto& id : ids) id = static_cast<int64_t>(rng() % 200);
+    const bool upsert = round % 3 != 0;
+    const RecordBatch batch = Rows(Schema(), ids, round);
+    auto x = pair.one->Insert(batch, upsert);
+    auto y = pair.many->Insert(batch, upsert);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_EQ(x->inserted, y->inserted);
+    EXPECT_EQ(x->skipped, y->skipped);
+    EXPECT_GE(y->shard_lsns.size(), 1u);
+    if (round % 5 == 4) {
+      std::vector<PrimaryKey> keys = {int64_t(rng() % 200), int64_t(rng() % 200)};
+      EXPECT_EQ(pair.one->Delete(keys)->deleted, pair.many->Delete(keys)->deleted);
+    }
+    if (round % 13 == 12) {
+      EXPECT_EQ(pair.one->DeleteWhere("price > 90")->deleted,
+                pair.many->DeleteWhere("price > 90")->deleted);
+    }
+    ASSERT_TRUE(pair.one->MaybeSeal().ok() && pair.many->MaybeSeal().ok());
+    ASSERT_TRUE(pair.one->Compact().ok() && pair.many->Compact().ok());
+    if (round % 10 == 9) ExpectSameAnswers(*pair.one, *pair.many, &reads, "while writing");
+  }
+  const TableStats stats = pair.many->Stats();
+  ASSERT_EQ(stats.shards.size(), 4u);
+  size_t rows = 0;
+  for (const ShardStats& shard : stats.shards) {
+    EXPECT_GT(shard.live_rows, 0u) << "every shard holds some of 200 keys";
+    EXPECT_GT(shard.applied_lsn, 0u);
+    rows += shard.live_rows;
+  }
+  EXPECT_EQ(rows, stats.live_rows);
+  EXPECT_EQ(stats.live_rows, pair.one->RowCount());
+
+  // After a restart (stamps come back from the segments and the logs).
+  pair = {};
+  pair = Open(fs.get(), a, b, 4);
+  ExpectSameAnswers(*pair.one, *pair.many, &reads, "after reopening");
+  // New rows still come after the old ones.
+  std::vector<int64_t> fresh = {1000, 1001, 1002};
+  ASSERT_TRUE(pair.one->Insert(Rows(Schema(), fresh, 99), false).ok());
+  ASSERT_TRUE(pair.many->Insert(Rows(Schema(), fresh, 99), false).ok());
+  ASSERT_TRUE(pair.one->Seal().ok() && pair.many->Seal().ok());
+  ASSERT_TRUE(pair.one->Compact(true).ok() && pair.many->Compact(true).ok());
+  ExpectSameAnswers(*pair.one, *pair.many, &reads, "after sealing and compacting everything");
+}
+
+TEST(TableShards, ABadBatchChangesNoShard) {
+  TempDir dir;
+  auto fs = NewPosixFileSystem();
+  auto table = std::move(Table::Open(fs.get(), dir.path(), Schema(), {}, SlotMap::Even(3)).value());
+  RecordBatch batch = Rows(Schema(), {1, 2, 3, 4, 5, 6}, 0);
+  // The last row's vector holds a NaN: the batch is refused whole.
+  RecordBatch bad = RecordBatch::ForSchema(Schema());
+  for (size_t f = 0; f < bad.columns.size(); ++f) {
+    for (size_t r = 0; r < 5; ++r) bad.columns[f].AppendFrom(batch.columns[f], r);
+  }
+  bad.columns[0].AppendInt(6);
+  bad.columns[1].AppendString("x");
+  bad.columns[2].AppendDouble(1);
+  const std::vector<float> nan(6, std::nanf(""));
+  bad.columns[3].AppendVector(nan);
+  bad.columns[4].AppendVector(std::vector<float>(4, 1));
+  EXPECT_EQ(table->Insert(bad, false).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(table->RowCount(), 0u);
+  for (const ShardStats& shard : table->Stats().shards) EXPECT_EQ(shard.applied_lsn, 0u);
+  std::vector<PrimaryKey> mixed = {int64_t{1}, std::string("x")};
+  EXPECT_EQ(table->Delete(mixed).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SlotMap, EvenMapsSpreadSlotsAndRoundTrip) {
+  for (uint32_t shards : {1u, 2u, 3u, 4u, 7u, 64u}) {
+    const SlotMap map = SlotMap::Even(shards);
+    EXPECT_EQ(map.shards(), shards);
+    std::vector<size_t> owned(shards);
+    for (uint32_t owner : map.owner) ++owned[owner];
+    for (size_t n : owned) {
+      EXPECT_GE(n, kHashSlots / shards);
+      EXPECT_LE(n, kHashSlots / shards + 1);
+    }
+    std::string bytes;
+    ByteWriter w(&bytes);
+    EncodeSlotMap(&w, map);
+    ByteReader r(bytes);
+    SlotMap decoded;
+    ASSERT_TRUE(DecodeSlotMap(&r, &decoded).ok());
+    EXPECT_EQ(decoded, map);
+  }
+  // Keys spread over slots: 4,000 keys of each kind fill most of them.
+  std::set<uint32_t> int_slots, string_slots;
+  for (int64_t k = 0; k < 4000; ++k) {
+    int_slots.insert(HashSlot(k));
+    string_slots.insert(HashSlot("key-" + std::to_string(k)));
+  }
+  EXPECT_GT(int_slots.size(), kHashSlots * 9 / 10);
+  EXPECT_GT(string_slots.size(), kHashSlots * 9 / 10);
+}
+
+TEST(SlotMap, TheCatalogKeepsEachTablesMap) {
+  CatalogState state;
+  DatabaseEntry db;
+  db.id = 1;
+  db.name = "db";
+  db.tables.push_back({2, Schema(), SlotMap::Even(4)});
+  db.tables.push_back({3, Schema(), SlotMap::Even(1)});
+  state.databases.push_back(db);
+  auto decoded = DecodeCatalog(EncodeCatalog(state));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, state);
+  EXPECT_EQ(decoded->databases[0].tables[0].slots.shards(), 4u);
+}
+
+}  // namespace
+}  // namespace quiver
