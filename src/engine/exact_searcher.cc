@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <queue>
 
-#include "engine/distance.h"
 #include "engine/top_k.h"
 #include "engine/vector_searcher.h"
+#include "metric/metric.h"
 #include "schema/column.h"
 
 namespace quiver {

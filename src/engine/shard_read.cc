@@ -5,18 +5,20 @@
 #include <set>
 
 #include "common/text.h"
-#include "engine/distance.h"
 #include "engine/merge.h"
 #include "engine/shard.h"
 #include "engine/top_k.h"
 #include "engine/vector_searcher.h"
 #include "expr/filter.h"
 #include "kernels/kernels.h"
+#include "metric/metric.h"
 
 namespace quiver {
 namespace {
 
-size_t SaturatingAdd(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+size_t SaturatingAdd(size_t a, size_t b) {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
 
 Status CheckLimit(size_t limit) {
   if (limit == 0 || limit > kMaxResultRows) {
@@ -175,8 +177,8 @@ Result<ResultSet> Shard::SearchIn(const ShardVersion& version, const SearchReque
     } else if (sparse) {  // DOT_PRODUCT: distance = -dot
       const SparseVector& q = *request.sparse_vector;
       neighbors = TopK(rows, request.limit, search_filter, by_key, [&](size_t row) {
-        return -kernels::SparseDot(q.indices, q.values, vectors.GetSparseIndices(row),
-                                   vectors.GetSparseValues(row));
+        return SparseDistance(q.indices, q.values, vectors.GetSparseIndices(row),
+                              vectors.GetSparseValues(row));
       });
     } else {
       ExactSearcher searcher =

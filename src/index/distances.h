@@ -11,6 +11,7 @@
 #include "index/hnsw.h"
 #include "index/vector_index.h"
 #include "kernels/kernels.h"
+#include "metric/metric.h"
 
 namespace quiver::index {
 
@@ -25,21 +26,12 @@ class RowsDistance final : public RowDistance {
   size_t size() const override { return v_.rows; }
   float Between(uint32_t a, uint32_t b) const override {
     if (v_.bits != nullptr) {
-      const uint64_t* x = v_.bits + a * words_;
-      const uint64_t* y = v_.bits + b * words_;
-      if (v_.metric == Metric::kJaccard) return kernels::JaccardDistance(k_, x, y, words_);
-      return static_cast<float>(k_.hamming(x, y, words_));
+      return BinaryDistance(k_, v_.metric, v_.bits + a * words_, v_.bits + b * words_, words_);
     }
-    const float* x = v_.floats + size_t{a} * v_.dims;
-    const float* y = v_.floats + size_t{b} * v_.dims;
-    switch (v_.metric) {
-      case Metric::kDotProduct:
-        return -k_.inner_product(x, y, v_.dims);
-      case Metric::kCosine:
-        return 1.0f - k_.inner_product(x, y, v_.dims) * inv_[a] * inv_[b];
-      default:
-        return k_.l2_squared(x, y, v_.dims);
-    }
+    const bool cosine = v_.metric == Metric::kCosine;
+    return FloatDistance(k_, v_.metric, v_.floats + size_t{a} * v_.dims,
+                         v_.floats + size_t{b} * v_.dims, v_.dims, cosine ? inv_[a] : 0,
+                         cosine ? inv_[b] : 0);
   }
 
  private:
@@ -60,24 +52,14 @@ class FloatQuery final : public QueryDistance {
  public:
   FloatQuery(const VectorSet& v, const float* q, std::span<const float> inverse_norms)
       : v_(v), q_(q), inv_(inverse_norms), k_(kernels::Active()) {
-    if (v.metric == Metric::kCosine) {
-      const float norm = std::sqrt(k_.inner_product(q, q, v.dims));
-      inv_q_ = norm > 0 ? 1.0f / norm : 0.0f;
-    }
+    if (v.metric == Metric::kCosine) inv_q_ = InverseNorm(k_, q, v.dims);
   }
   float To(uint32_t row) const override {
     const float* x = v_.floats + size_t{row} * v_.dims;
-    switch (v_.metric) {
-      case Metric::kDotProduct:
-        return -k_.inner_product(q_, x, v_.dims);
-      case Metric::kCosine: {
-        if (!inv_.empty()) return 1.0f - k_.inner_product(q_, x, v_.dims) * inv_q_ * inv_[row];
-        const float norm = std::sqrt(k_.inner_product(x, x, v_.dims));
-        return 1.0f - k_.inner_product(q_, x, v_.dims) * inv_q_ * (norm > 0 ? 1.0f / norm : 0.0f);
-      }
-      default:
-        return k_.l2_squared(q_, x, v_.dims);
-    }
+    float inv_row = 0;
+    if (v_.metric == Metric::kCosine)
+      inv_row = inv_.empty() ? InverseNorm(k_, x, v_.dims) : inv_[row];
+    return FloatDistance(k_, v_.metric, q_, x, v_.dims, inv_q_, inv_row);
   }
   void Prefetch(uint32_t row) const override {
     PrefetchLines(v_.floats + size_t{row} * v_.dims, v_.dims * sizeof(float));
@@ -96,9 +78,7 @@ class BinaryQuery final : public QueryDistance {
   BinaryQuery(const VectorSet& v, const uint64_t* q)
       : v_(v), q_(q), k_(kernels::Active()), words_(BinaryWords(v.dims)) {}
   float To(uint32_t row) const override {
-    const uint64_t* x = v_.bits + row * words_;
-    if (v_.metric == Metric::kJaccard) return kernels::JaccardDistance(k_, q_, x, words_);
-    return static_cast<float>(k_.hamming(q_, x, words_));
+    return BinaryDistance(k_, v_.metric, q_, v_.bits + row * words_, words_);
   }
   void Prefetch(uint32_t row) const override {
     PrefetchLines(v_.bits + row * words_, words_ * sizeof(uint64_t));

@@ -26,8 +26,8 @@ class Sq8Query final : public QueryDistance {
       : sq8_(sq8), dims_(v.dims), metric_(v.metric), k_(kernels::Active()), a_(v.dims) {
     std::vector<float> query(q, q + dims_);
     if (metric_ == Metric::kCosine) {
-      const float norm = std::sqrt(k_.inner_product(q, q, dims_));
-      for (float& x : query) x = norm > 0 ? x / norm : 0.0f;
+      const float inverse_norm = InverseNorm(k_, q, dims_);
+      for (float& x : query) x *= inverse_norm;
     }
     if (metric_ == Metric::kEuclidean) {
       // sum (q - min - c step)^2 = sum step^2 ((q - min) / step - c)^2
