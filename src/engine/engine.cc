@@ -344,7 +344,7 @@ Status Engine::DropDatabase(const std::string& name) {
   return fs_->RemoveAll(DatabaseDir(id));
 }
 
-Status Engine::CreateTable(const std::string& db, TableSchema schema, uint32_t shards) {
+Status Engine::CreateTable(const std::string& db, TableSchema schema, int64_t shards) {
   QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
   if (shards < 1 || shards > kMaxShards) {
     return Status::InvalidArgument("shards must be between 1 and " + std::to_string(kMaxShards) +
@@ -367,7 +367,7 @@ Status Engine::CreateTable(const std::string& db, TableSchema schema, uint32_t s
   }
   CatalogState next = CatalogSnapshot();
   DatabaseEntry* entry = next.FindDatabase(db);
-  TableEntry table{next.next_id++, schema, SlotMap::Even(shards)};
+  TableEntry table{next.next_id++, schema, SlotMap::Even(static_cast<uint32_t>(shards))};
   // The directory exists before the catalog names it; a crash in between
   // leaves an orphan that startup removes.
   QV_ASSIGN_OR_RETURN(auto opened, OpenTable(*entry, table));

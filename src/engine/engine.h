@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "common/mutex.h"
+#include "engine/collection.h"
 #include "engine/table.h"
 #include "io/file_system.h"
 
@@ -29,63 +30,52 @@ struct EngineOptions {
   size_t index_threads = 1;
 };
 
-struct LoadOptions {
-  std::string client_path;
-  int64_t vector_scale = 0;
-  bool wal_enabled = true;
-};
-
-struct TableInfo {
-  TableSchema schema;
-  TableStats stats;
-  Status health;  // why writes are refused, or OK
-};
-
-struct TableStatistics {
-  std::string name;
-  TableStats stats;
-  Status health;
-  std::string database;  // set by AllStatistics
-};
-
 // The standalone engine: the catalog of databases and tables and every open
 // table, all under one data directory (layout in docs/FORMATS.md). Catalog
 // changes are serialised and durable before they return; data operations go
 // to the Table found with FindTable. Thread-safe.
-class Engine {
+class Engine final : public DatabaseService {
  public:
   // Locks the data directory, loads the catalog, removes stale temporary and
   // orphaned files, and opens every loaded database (replaying its logs).
   static Result<std::unique_ptr<Engine>> Open(std::unique_ptr<FileSystem> fs,
                                               EngineOptions options);
   // Stops background maintenance; acknowledged writes are already durable.
-  ~Engine();
+  ~Engine() override;
 
   // Creates the database, or reopens it when it exists; returns true if created.
-  Result<bool> LoadDatabase(const std::string& name, const LoadOptions& options);
+  Result<bool> LoadDatabase(const std::string& name, const LoadOptions& options) override;
   // Closes the database; its files stay and a later load reopens it.
-  Status UnloadDatabase(const std::string& name);
+  Status UnloadDatabase(const std::string& name) override;
   // Closes the database and deletes its files.
-  Status DropDatabase(const std::string& name);
+  Status DropDatabase(const std::string& name) override;
   // The loaded databases' names, in name order.
-  std::vector<std::string> ListDatabases() const;
+  std::vector<std::string> ListDatabases() const override;
 
   // A table of `shards` shards (hash slots spread evenly over them).
-  Status CreateTable(const std::string& db, TableSchema schema, uint32_t shards = 1);
-  Status DropTable(const std::string& db, const std::string& table);
-  Result<std::vector<std::string>> ListTables(const std::string& db) const;
-  Result<TableInfo> DescribeTable(const std::string& db, const std::string& table) const;
-  Result<std::vector<TableStatistics>> Statistics(const std::string& db) const;
+  Status CreateTable(const std::string& db, TableSchema schema, int64_t shards) override;
+  Status CreateTable(const std::string& db, TableSchema schema) {
+    return CreateTable(db, std::move(schema), 1);
+  }
+  Status DropTable(const std::string& db, const std::string& table) override;
+  Result<std::vector<std::string>> ListTables(const std::string& db) const override;
+  Result<TableInfo> DescribeTable(const std::string& db, const std::string& table) const override;
+  Result<std::vector<TableStatistics>> Statistics(const std::string& db) const override;
   // Every open table of every loaded database (metrics).
-  std::vector<TableStatistics> AllStatistics() const;
+  std::vector<TableStatistics> AllStatistics() const override;
   // The open table; it stays valid for the caller even if dropped meanwhile.
   Result<std::shared_ptr<Table>> FindTable(const std::string& db, const std::string& table) const;
+  Result<std::shared_ptr<Collection>> FindCollection(const std::string& db,
+                                                     const std::string& table) const override {
+    QV_ASSIGN_OR_RETURN(auto found, FindTable(db, table));
+    return std::shared_ptr<Collection>(std::move(found));
+  }
 
   // Seals every table's growing segment.
   Status SealAll();
   // Seals every table, then returns once every index is built (POST
   // /api/rebuild); an index build that failed is the error.
-  Status Rebuild();
+  Status Rebuild() override;
   // One round of background work: seal what is due, compact what needs it.
   void MaintainOnce();
 

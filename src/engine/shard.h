@@ -12,6 +12,7 @@
 
 #include "catalog/meta_store.h"
 #include "common/mutex.h"
+#include "engine/collection.h"
 #include "engine/log_payload.h"
 #include "engine/query.h"
 #include "engine/write_clock.h"
@@ -36,47 +37,6 @@ struct TableOptions {
   // than this, and rewrites a segment once this fraction of it is deleted.
   size_t max_segments = 8;
   double max_deleted_fraction = 0.3;
-};
-
-// What a write did, and the LSN of its log record: once a read sees that
-// LSN applied, it sees the write (a session token for read-your-writes).
-struct InsertCounts {
-  uint64_t inserted = 0;
-  uint64_t skipped = 0;
-  Lsn lsn = 0;  // a shard's record
-  // A table's write: the LSN of each shard's record, by shard, for the
-  // shards it wrote to.
-  std::vector<std::pair<uint32_t, Lsn>> shard_lsns;
-};
-
-struct DeleteCounts {
-  uint64_t deleted = 0;
-  Lsn lsn = 0;                                       // 0 when nothing was logged (no keys)
-  std::vector<std::pair<uint32_t, Lsn>> shard_lsns;  // as in InsertCounts
-};
-
-// One vector field's index state across a table's sealed segments.
-struct FieldIndexStats {
-  std::string field;
-  IndexType type = IndexType::kFlat;
-  size_t indexed_rows = 0;  // live rows in segments whose index is built
-  size_t total_rows = 0;    // live rows of the table
-  size_t building = 0;      // builds running now
-  size_t pending = 0;       // segments waiting for a build (including running ones)
-  std::string error;        // the last failed build, if any
-};
-
-struct ShardStats {
-  size_t live_rows = 0;
-  size_t growing_rows = 0;  // not yet sealed (including a segment being sealed)
-  size_t sealed_segments = 0;
-  size_t sealed_rows = 0;  // live rows in sealed segments
-  Lsn checkpoint_lsn = 0;
-  Lsn applied_lsn = 0;
-  std::vector<FieldIndexStats> indexes;   // vector fields, in schema order
-  uint64_t wal_syncs = 0, wal_bytes = 0;  // since the table was opened
-  uint64_t index_builds = 0;              // finished since the table was opened
-  double index_build_seconds = 0;
 };
 
 // A consistent view of a table for one read: its segments as of one LSN.

@@ -12,11 +12,6 @@
 
 namespace quiver {
 
-// A table's statistics: sums over its shards, and each shard's own.
-struct TableStats : ShardStats {
-  std::vector<ShardStats> shards;
-};
-
 // A table: a router over its shards (engine/shard.h). Each row lives in the
 // shard that owns its primary key's hash slot (catalog/slot_map.h); a write
 // goes to the shards its rows or keys belong to, a read asks every shard and
@@ -29,7 +24,7 @@ struct TableStats : ShardStats {
 // applied on its own, so a crash in the middle keeps the parts that were
 // acknowledged by their shards (the call itself then failed); a retried
 // upsert is idempotent. Thread-safe, as Shard is.
-class Table {
+class Table final : public Collection {
  public:
   // Opens (creating when new) every shard of the table in `dir`: the one
   // shard of a one-shard table is `dir` itself, shard i of several is
@@ -38,18 +33,18 @@ class Table {
                                              const TableSchema& schema, const TableOptions& options,
                                              SlotMap slots = SlotMap::Even(1));
 
-  const TableSchema& schema() const { return shards_[0]->schema(); }
+  const TableSchema& schema() const override { return shards_[0]->schema(); }
   const SlotMap& slots() const { return slots_; }
   size_t shard_count() const { return shards_.size(); }
   Shard& shard(size_t i) const { return *shards_[i]; }
 
-  Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert);
-  Result<DeleteCounts> Delete(std::span<const PrimaryKey> keys);
-  Result<DeleteCounts> DeleteWhere(std::string_view filter);
+  Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert) override;
+  Result<DeleteCounts> Delete(std::span<const PrimaryKey> keys) override;
+  Result<DeleteCounts> DeleteWhere(std::string_view filter) override;
 
-  Result<ResultSet> Search(const SearchRequest& request) const;
-  Result<ResultSet> HybridSearch(const HybridRequest& request) const;
-  Result<ResultSet> Get(const GetRequest& request) const;
+  Result<ResultSet> Search(const SearchRequest& request) const override;
+  Result<ResultSet> HybridSearch(const HybridRequest& request) const override;
+  Result<ResultSet> Get(const GetRequest& request) const override;
 
   size_t RowCount() const;
   TableStats Stats() const;

@@ -29,7 +29,7 @@ Result<std::string> PathName(const httplib::Request& req, size_t index, std::str
 
 }  // namespace
 
-Result<Reply> LoadDatabase(Engine& engine, const httplib::Request& req) {
+Result<Reply> LoadDatabase(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(JsonBody body, JsonBody::Parse(req.body));
   static constexpr std::string_view kKeys[] = {"name", "path", "vectorScale", "walEnabled"};
   QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
@@ -51,47 +51,42 @@ Result<Reply> LoadDatabase(Engine& engine, const httplib::Request& req) {
   return Reply{message, std::nullopt};
 }
 
-Result<Reply> UnloadDatabase(Engine& engine, const httplib::Request& req) {
+Result<Reply> UnloadDatabase(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_RETURN_IF_ERROR(engine.UnloadDatabase(db));
   return Reply{"Unload " + db + " successfully.", std::nullopt};
 }
 
-Result<Reply> DropDatabase(Engine& engine, const httplib::Request& req) {
+Result<Reply> DropDatabase(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_RETURN_IF_ERROR(engine.DropDatabase(db));
   return Reply{"Drop " + db + " successfully.", std::nullopt};
 }
 
-Result<Reply> CreateTable(Engine& engine, const httplib::Request& req) {
+Result<Reply> CreateTable(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(JsonBody body, JsonBody::Parse(req.body));
   QV_ASSIGN_OR_RETURN(TableSchema schema, DecodeTableSchema(body));
   QV_ASSIGN_OR_RETURN(auto shards, body.OptionalInt("shards"));
-  if (shards && (*shards < 1 || *shards > kMaxShards)) {
-    return Status::InvalidArgument("shards must be between 1 and " + std::to_string(kMaxShards) +
-                                   ", not " + std::to_string(*shards));
-  }
   const std::string name = schema.name;
-  QV_RETURN_IF_ERROR(
-      engine.CreateTable(db, std::move(schema), static_cast<uint32_t>(shards.value_or(1))));
+  QV_RETURN_IF_ERROR(engine.CreateTable(db, std::move(schema), shards.value_or(1)));
   return Reply{"Create " + name + " successfully.", std::nullopt};
 }
 
-Result<Reply> DropTable(Engine& engine, const httplib::Request& req) {
+Result<Reply> DropTable(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(std::string table, PathName(req, 2, "table"));
   QV_RETURN_IF_ERROR(engine.DropTable(db, table));
   return Reply{"Drop " + table + " from " + db + " successfully.", std::nullopt};
 }
 
-Result<Reply> ListTables(Engine& engine, const httplib::Request& req) {
+Result<Reply> ListTables(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(auto names, engine.ListTables(db));
   return Reply{"Get all tables in " + db + " successfully.", Json(names)};
 }
 
-Result<Reply> DescribeTable(Engine& engine, const httplib::Request& req) {
+Result<Reply> DescribeTable(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(std::string table, PathName(req, 2, "table"));
   QV_ASSIGN_OR_RETURN(TableInfo info, engine.DescribeTable(db, table));
@@ -102,19 +97,19 @@ Result<Reply> DescribeTable(Engine& engine, const httplib::Request& req) {
 namespace {
 
 // Parses the body and finds the table it names.
-Result<std::pair<JsonBody, std::shared_ptr<Table>>> BodyAndTable(Engine& engine,
-                                                                 const httplib::Request& req) {
+Result<std::pair<JsonBody, std::shared_ptr<Collection>>> BodyAndTable(DatabaseService& engine,
+                                                                      const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(JsonBody body, JsonBody::Parse(req.body));
   QV_ASSIGN_OR_RETURN(std::string name, body.RequiredString("table"));
   QV_RETURN_IF_ERROR(ValidateName("table", name));
-  QV_ASSIGN_OR_RETURN(auto table, engine.FindTable(db, name));
+  QV_ASSIGN_OR_RETURN(auto table, engine.FindCollection(db, name));
   return std::make_pair(body, std::move(table));
 }
 
 }  // namespace
 
-Result<Reply> Insert(Engine& engine, const httplib::Request& req) {
+Result<Reply> Insert(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
   static constexpr std::string_view kKeys[] = {"table", "data", "upsert"};
@@ -130,7 +125,7 @@ Result<Reply> Insert(Engine& engine, const httplib::Request& req) {
                     {"lsn", EncodeShardLsns(counts.shard_lsns)}}};
 }
 
-Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
+Result<Reply> Delete(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
   static constexpr std::string_view kKeys[] = {"table", "primaryKeys", "filter"};
@@ -151,7 +146,7 @@ Result<Reply> Delete(Engine& engine, const httplib::Request& req) {
                Json{{"deleted", counts.deleted}, {"lsn", EncodeShardLsns(counts.shard_lsns)}}};
 }
 
-Result<Reply> Query(Engine& engine, const httplib::Request& req) {
+Result<Reply> Query(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
   if (body.Has("queries")) {  // hybrid search
@@ -165,7 +160,7 @@ Result<Reply> Query(Engine& engine, const httplib::Request& req) {
                EncodeQueryResult(table->schema(), result, body.Has("response"))};
 }
 
-Result<Reply> Get(Engine& engine, const httplib::Request& req) {
+Result<Reply> Get(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(auto found, BodyAndTable(engine, req));
   auto& [body, table] = found;
   QV_ASSIGN_OR_RETURN(GetRequest request, DecodeGetRequest(body));
@@ -174,7 +169,7 @@ Result<Reply> Get(Engine& engine, const httplib::Request& req) {
                EncodeQueryResult(table->schema(), result, body.Has("response"))};
 }
 
-Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {
+Result<Reply> Statistics(DatabaseService& engine, const httplib::Request& req) {
   QV_ASSIGN_OR_RETURN(std::string db, PathName(req, 1, "database"));
   QV_ASSIGN_OR_RETURN(auto stats, engine.Statistics(db));
   Json result = Json::array();
@@ -186,7 +181,7 @@ Result<Reply> Statistics(Engine& engine, const httplib::Request& req) {
   return Reply{"Get statistics of " + db + " successfully.", result};
 }
 
-Result<Reply> Rebuild(Engine& engine, const httplib::Request& /*req*/) {
+Result<Reply> Rebuild(DatabaseService& engine, const httplib::Request& /*req*/) {
   // Seals every growing segment and waits for every index build.
   QV_RETURN_IF_ERROR(engine.Rebuild());
   return Reply{"Rebuild finished!", std::nullopt};

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "engine/engine.h"
+#include "engine/collection.h"
 #include "server/json_response.h"
 
 namespace quiver {
@@ -23,24 +23,24 @@ struct Reply {
   std::optional<Json> result;
 };
 
-using Handler = std::function<Result<Reply>(Engine&, const httplib::Request&)>;
+using Handler = std::function<Result<Reply>(DatabaseService&, const httplib::Request&)>;
 
 // Writes Quiver's JSON envelope {"statusCode", "message", "result"}.
 void WriteEnvelope(httplib::Response& res, int code, const std::string& message,
                    const std::optional<Json>& result);
 
-Result<Reply> LoadDatabase(Engine& engine, const httplib::Request& req);
-Result<Reply> UnloadDatabase(Engine& engine, const httplib::Request& req);
-Result<Reply> DropDatabase(Engine& engine, const httplib::Request& req);
-Result<Reply> CreateTable(Engine& engine, const httplib::Request& req);
-Result<Reply> DropTable(Engine& engine, const httplib::Request& req);
-Result<Reply> ListTables(Engine& engine, const httplib::Request& req);
-Result<Reply> DescribeTable(Engine& engine, const httplib::Request& req);
-Result<Reply> Insert(Engine& engine, const httplib::Request& req);
-Result<Reply> Delete(Engine& engine, const httplib::Request& req);
-Result<Reply> Query(Engine& engine, const httplib::Request& req);
-Result<Reply> Get(Engine& engine, const httplib::Request& req);
-Result<Reply> Statistics(Engine& engine, const httplib::Request& req);
-Result<Reply> Rebuild(Engine& engine, const httplib::Request& req);
+Result<Reply> LoadDatabase(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> UnloadDatabase(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> DropDatabase(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> CreateTable(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> DropTable(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> ListTables(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> DescribeTable(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> Insert(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> Delete(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> Query(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> Get(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> Statistics(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> Rebuild(DatabaseService& engine, const httplib::Request& req);
 
 }  // namespace quiver

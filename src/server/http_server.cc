@@ -26,7 +26,7 @@
 
 namespace quiver {
 
-HttpServer::HttpServer(Engine* engine, ServerOptions options)
+HttpServer::HttpServer(DatabaseService* engine, ServerOptions options)
     : engine_(engine), options_(std::move(options)) {
   if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
     auto tls =
@@ -127,7 +127,7 @@ std::vector<RouteSpec> RouteTable() {
   const std::string db = "/api/([^/]+)";
   const std::string table = "/([^/]+)";
   auto reply = [](const char* message) {
-    return [message](Engine&, const httplib::Request&) -> Result<Reply> {
+    return [message](DatabaseService&, const httplib::Request&) -> Result<Reply> {
       return Reply{message, std::nullopt};
     };
   };
@@ -264,7 +264,7 @@ void HttpServer::RegisterRoutes() {
   server_->Get("/api/databases",
                guarded(2, Access::kAnyKey, no_database,
                        [this](const httplib::Request& req, httplib::Response& res) {
-                         Engine* engine = engine_.load();
+                         DatabaseService* engine = engine_.load();
                          if (engine == nullptr) return;  // the guard answered 503 already
                          Json names = Json::array();
                          const std::string key = PresentedKey(req);
@@ -278,7 +278,7 @@ void HttpServer::RegisterRoutes() {
   for (size_t i = 0; i < table.size(); ++i) {
     const RouteSpec& route = table[i];
     auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
-      Engine* engine = engine_.load();
+      DatabaseService* engine = engine_.load();
       if (engine == nullptr) {  // still recovering: only /health gets this far
         WriteEnvelope(res, 200, "alive", std::nullopt);
         return;

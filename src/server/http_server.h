@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "engine/engine.h"
+#include "engine/collection.h"
 #include "server/auth.h"
 
 namespace httplib {
@@ -41,16 +41,17 @@ struct RouteInfo {
 class HttpMetrics;
 class RateLimiter;
 
-// The Epsilla-compatible REST API over an Engine (routes in docs/API.md).
+// The Epsilla-compatible REST API over a DatabaseService (engine/collection.h;
+// the standalone Engine, routes in docs/API.md).
 // Handlers decode JSON into engine types and encode results; no engine code
 // sees HTTP or JSON. Bind, then Serve on one thread; Stop from any thread.
 class HttpServer {
  public:
   // `engine` may be null: the server then answers /health, and 503 for
   // everything else (/ready included) until SetEngine.
-  HttpServer(Engine* engine, ServerOptions options);
+  HttpServer(DatabaseService* engine, ServerOptions options);
   // The engine finished recovery: every route is served from now on.
-  void SetEngine(Engine* engine) { engine_ = engine; }
+  void SetEngine(DatabaseService* engine) { engine_ = engine; }
   // Why the server cannot run (a TLS certificate or key that does not load).
   Status Valid() const;
   ~HttpServer();
@@ -70,7 +71,7 @@ class HttpServer {
  private:
   void RegisterRoutes();
 
-  std::atomic<Engine*> engine_;  // null while the engine recovers
+  std::atomic<DatabaseService*> engine_;  // null while the engine recovers
   ServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::shared_ptr<HttpMetrics> metrics_;

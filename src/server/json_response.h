@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/engine.h"
+#include "engine/collection.h"
 #include "engine/query.h"
 
 namespace quiver {

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "common/process.h"
 
 namespace quiver {
@@ -47,7 +50,7 @@ void HttpMetrics::Observe(size_t route, int status, double seconds) {
   r.micros.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-std::string HttpMetrics::Render(const Engine& engine) const {
+std::string HttpMetrics::Render(const DatabaseService& engine) const {
   std::string out;
   Header(&out, "quiver_http_requests_total", "counter", "HTTP requests by route and status class.");
   for (size_t i = 0; i < labels_.size(); ++i) {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.h"
+#include "engine/collection.h"
 
 namespace quiver {
 
@@ -23,7 +23,7 @@ class HttpMetrics {
 
   // Records one request of route `route` (index into the constructor's list).
   void Observe(size_t route, int status, double seconds);
-  std::string Render(const Engine& engine) const;
+  std::string Render(const DatabaseService& engine) const;
 
  private:
   static constexpr std::array<double, 14> kBuckets = {

@@ -6,12 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "common/lsn.h"
 #include "common/status.h"
 
 namespace quiver {
 
-// Log sequence number: 1, 2, 3, ... per log, with no gaps.
-using Lsn = uint64_t;
+// Lsn (common/lsn.h): 1, 2, 3, ... per log, with no gaps.
 
 // What a log record holds; the payload format of each is in docs/FORMATS.md.
 enum class RecordType : uint8_t {
