@@ -19,21 +19,24 @@ namespace quiver {
 Shard::Shard(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options)
     : fs_(fs),
       dir_(std::move(dir)),
-      options_(options),
+      options_(std::move(options)),
       schema_(std::move(schema)),
       pk_index_(*schema_.PrimaryKeyIndex()),
+      files_(options_.object_store == nullptr
+                 ? SegmentStore::Local(fs, dir_)
+                 : SegmentStore::Remote(fs, dir_, options_.object_store, options_.object_prefix)),
       growing_since_(std::chrono::steady_clock::now()) {}
 
-std::string Shard::SegmentPath(uint64_t id) const {
+std::string Shard::SegmentName(uint64_t id) {
   char name[32];
   std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
-  return JoinPath(JoinPath(dir_, "segments"), name);
+  return JoinPath("segments", name);
 }
 
 Result<std::unique_ptr<Shard>> Shard::Open(FileSystem* fs, const std::string& dir,
                                            TableSchema schema, TableOptions options) {
   if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
-  std::unique_ptr<Shard> table(new Shard(fs, dir, std::move(schema), options));
+  std::unique_ptr<Shard> table(new Shard(fs, dir, std::move(schema), std::move(options)));
   QV_RETURN_IF_ERROR(table->Recover());
   return table;
 }
@@ -42,7 +45,7 @@ Result<std::unique_ptr<Shard>> Shard::OpenReplica(FileSystem* fs, const std::str
                                                   TableSchema schema, TableOptions options,
                                                   std::shared_ptr<Log> log) {
   if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
-  std::unique_ptr<Shard> table(new Shard(fs, dir, std::move(schema), options));
+  std::unique_ptr<Shard> table(new Shard(fs, dir, std::move(schema), std::move(options)));
   table->log_ = std::move(log);
   table->owns_log_ = false;
   QV_RETURN_IF_ERROR(table->Recover());
@@ -71,8 +74,7 @@ Status Shard::Recover() {
   MutexLock maintenance(&maintenance_mu_);
   MutexLock order(&order_mu_);
   MutexLock state(&state_mu_);
-  const std::string segments_dir = JoinPath(dir_, "segments");
-  QV_RETURN_IF_ERROR(fs_->CreateDirs(segments_dir));
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir_, "segments")));
   const std::string manifest_path = JoinPath(dir_, kManifestKey);
   meta_ = NewLocalMetaStore(fs_, dir_);
   QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(kManifestKey));
@@ -85,8 +87,11 @@ Status Shard::Recover() {
   }
   std::set<std::string> referenced;
   for (const ManifestSegment& entry : manifest.segments) {
-    const std::string path = SegmentPath(entry.id);
-    QV_ASSIGN_OR_RETURN(auto segment, SealedSegment::Open(fs_, path, schema_, entry.id));
+    const std::string name = SegmentName(entry.id);
+    const std::string path = files_->Where(name);
+    QV_ASSIGN_OR_RETURN(auto file, files_->Open(name));
+    QV_ASSIGN_OR_RETURN(auto segment,
+                        SealedSegment::Open(std::move(file), path, schema_, entry.id));
     if (segment->num_rows() != entry.rows) {
       return Status::Corruption(manifest_path + ": segment " + std::to_string(entry.id) + " has " +
                                 std::to_string(segment->num_rows()) + " rows, the manifest says " +
@@ -103,17 +108,18 @@ Status Shard::Recover() {
     }
     segment->LoadDeleted(deleted, manifest.checkpoint_lsn);
     clock_.Observe(segment->max_stamp());
-    referenced.insert(path);
+    referenced.insert(name);
     sealed_.push_back(std::move(segment));
   }
   // Files no manifest names were left by a seal or compaction that crashed
   // before its manifest (or after it, before removing what it replaced).
-  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(segments_dir));
-  for (const auto& name : names) {
-    const std::string path = JoinPath(segments_dir, name);
-    if (referenced.contains(path)) continue;
-    log::Get("engine").info("table {}: removing unreferenced segment file {}", schema_.name, path);
-    QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
+  QV_ASSIGN_OR_RETURN(auto names, files_->List("segments"));
+  for (const auto& file : names) {
+    const std::string name = JoinPath("segments", file);
+    if (referenced.contains(name)) continue;
+    log::Get("engine").info("table {}: removing unreferenced segment file {}", schema_.name,
+                            files_->Where(name));
+    QV_RETURN_IF_ERROR(files_->Remove(name));
   }
   QV_RETURN_IF_ERROR(LoadIndexes(manifest));
   checkpoint_lsn_ = manifest.checkpoint_lsn;
@@ -283,10 +289,17 @@ Result<Shard::Applied> Shard::ApplyInOrder(const LogRecord& record, bool trusted
     if (result.ok()) {
       Publish();
     } else {
-      // The record is in the log but not in the state: a restart replays
-      // it (and fails the same way, naming it). Later records go on.
+      // The record is in the log but not in the state: writes are refused
+      // from now on (a restart replays it, and fails the same way, naming
+      // it); reads go on with the state as it is.
       log::Get("engine").error("table {}: applying LSN {} failed: {}", schema_.name, record.lsn,
                                result.status().ToString());
+      if (apply_failure_.ok()) {
+        apply_failure_ =
+            Status::Unavailable("table '" + schema_.name + "' refuses writes: applying LSN " +
+                                std::to_string(record.lsn) + " failed (" +
+                                result.status().ToString() + "); restart to replay it");
+      }
     }
   }
   applied_lsn_ = record.lsn;
@@ -304,12 +317,21 @@ Result<InsertCounts> Shard::Insert(const RecordBatch& batch, bool upsert, uint64
   if (!owns_log_)
     return Status::Unavailable(
         "a replica takes no writes: send them to the table that owns the log");
+  QV_RETURN_IF_ERROR(Health());
   if (stamp == 0) stamp = clock_.Take(batch.num_rows());
   const std::string payload = EncodeInsert(batch, upsert, stamp, offsets);
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kInsert, payload));
   QV_ASSIGN_OR_RETURN(Applied applied,
                       ApplyInOrder({lsn, RecordType::kInsert, payload}, /*trusted=*/true));
   return InsertCounts{applied.inserted, applied.skipped, lsn};
+}
+
+Status Shard::Health() const {
+  {
+    MutexLock order(&order_mu_);
+    if (!apply_failure_.ok()) return apply_failure_;
+  }
+  return log_->Health();
 }
 
 Status Shard::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
@@ -329,6 +351,7 @@ Result<DeleteCounts> Shard::Delete(std::span<const PrimaryKey> keys) {
   if (!owns_log_)
     return Status::Unavailable(
         "a replica takes no writes: send them to the table that owns the log");
+  QV_RETURN_IF_ERROR(Health());
   const std::string payload = EncodeDelete(keys);
   QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(RecordType::kDelete, payload));
   QV_ASSIGN_OR_RETURN(Applied applied,

@@ -23,6 +23,7 @@
 #include "segment/growing_segment.h"
 #include "segment/manifest.h"
 #include "segment/sealed_segment.h"
+#include "segment/segment_store.h"
 #include "wal/local_log.h"
 
 namespace quiver {
@@ -37,6 +38,12 @@ struct TableOptions {
   // than this, and rewrites a segment once this fraction of it is deleted.
   size_t max_segments = 8;
   double max_deleted_fraction = 0.3;
+  // Where sealed segment and index files go (segment/segment_store.h): null
+  // keeps them in the shard's directory; else they are objects under
+  // `object_prefix` (a table adds "/shards/<i>" for each of several shards),
+  // cached in the shard's directory.
+  ObjectStore* object_store = nullptr;
+  std::string object_prefix;
 };
 
 // A consistent view of a table for one read: its segments as of one LSN.
@@ -54,6 +61,8 @@ struct ShardVersion {
   Lsn lsn = 0;                        // every record up to here is applied, none after
   std::vector<SegmentView> segments;  // oldest first: sealed, frozen, growing
 };
+
+struct LiveRows;  // shard_maintenance.cc
 
 // One shard of a table (engine/table.h): its log, the source of truth, and the segments
 // materialised from it: sealed segments (immutable files, mapped), growing
@@ -109,8 +118,10 @@ class Shard {
 
   size_t RowCount() const;
   ShardStats Stats() const;
-  // OK, or why writes are refused (a poisoned log).
-  Status Health() const { return log_->Health(); }
+  // OK, or why writes are refused: a poisoned log, or a record the shard
+  // could not apply (its state no longer equals its log until a restart
+  // replays it).
+  Status Health() const EXCLUDES(order_mu_);
 
   // Seals the growing segments if they have rows.
   Status Seal();
@@ -171,15 +182,22 @@ class Shard {
   // Maintenance helpers.
   Status SealFrozen() REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
   Status WriteManifest(Lsn checkpoint) REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
+  // Writes the live rows of `views` as segment `id`, streaming the columns,
+  // and opens it.
+  Result<std::shared_ptr<SealedSegment>> WriteSegment(uint64_t id,
+                                                      const std::vector<SegmentView>& views,
+                                                      const LiveRows& live, Lsn min_lsn,
+                                                      Lsn max_lsn);
   // Removes the log files the checkpoint covers.
   Status TrimLog(Lsn checkpoint);
-  std::string SegmentPath(uint64_t id) const;
+  // Names in the SegmentStore.
+  static std::string SegmentName(uint64_t id);
 
   // Index helpers.
   using IndexKey = std::pair<uint64_t, size_t>;  // segment id, field
   bool WantsIndex(size_t field) const;
   index::VectorSet VectorSetOf(const Segment& segment, size_t field) const;
-  std::string IndexPath(uint64_t segment, size_t field) const;
+  static std::string IndexName(uint64_t segment, size_t field);
   Result<std::shared_ptr<const index::VectorIndex>> OpenIndex(const SealedSegment& segment,
                                                               size_t field) const;
   // Opens the indexes the manifest registers; damaged ones are quarantined
@@ -193,6 +211,7 @@ class Shard {
   const TableOptions options_;
   const TableSchema schema_;
   const size_t pk_index_;
+  const std::unique_ptr<SegmentStore> files_;  // sealed segment and index files
   std::shared_ptr<Log> log_;
   bool owns_log_ = true;  // false for a replica: it never trims the log
   WriteClock clock_;      // stamps of writes made without one; observes applied ones
@@ -210,9 +229,10 @@ class Shard {
   std::unique_ptr<MetaStore> meta_;
   Revision manifest_revision_ GUARDED_BY(maintenance_mu_) = 0;
 
-  Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
+  mutable Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
   CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
   Lsn applied_lsn_ GUARDED_BY(order_mu_) = 0;
+  Status apply_failure_ GUARDED_BY(order_mu_);  // the first record that did not apply
 
   // The writer's state: held while a record is applied or segments are
   // swapped (short), never by readers.

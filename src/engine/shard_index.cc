@@ -36,15 +36,15 @@ index::VectorSet Shard::VectorSetOf(const Segment& segment, size_t field) const 
   return v;
 }
 
-std::string Shard::IndexPath(uint64_t segment, size_t field) const {
-  return JoinPath(JoinPath(dir_, "indexes"),
-                  std::to_string(segment) + "." + std::to_string(field) + ".qvi");
+std::string Shard::IndexName(uint64_t segment, size_t field) {
+  return JoinPath("indexes", std::to_string(segment) + "." + std::to_string(field) + ".qvi");
 }
 
 Result<std::shared_ptr<const index::VectorIndex>> Shard::OpenIndex(const SealedSegment& segment,
                                                                    size_t field) const {
-  const std::string path = IndexPath(segment.id(), field);
-  QV_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, fs_->Map(path));
+  const std::string name = IndexName(segment.id(), field);
+  const std::string path = files_->Where(name);
+  QV_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, files_->Open(name));
   QV_ASSIGN_OR_RETURN(auto opened,
                       index::OpenIndexFile(std::move(file), VectorSetOf(segment, field), path));
   if (opened->type() != schema_.fields[field].index.type) {
@@ -56,45 +56,39 @@ Result<std::shared_ptr<const index::VectorIndex>> Shard::OpenIndex(const SealedS
 }
 
 Status Shard::LoadIndexes(const Manifest& manifest) {
-  const std::string dir = JoinPath(dir_, "indexes");
-  QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir_, "indexes")));
   std::set<std::string> referenced;
   for (size_t i = 0; i < manifest.segments.size(); ++i) {
     const SealedSegment& segment = *sealed_[i];
     for (uint32_t field : manifest.segments[i].indexed_fields) {
       if (field >= schema_.fields.size() || !WantsIndex(field)) continue;
-      const std::string path = IndexPath(segment.id(), field);
+      const std::string name = IndexName(segment.id(), field);
       auto opened = OpenIndex(segment, field);
       if (opened.ok()) {
         auto& slots = indexes_[segment.id()];
         slots.resize(schema_.fields.size());
         slots[field] = std::move(opened).value();
-        referenced.insert(path);
+        referenced.insert(name);
         continue;
       }
       // Never served: moved aside for a post-mortem, and built again.
       log::Get("index").warn("table {}: index {} is damaged, quarantined and rebuilt: {}",
-                             schema_.name, path, opened.status().ToString());
-      const std::string quarantine = JoinPath(dir_, "quarantine");
-      QV_RETURN_IF_ERROR(fs_->CreateDirs(quarantine));
+                             schema_.name, files_->Where(name), opened.status().ToString());
       const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
-      const std::string name = std::to_string(segment.id()) + "." + std::to_string(field) +
+      const std::string kept = std::to_string(segment.id()) + "." + std::to_string(field) +
                                ".qvi." + std::to_string(stamp);
-      QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(path));
-      if (exists) {
-        QV_RETURN_IF_ERROR(fs_->Rename(path, JoinPath(quarantine, name)));
-        QV_RETURN_IF_ERROR(fs_->SyncDir(dir));
-      }
+      QV_RETURN_IF_ERROR(files_->Quarantine(name, JoinPath(JoinPath(dir_, "quarantine"), kept)));
     }
   }
   // Files the manifest does not register: a build that crashed before its
   // manifest, or indexes of segments compaction replaced.
-  QV_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir));
-  for (const auto& name : names) {
-    const std::string path = JoinPath(dir, name);
-    if (referenced.contains(path)) continue;
-    log::Get("index").info("table {}: removing unreferenced index file {}", schema_.name, path);
-    QV_RETURN_IF_ERROR(fs_->RemoveFile(path));
+  QV_ASSIGN_OR_RETURN(auto names, files_->List("indexes"));
+  for (const auto& file : names) {
+    const std::string name = JoinPath("indexes", file);
+    if (referenced.contains(name)) continue;
+    log::Get("index").info("table {}: removing unreferenced index file {}", schema_.name,
+                           files_->Where(name));
+    QV_RETURN_IF_ERROR(files_->Remove(name));
   }
   return Status::OK();
 }
@@ -145,11 +139,8 @@ Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
   // the shared_ptr keeps it alive even if compaction replaces it meanwhile.
   QV_ASSIGN_OR_RETURN(std::string bytes, index::BuildIndexFile(VectorSetOf(*segment, field),
                                                                schema_.fields[field].index, stop));
-  const std::string path = IndexPath(segment->id(), field);
-  if (Status written = fs_->WriteFileAtomic(path, bytes, "index"); !written.ok()) {
-    (void)fs_->RemoveFile(path + std::string(kTempSuffix));
-    return written;
-  }
+  const std::string name = IndexName(segment->id(), field);
+  QV_RETURN_IF_ERROR(files_->Write(name, bytes, "index"));
   auto opened = OpenIndex(*segment, field);
   const Status open_status = opened.status();
   MutexLock maintenance(&maintenance_mu_);
@@ -167,8 +158,7 @@ Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
   if (replaced) {
     // Compacted away meanwhile (the compaction may have removed the file
     // already, so the open may have failed): its successor gets its own build.
-    QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(path));
-    return exists ? fs_->RemoveFile(path) : Status::OK();
+    return files_->Remove(name);
   }
   QV_RETURN_IF_ERROR(open_status);
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));

@@ -11,35 +11,27 @@
 #include "segment/manifest.h"
 
 namespace quiver {
-namespace {
 
-// The rows of some segment views live at a snapshot, copied into fresh
-// columns, and where each old row went (-1: it was not live at the snapshot).
+// Which rows of some segment views are live at a snapshot: where each old
+// row goes in the new segment (-1: it was not live), and the new rows'
+// write stamps. The rows themselves are copied column by column as the new
+// file is written (Shard::WriteSegment).
 struct LiveRows {
-  std::vector<Column> columns;
+  size_t rows = 0;
   std::vector<uint64_t> stamps;
   std::vector<std::vector<int64_t>> new_row;  // per segment, per row
 };
 
-LiveRows CopyLiveRows(const TableSchema& schema, const std::vector<SegmentView>& views,
-                      Lsn snapshot) {
+namespace {
+
+LiveRows FindLiveRows(const std::vector<SegmentView>& views, Lsn snapshot) {
   LiveRows out;
-  size_t total = 0;
-  for (const SegmentView& view : views) total += view.rows;
-  for (const Field& field : schema.fields) {
-    out.columns.emplace_back(field);
-    out.columns.back().Reserve(total);
-  }
-  out.stamps.reserve(total);
-  size_t next = 0;
   for (const SegmentView& view : views) {
     auto& mapping = out.new_row.emplace_back(view.rows, -1);
-    const auto columns = view.segment->columns();
     for (size_t row = 0; row < view.rows; ++row) {
       if (!view.segment->IsLiveAt(row, snapshot)) continue;
-      for (size_t f = 0; f < columns.size(); ++f) out.columns[f].AppendFrom(columns[f], row);
       out.stamps.push_back(view.segment->stamp(row));
-      mapping[row] = static_cast<int64_t>(next++);
+      mapping[row] = static_cast<int64_t>(out.rows++);
     }
   }
   return out;
@@ -60,6 +52,53 @@ void CarryOverDeletes(const Segment& old, const std::vector<int64_t>& new_row, L
 }
 
 }  // namespace
+
+Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
+                                                           const std::vector<SegmentView>& views,
+                                                           const LiveRows& live, Lsn min_lsn,
+                                                           Lsn max_lsn) {
+  const std::string name = SegmentName(id);
+  QV_RETURN_IF_ERROR(files_->WriteFrom(
+      name,
+      [&](WritableFile* out) -> Status {
+        SegmentFileWriter writer(schema_, live.rows, out);
+        QV_RETURN_IF_ERROR(writer.Begin());
+        // The live rows in order: (view, row) pairs, shared by every field.
+        std::vector<std::pair<const Segment*, uint32_t>> rows;
+        rows.reserve(live.rows);
+        for (size_t v = 0; v < views.size(); ++v) {
+          for (size_t row = 0; row < live.new_row[v].size(); ++row) {
+            if (live.new_row[v][row] >= 0) rows.emplace_back(views[v].segment.get(), row);
+          }
+        }
+        for (size_t f = 0; f < schema_.fields.size(); ++f) {
+          const Field& field = schema_.fields[f];
+          if (IsDenseVectorType(field.type)) {
+            // Straight from the sources (mapped files or growing chunks).
+            const bool binary = field.type == DataType::kVectorBinary;
+            const size_t row_bytes = binary ? BinaryWords(field.dimensions) * sizeof(uint64_t)
+                                            : field.dimensions * sizeof(float);
+            QV_RETURN_IF_ERROR(writer.AddVectors(row_bytes, [&](size_t r) {
+              const Column& column = rows[r].first->columns()[f];
+              return binary
+                         ? reinterpret_cast<const char*>(column.GetBits(rows[r].second).data())
+                         : reinterpret_cast<const char*>(column.GetVector(rows[r].second).data());
+            }));
+            continue;
+          }
+          Column column(field);  // one scalar column at a time
+          column.Reserve(live.rows);
+          for (const auto& [segment, row] : rows) column.AppendFrom(segment->columns()[f], row);
+          QV_RETURN_IF_ERROR(writer.AddColumn(column));
+        }
+        return writer.Finish(live.stamps, min_lsn, max_lsn);
+      },
+      "segment"));
+  QV_ASSIGN_OR_RETURN(auto file, files_->Open(name));
+  QV_ASSIGN_OR_RETURN(auto segment,
+                      SealedSegment::Open(std::move(file), files_->Where(name), schema_, id));
+  return std::shared_ptr<SealedSegment>(std::move(segment));
+}
 
 Status Shard::WriteManifest(Lsn checkpoint) {
   Manifest manifest;
@@ -139,21 +178,14 @@ Status Shard::SealFrozen() {
     for (const auto& s : frozen_) views.push_back({s, s->num_rows(), {}});
   }
   const Lsn snapshot = frozen_checkpoint_;
-  LiveRows copy = CopyLiveRows(schema_, views, snapshot);
+  const LiveRows copy = FindLiveRows(views, snapshot);
   std::shared_ptr<SealedSegment> sealed;
-  const size_t rows = copy.columns[0].size();
+  const size_t rows = copy.rows;
   if (rows > 0) {
     const uint64_t id = next_segment_id_++;
-    const std::string path = SegmentPath(id);
-    Status written =
-        WriteSegmentFile(fs_, path, schema_, copy.columns, copy.stamps, frozen_min_lsn_,
-                         frozen_max_lsn_);
-    copy.columns.clear();  // the rows live in the file now
-    if (!written.ok()) {
-      (void)fs_->RemoveFile(path + std::string(kTempSuffix));
-      return written.WithContext("sealing table '" + schema_.name + "'");
-    }
-    QV_ASSIGN_OR_RETURN(sealed, SealedSegment::Open(fs_, path, schema_, id));
+    auto opened = WriteSegment(id, views, copy, frozen_min_lsn_, frozen_max_lsn_);
+    if (!opened.ok()) return opened.status().WithContext("sealing table '" + schema_.name + "'");
+    sealed = std::move(opened).value();
   }
   {
     MutexLock state(&state_mu_);
@@ -241,24 +273,19 @@ Status Shard::Compact(bool force) {
   sources.reserve(chosen.size());
   for (const auto& v : chosen)
     sources.push_back(static_cast<const SealedSegment*>(v.segment.get()));
-  LiveRows copy = CopyLiveRows(schema_, chosen, version->lsn);
+  const LiveRows copy = FindLiveRows(chosen, version->lsn);
   Lsn min_lsn = sources[0]->min_lsn(), max_lsn = sources[0]->max_lsn();
   for (const SealedSegment* s : sources) {
     min_lsn = std::min(min_lsn, s->min_lsn());
     max_lsn = std::max(max_lsn, s->max_lsn());
   }
   std::shared_ptr<SealedSegment> merged;
-  const size_t rows = copy.columns[0].size();
+  const size_t rows = copy.rows;
   if (rows > 0) {
     const uint64_t id = next_segment_id_++;
-    const std::string path = SegmentPath(id);
-    Status written = WriteSegmentFile(fs_, path, schema_, copy.columns, copy.stamps, min_lsn, max_lsn);
-    copy.columns.clear();  // the rows live in the file now
-    if (!written.ok()) {
-      (void)fs_->RemoveFile(path + std::string(kTempSuffix));
-      return written.WithContext("compacting table '" + schema_.name + "'");
-    }
-    QV_ASSIGN_OR_RETURN(merged, SealedSegment::Open(fs_, path, schema_, id));
+    auto opened = WriteSegment(id, chosen, copy, min_lsn, max_lsn);
+    if (!opened.ok()) return opened.status().WithContext("compacting table '" + schema_.name + "'");
+    merged = std::move(opened).value();
   }
   {
     MutexLock state(&state_mu_);
@@ -285,18 +312,15 @@ Status Shard::Compact(bool force) {
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
   CrashPoint("compaction.before_cleanup");
   for (const SealedSegment* s : sources) {
-    QV_RETURN_IF_ERROR(fs_->RemoveFile(SegmentPath(s->id())));
+    QV_RETURN_IF_ERROR(files_->Remove(SegmentName(s->id())));
     for (size_t f = 0; f < schema_.fields.size(); ++f) {
-      if (!WantsIndex(f)) continue;
-      const std::string index = IndexPath(s->id(), f);
-      QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(index));
-      if (exists) QV_RETURN_IF_ERROR(fs_->RemoveFile(index));
+      if (WantsIndex(f)) QV_RETURN_IF_ERROR(files_->Remove(IndexName(s->id(), f)));
     }
   }
-  QV_RETURN_IF_ERROR(fs_->SyncDir(JoinPath(dir_, "indexes")));
+  QV_RETURN_IF_ERROR(files_->Sync("indexes"));
   log::Get("engine").debug("table {}: compacted {} segments into {} rows", schema_.name,
                            chosen.size(), rows);
-  return fs_->SyncDir(JoinPath(dir_, "segments"));
+  return files_->Sync("segments");
 }
 
 }  // namespace quiver

@@ -59,7 +59,10 @@ Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& di
   }
   std::vector<std::unique_ptr<Shard>> shards;
   for (uint32_t i = 0; i < count; ++i) {
-    auto shard = Shard::Open(fs, ShardDir(dir, count, i), schema, options);
+    TableOptions shard_options = options;
+    if (count > 1 && options.object_store != nullptr)
+      shard_options.object_prefix = options.object_prefix + "/shards/" + std::to_string(i);
+    auto shard = Shard::Open(fs, ShardDir(dir, count, i), schema, shard_options);
     if (!shard.ok()) {
       if (count == 1) return shard.status();
       return shard.status().WithContext("shard " + std::to_string(i));

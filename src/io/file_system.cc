@@ -37,10 +37,17 @@ std::string DirName(std::string_view path) {
 
 Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data,
                                    std::string_view crash_point) {
+  return WriteFileAtomicFrom(
+      path, [data](WritableFile* file) { return file->Append(data); }, crash_point);
+}
+
+Status FileSystem::WriteFileAtomicFrom(const std::string& path,
+                                       const std::function<Status(WritableFile*)>& produce,
+                                       std::string_view crash_point) {
   const std::string temp = path + std::string(kTempSuffix);
   {
     QV_ASSIGN_OR_RETURN(auto file, OpenWritable(temp, /*truncate=*/true));
-    QV_RETURN_IF_ERROR(file->Append(data));
+    QV_RETURN_IF_ERROR(produce(file.get()));
     QV_RETURN_IF_ERROR(file->Sync());
     QV_RETURN_IF_ERROR(file->Close());
   }

@@ -4,6 +4,7 @@
 // so tests can substitute a fault-injecting implementation.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -65,6 +66,11 @@ class FileSystem {
   // the rename: "<crash_point>.before_rename" and "<crash_point>.after_rename".
   Status WriteFileAtomic(const std::string& path, std::string_view data,
                          std::string_view crash_point = {});
+  // The same, with the content appended by `produce` (a large file need
+  // not be in memory at once).
+  Status WriteFileAtomicFrom(const std::string& path,
+                             const std::function<Status(WritableFile*)>& produce,
+                             std::string_view crash_point = {});
 };
 
 // The real file system.

@@ -1,5 +1,6 @@
 #include "segment/sealed_segment.h"
 
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -91,26 +92,6 @@ Status CheckUncoveredBytesAreZero(const std::string& path, std::string_view file
   return Status::OK();
 }
 
-// Appends rows [0, rows) to `file` as zstd blocks of kRowsPerBlock rows,
-// each encoded by `encode(out, begin, end)`.
-template <class Encode>
-Status AppendBlocks(std::string* file, size_t rows, Encode encode, std::vector<Block>* blocks) {
-  for (size_t begin = 0; begin < rows; begin += kRowsPerBlock) {
-    const size_t end = std::min(rows, begin + kRowsPerBlock);
-    std::string raw;
-    ByteWriter rw(&raw);
-    encode(&rw, begin, end);
-    std::string stored(ZSTD_compressBound(raw.size()), '\0');
-    const size_t n = ZSTD_compress(stored.data(), stored.size(), raw.data(), raw.size(), 1);
-    if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-    stored.resize(n);
-    blocks->push_back({file->size(), static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()),
-                       static_cast<uint32_t>(end - begin), Checksum64(stored)});
-    *file += stored;
-  }
-  return Status::OK();
-}
-
 // Checks and decompresses each block, handing its rows to `decode(reader, rows)`,
 // which must consume exactly the block.
 template <class Decode>
@@ -140,67 +121,160 @@ Status ReadBlocks(const std::string& path, std::string_view file, const std::str
 
 }  // namespace
 
-Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSchema& schema,
-                        std::span<const Column> columns, std::span<const uint64_t> stamps,
-                        Lsn min_lsn, Lsn max_lsn) {
-  if (!columns.empty() && stamps.size() != columns[0].size())
-    return Status::Internal("a segment needs one write stamp per row");
-  std::string file(kHeaderMagic);
-  ByteWriter w(&file);
+Status SegmentFileWriter::Put(std::string_view bytes) {
+  QV_RETURN_IF_ERROR(out_->Append(bytes));
+  offset_ += bytes.size();
+  return Status::OK();
+}
+
+template <class Encode>
+Status SegmentFileWriter::PutBlocks(size_t rows, Encode encode, std::vector<Block>* blocks) {
+  for (size_t begin = 0; begin < rows; begin += kRowsPerBlock) {
+    const size_t end = std::min(rows, begin + kRowsPerBlock);
+    std::string raw;
+    ByteWriter rw(&raw);
+    encode(&rw, begin, end);
+    std::string stored(ZSTD_compressBound(raw.size()), '\0');
+    const size_t n = ZSTD_compress(stored.data(), stored.size(), raw.data(), raw.size(), 1);
+    if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+    stored.resize(n);
+    blocks->push_back({offset_, static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()),
+                       static_cast<uint32_t>(end - begin), Checksum64(stored)});
+    QV_RETURN_IF_ERROR(Put(stored));
+  }
+  return Status::OK();
+}
+
+SegmentFileWriter::SegmentFileWriter(const TableSchema& schema, size_t rows, WritableFile* out)
+    : schema_(schema), rows_(rows), out_(out), footer_(std::make_unique<Footer>()) {
+  footer_->row_count = rows;
+  footer_->fields = schema.fields;
+}
+
+SegmentFileWriter::~SegmentFileWriter() = default;
+
+Status SegmentFileWriter::Begin() {
+  std::string header(kHeaderMagic);
+  ByteWriter w(&header);
   w.U32(kVersion);
   w.U32(0);
-  Footer footer;
-  footer.row_count = columns.empty() ? 0 : columns[0].size();
-  footer.min_lsn = min_lsn;
-  footer.max_lsn = max_lsn;
-  footer.fields = schema.fields;
-  for (const Column& column : columns) {
-    ColumnMeta meta;
-    if (IsDenseVectorType(column.type())) {
-      file.resize((file.size() + kVectorAlignment - 1) / kVectorAlignment * kVectorAlignment, '\0');
-      meta.kind = ColumnKind::kRawVectors;
-      meta.offset = file.size();
-      // Vectors are never null: the region is exactly rows * dims floats, or
-      // rows * words 64-bit words for binary vectors.
-      if (column.type() == DataType::kVectorBinary) {
-        meta.length = column.size() * column.words() * sizeof(uint64_t);
-        w.Raw(column.BitsData(), meta.length);
-      } else {
-        meta.length = column.size() * column.dimensions() * sizeof(float);
-        w.Raw(column.VectorData(), meta.length);
-      }
-      meta.checksum = Checksum64(std::string_view(file).substr(meta.offset, meta.length));
-    } else {
-      meta.kind = ColumnKind::kZstdBlocks;
-      QV_RETURN_IF_ERROR(AppendBlocks(
-          &file, column.size(),
-          [&](ByteWriter* out, size_t begin, size_t end) { column.EncodeRange(out, begin, end); },
-          &meta.blocks));
-      ComputeMinMax(column, &meta);
-    }
-    footer.columns.push_back(std::move(meta));
+  return Put(header);
+}
+
+Status SegmentFileWriter::AddColumn(const Column& column) {
+  const size_t field = footer_->columns.size();
+  if (field >= schema_.fields.size() || column.size() != rows_ ||
+      column.type() != schema_.fields[field].type) {
+    return Status::Internal("segment writer: column " + std::to_string(field) + " does not fit");
   }
-  footer.key_order = KeyOrder(columns[*schema.PrimaryKeyIndex()]);
-  QV_RETURN_IF_ERROR(AppendBlocks(
-      &file, stamps.size(),
+  ColumnMeta meta;
+  meta.kind = ColumnKind::kZstdBlocks;
+  if (IsDenseVectorType(column.type())) {
+    const bool binary = column.type() == DataType::kVectorBinary;
+    const size_t row_bytes =
+        binary ? column.words() * sizeof(uint64_t) : column.dimensions() * sizeof(float);
+    const char* data = binary ? reinterpret_cast<const char*>(column.BitsData())
+                              : reinterpret_cast<const char*>(column.VectorData());
+    return AddVectors(row_bytes, [&](size_t row) { return data + row * row_bytes; });
+  }
+  QV_RETURN_IF_ERROR(PutBlocks(
+      column.size(),
+      [&](ByteWriter* out, size_t begin, size_t end) { column.EncodeRange(out, begin, end); },
+      &meta.blocks));
+  ComputeMinMax(column, &meta);
+  footer_->columns.push_back(std::move(meta));
+  if (field == *schema_.PrimaryKeyIndex()) footer_->key_order = KeyOrder(column);
+  return Status::OK();
+}
+
+Status SegmentFileWriter::AddVectors(size_t row_bytes,
+                                     const std::function<const char*(size_t row)>& row_data) {
+  const size_t field = footer_->columns.size();
+  if (field >= schema_.fields.size() || !IsDenseVectorType(schema_.fields[field].type)) {
+    return Status::Internal("segment writer: field " + std::to_string(field) +
+                            " is not a dense vector field");
+  }
+  const std::string padding((kVectorAlignment - offset_ % kVectorAlignment) % kVectorAlignment,
+                            '\0');
+  QV_RETURN_IF_ERROR(Put(padding));
+  ColumnMeta meta;
+  meta.kind = ColumnKind::kRawVectors;
+  meta.offset = offset_;
+  meta.length = uint64_t{rows_} * row_bytes;
+  // Vectors are never null: the region is exactly rows * row_bytes, written
+  // in runs of about 1 MiB and checksummed as it goes.
+  XXH3_state_t* state = XXH3_createState();
+  if (state == nullptr) return Status::Internal("out of memory for a checksum state");
+  XXH3_64bits_reset(state);
+  std::string run;
+  const size_t run_rows = std::max<size_t>(1, (1u << 20) / std::max<size_t>(row_bytes, 1));
+  Status status;
+  for (size_t row = 0; row < rows_ && status.ok(); ++row) {
+    run.append(row_data(row), row_bytes);
+    if ((row + 1) % run_rows == 0 || row + 1 == rows_) {
+      XXH3_64bits_update(state, run.data(), run.size());
+      status = Put(run);
+      run.clear();
+    }
+  }
+  meta.checksum = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  QV_RETURN_IF_ERROR(status);
+  footer_->columns.push_back(std::move(meta));
+  return Status::OK();
+}
+
+Status SegmentFileWriter::Finish(std::span<const uint64_t> stamps, Lsn min_lsn, Lsn max_lsn) {
+  if (footer_->columns.size() != schema_.fields.size() || stamps.size() != rows_) {
+    return Status::Internal("segment writer: finished with " +
+                            std::to_string(footer_->columns.size()) + " of " +
+                            std::to_string(schema_.fields.size()) + " columns");
+  }
+  footer_->min_lsn = min_lsn;
+  footer_->max_lsn = max_lsn;
+  QV_RETURN_IF_ERROR(PutBlocks(
+      stamps.size(),
       [&](ByteWriter* out, size_t begin, size_t end) {
         for (size_t row = begin; row < end; ++row) out->U64(stamps[row]);
       },
-      &footer.stamp_blocks));
-  const std::string encoded = EncodeFooter(footer);
-  const uint64_t footer_offset = file.size();
-  file += encoded;
+      &footer_->stamp_blocks));
+  const std::string encoded = EncodeFooter(*footer_);
+  const uint64_t footer_offset = offset_;
+  std::string trailer = encoded;
+  ByteWriter w(&trailer);
   w.U64(footer_offset);
   w.U64(encoded.size());
   w.U64(Checksum64(encoded));
   w.Raw(kTrailerMagic.data(), kTrailerMagic.size());
-  return fs->WriteFileAtomic(path, file, "segment");
+  return Put(trailer);
+}
+
+Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSchema& schema,
+                        std::span<const Column> columns, std::span<const uint64_t> stamps,
+                        Lsn min_lsn, Lsn max_lsn) {
+  const size_t rows = columns.empty() ? 0 : columns[0].size();
+  return fs->WriteFileAtomicFrom(
+      path,
+      [&](WritableFile* out) -> Status {
+        SegmentFileWriter writer(schema, rows, out);
+        QV_RETURN_IF_ERROR(writer.Begin());
+        for (const Column& column : columns) QV_RETURN_IF_ERROR(writer.AddColumn(column));
+        return writer.Finish(stamps, min_lsn, max_lsn);
+      },
+      "segment");
 }
 
 Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const std::string& path,
                                                            const TableSchema& schema, uint64_t id) {
+  QV_ASSIGN_OR_RETURN(auto file, fs->Map(path));
+  return Open(std::move(file), path, schema, id);
+}
+
+Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(std::unique_ptr<MappedFile> file_map,
+                                                           const std::string& path,
+                                                           const TableSchema& schema, uint64_t id) {
   std::unique_ptr<SealedSegment> seg(new SealedSegment());
-  QV_ASSIGN_OR_RETURN(seg->file_, fs->Map(path));
+  seg->file_ = std::move(file_map);
   const std::string_view file = seg->file_->data();
   auto footer = ReadFooter(file);
   if (!footer.ok()) return footer.status().WithContext("segment " + path);

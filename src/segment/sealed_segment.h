@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <roaring/roaring.hh>
 #include <span>
@@ -21,6 +22,38 @@ Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSche
                         std::span<const Column> columns, std::span<const uint64_t> stamps,
                         Lsn min_lsn, Lsn max_lsn);
 
+namespace segment_format {
+struct Footer;
+struct Block;
+}  // namespace segment_format
+
+// Writes a segment file to `out` column by column, so a seal or compaction
+// holds at most one scalar column (and a 1 MiB run of vectors) beyond what
+// it reads from: Begin, then each field in schema order (AddColumn, or
+// AddVectors for a dense vector field read row by row from its sources),
+// then Finish.
+class SegmentFileWriter {
+ public:
+  SegmentFileWriter(const TableSchema& schema, size_t rows, WritableFile* out);
+  ~SegmentFileWriter();
+  Status Begin();
+  Status AddColumn(const Column& column);
+  // `row_data(r)`: row r's vector, `row_bytes` bytes (floats, or 64-bit words).
+  Status AddVectors(size_t row_bytes, const std::function<const char*(size_t row)>& row_data);
+  Status Finish(std::span<const uint64_t> stamps, Lsn min_lsn, Lsn max_lsn);
+
+ private:
+  Status Put(std::string_view bytes);
+  template <class Encode>
+  Status PutBlocks(size_t rows, Encode encode, std::vector<segment_format::Block>* blocks);
+
+  const TableSchema& schema_;
+  const size_t rows_;
+  WritableFile* const out_;
+  uint64_t offset_ = 0;
+  std::unique_ptr<segment_format::Footer> footer_;
+};
+
 // An immutable segment read from its file: vector columns are served from
 // the mapping (so a table may exceed RAM), scalar columns are decompressed
 // at open. Every checksum is verified at open; a mismatch is a kCorruption
@@ -28,6 +61,10 @@ Status WriteSegmentFile(FileSystem* fs, const std::string& path, const TableSche
 class SealedSegment final : public Segment {
  public:
   static Result<std::unique_ptr<SealedSegment>> Open(FileSystem* fs, const std::string& path,
+                                                     const TableSchema& schema, uint64_t id);
+  // From a mapping of the file; `where` names it in errors.
+  static Result<std::unique_ptr<SealedSegment>> Open(std::unique_ptr<MappedFile> file,
+                                                     const std::string& where,
                                                      const TableSchema& schema, uint64_t id);
 
   uint64_t id() const { return id_; }

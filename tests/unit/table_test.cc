@@ -166,6 +166,30 @@ TEST(Table, ReplicaThatOnlyReadsTheLogBuildsTheSameState) {
       << "a replica takes no writes";
 }
 
+// A record a shard cannot apply leaves its state behind its log: it says so
+// in Health (writes refused) instead of going on as if nothing happened.
+TEST(Table, ARecordThatDoesNotApplyIsReportedAndStopsTheShard) {
+  TempDir writer_dir, replica_dir;
+  auto fs = NewPosixFileSystem();
+  auto schema = VectorSchema(Metric::kEuclidean);
+  auto writer = std::move(Shard::Open(fs.get(), writer_dir.path(), schema, {}).value());
+  std::mt19937 rng(2);
+  ASSERT_TRUE(writer->Insert(Rows(schema, {1, 2}, &rng), false).ok());
+  // A replica whose schema disagrees with the records (one field fewer).
+  TableSchema other = schema;
+  other.fields.pop_back();
+  other.fields.push_back({"w", DataType::kVectorFloat, false, 8, Metric::kEuclidean});
+  other.fields.push_back({"x", DataType::kInt});
+  ASSERT_TRUE(ValidateAndNormalize(&other).ok());
+  auto replica =
+      std::move(Shard::OpenReplica(fs.get(), replica_dir.path(), other, {}, writer->log()).value());
+  EXPECT_TRUE(replica->Health().ok());
+  EXPECT_FALSE(replica->CatchUp().ok());
+  const Status health = replica->Health();
+  EXPECT_EQ(health.code(), StatusCode::kUnavailable);
+  EXPECT_NE(health.message().find("applying LSN 1 failed"), std::string::npos) << health.ToString();
+}
+
 TEST(Table, DeletedRowsDoNotComeBackAfterRestart) {
   TempDir dir;
   auto fs = NewPosixFileSystem();
