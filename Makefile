@@ -15,7 +15,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev \
   libfmt-dev libspdlog-dev libcli11-dev libxxhash-dev libzstd-dev libroaring-dev libfaiss-dev \
   libhnswlib-dev \
-  python3 python3-pytest python3-requests python3-numpy curl strace openssl wrk \
+  python3 python3-pytest python3-requests python3-numpy python3-xxhash curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14
 
 .PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean

@@ -154,3 +154,38 @@ def test_load_is_idempotent_and_databases_reopen_after_restart(server, api):
     assert "Server is online!" in api.get("/state")[1]["message"]
     status, banner = api.get("/")
     assert status == 200 and "Quiver" in banner
+
+
+def test_rows_land_in_the_shard_their_key_hashes_to(server, api):
+    """The hash slots of docs/FORMATS.md, checked against Python's own xxhash:
+    each shard holds exactly the keys that hash to it, and a write's reply
+    names exactly the shards it wrote to."""
+    xxhash = pytest.importorskip("xxhash")
+
+    def shard(key_bytes, shards):
+        return xxhash.xxh3_64_intdigest(key_bytes) % 1024 * shards // 1024
+
+    assert api.post("/api/load", {"name": "S", "path": "/s"})[0] == 200
+    for name, key_type in (("ints", "BIGINT"), ("strings", "STRING")):
+        code, body = api.post("/api/S/schema/tables", {"name": name, "shards": 3, "fields": [
+            {"name": "id", "dataType": key_type, "primaryKey": True},
+            {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2}]})
+        assert code == 200, body
+    keys = list(range(-100, 200))
+    as_bytes = {k: k.to_bytes(8, "little", signed=True) for k in keys}
+    words = [f"kéy-{k}" for k in keys]
+    for name, table_keys, encoded in (("ints", keys, as_bytes),
+                                      ("strings", words, {w: w.encode() for w in words})):
+        code, body = api.post("/api/S/data/insert", {"table": name, "data": [
+            {"id": k, "v": [i, 1]} for i, k in enumerate(table_keys)]})
+        assert code == 200, body
+        expected = [0, 0, 0]
+        for k in table_keys:
+            expected[shard(encoded[k], 3)] += 1
+        assert sorted(int(s) for s in body["result"]["lsn"]) == \
+            [s for s in range(3) if expected[s]], body
+        stats = {t["tableName"]: t for t in api.get("/api/S/statistics")[1]["result"]}
+        assert [s["records"] for s in stats[name]["shards"]] == expected, stats[name]
+        one = table_keys[7]
+        code, body = api.post("/api/S/data/delete", {"table": name, "primaryKeys": [one]})
+        assert code == 200 and list(body["result"]["lsn"]) == [str(shard(encoded[one], 3))], body

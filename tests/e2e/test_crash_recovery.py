@@ -29,10 +29,17 @@ CRASH_POINTS = [
 ]
 
 
+# A table of four shards, killed where its shards' logs, seals and swaps are.
+SHARDED_CRASH_POINTS = ["wal.after_sync", "segment.after_rename", "compaction.mid_swap",
+                        "index.after_rename"]
+
+
 @pytest.fixture
 def busy_server(request):
     # A crash point (from the test's parameter) is armed from the first start.
     point = getattr(request, "param", None)
+    if isinstance(point, tuple):
+        point = point[0]
     env = {"QUIVER_CRASH_POINT": f"{point}:2"} if point else {}
     with tempfile.TemporaryDirectory(prefix="quiver-crash-") as tmp:
         process = QuiverProcess(os.path.join(tmp, "data"), BUSY, env).start()
@@ -84,13 +91,18 @@ def wait_for_stat(api, key, at_least, timeout=120):
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("busy_server", CRASH_POINTS, indirect=True)
-def test_crash_point_loses_nothing_acknowledged(busy_server):
+CASES = [(p, 1) for p in CRASH_POINTS] + [(p, 4) for p in SHARDED_CRASH_POINTS]
+
+
+@pytest.mark.parametrize("busy_server", CASES, indirect=True,
+                         ids=[f"{p}-{s}shard" + ("s" if s > 1 else "") for p, s in CASES])
+def test_crash_point_loses_nothing_acknowledged(busy_server, request):
     # The point is hit on its second pass, so the table has history by then.
     server = busy_server
     point = server.env["QUIVER_CRASH_POINT"]
+    shards = request.node.callspec.params["busy_server"][1]
     api = Api(server)
-    setup_table(api)
+    setup_table(api, shards=shards)
     model = {}
     writers = start_writers(server, model, seed=1)
     died = wait_for_death(server, writers)
@@ -102,7 +114,7 @@ def test_crash_point_loses_nothing_acknowledged(busy_server):
     assert "crash point reached" in server.log()
     server.env = {}
     server.start()
-    check(api, writers, model)
+    check(api, writers, model, shards=shards)
     # The restarted server keeps working: more writes, a seal, a clean restart.
     writers = start_writers(server, model, seed=2)
     wait_for_acknowledged(writers, each=3)
@@ -114,13 +126,14 @@ def test_crash_point_loses_nothing_acknowledged(busy_server):
     assert index["indexedRecords"] == body["result"][0]["sealedRecords"], body
     assert server.terminate() == 0
     server.start()
-    check(api, writers, model)
+    check(api, writers, model, shards=shards)
 
 
-def test_random_kills_during_seals_and_compactions(busy_server):
+@pytest.mark.parametrize("shards", [1, 4], ids=["1shard", "4shards"])
+def test_random_kills_during_seals_and_compactions(busy_server, shards):
     server = busy_server
     api = Api(server)
-    setup_table(api)
+    setup_table(api, shards=shards)
     model = {}
     rng = random.Random(99)
     cycles = int(os.environ.get("QUIVER_SOAK_CYCLES", "5"))
@@ -136,7 +149,7 @@ def test_random_kills_during_seals_and_compactions(busy_server):
         for w in writers:
             w.join(timeout=15)
         server.start()
-        check(api, writers, model)
+        check(api, writers, model, shards=shards)
     wait_for_stat(api, "sealedSegments", 1)
 
 

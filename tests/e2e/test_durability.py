@@ -3,11 +3,14 @@ nothing deleted comes back, and an unacknowledged batch is all-or-nothing."""
 
 import random
 
+import pytest
+
 from workload import WRITERS_DEFAULT, Writer, check, setup_table, wait_for_acknowledged
 
 
-def test_kill9_under_concurrent_writes_loses_nothing_acknowledged(server, api):
-    setup_table(api)
+@pytest.mark.parametrize("shards", [1, 4], ids=["1shard", "4shards"])
+def test_kill9_under_concurrent_writes_loses_nothing_acknowledged(server, api, shards):
+    setup_table(api, shards=shards)
     model = {}
     rng = random.Random(7)
     for cycle in range(4):
@@ -22,8 +25,8 @@ def test_kill9_under_concurrent_writes_loses_nothing_acknowledged(server, api):
             w.join(timeout=15)
             assert not w.is_alive()
         server.start()
-        check(api, writers, model)
+        check(api, writers, model, shards=shards)
     # A clean shutdown loses nothing either and exits 0.
     assert server.terminate() == 0
     server.start()
-    check(api, [], model)
+    check(api, [], model, shards=shards)

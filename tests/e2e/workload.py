@@ -7,19 +7,32 @@ import threading
 import time
 
 import requests
+import xxhash
 
 DIMS = 8
 WRITERS_DEFAULT = 4
 KEYS_PER_WRITER = 150
 
 
-def setup_table(api, db="crash"):
+def setup_table(api, db="crash", shards=1):
     assert api.post("/api/load", {"name": db, "path": "/" + db})[0] == 200
-    code, body = api.post(f"/api/{db}/schema/tables", {"name": "t", "fields": [
+    table = {"name": "t", "fields": [
         {"name": "id", "dataType": "BIGINT", "primaryKey": True},
         {"name": "version", "dataType": "BIGINT"},
-        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": DIMS}]})
+        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": DIMS}]}
+    if shards > 1:
+        table["shards"] = shards
+    code, body = api.post(f"/api/{db}/schema/tables", table)
     assert code == 200, body
+
+
+def shard_of(key, shards):
+    """The shard of an integer key in a table of `shards` shards, computed as
+    docs/FORMATS.md defines it (XXH3-64 of the 8 little-endian bytes modulo
+    1,024 slots, slots spread evenly): an implementation independent of the
+    server's."""
+    slot = xxhash.xxh3_64_intdigest(key.to_bytes(8, "little", signed=True)) % 1024
+    return slot * shards // 1024
 
 
 def vector_for(key, version):
@@ -75,21 +88,25 @@ class Writer(threading.Thread):
             self.acknowledged += 1
 
 
-def check(api, writers, model, db="crash"):
+def check(api, writers, model, db="crash", shards=1):
     """Every acknowledged write is there with its last acknowledged version, no
-    acknowledged delete came back, an unacknowledged batch is all or nothing,
-    and every stored vector finds itself first (top-1 self-recall)."""
+    acknowledged delete came back, an unacknowledged batch is all or nothing
+    in each shard (a batch is one log record per shard it touches), and every
+    stored vector finds itself first (top-1 self-recall)."""
     code, body = api.post(f"/api/{db}/data/get", {"table": "t"})
     assert code == 200, body
     stored = {r["id"]: r["version"] for r in body["result"]}
     for writer in writers:
         pending = writer.in_flight or {}
-        if pending:
-            landed = [stored.get(k) == v for k, v in pending.items()]
-            changed = [stored.get(k) == v and model.get(k) != v for k, v in pending.items()]
-            assert all(landed) or not any(changed), ("batch partly applied", pending, stored)
+        for shard in range(shards):
+            part = {k: v for k, v in pending.items() if shard_of(k, shards) == shard}
+            if not part:
+                continue
+            landed = [stored.get(k) == v for k, v in part.items()]
+            changed = [stored.get(k) == v and model.get(k) != v for k, v in part.items()]
+            assert all(landed) or not any(changed), ("batch partly applied", shard, part, stored)
             if all(landed):
-                model.update(pending)
+                model.update(part)
         for key in writer.keys:
             if key in pending:
                 continue
