@@ -359,3 +359,28 @@ def test_nan_and_infinity_are_refused_before_sending(client):
         client.insert("f", [{"id": 4, "v": np.array([0, np.nan, 0], dtype=np.float32)}])
     assert error.value.status_code == 0
     assert record_count(client, "f") == 0
+
+
+def test_a_sharded_table_through_the_client(client):
+    client.create_table("sh", [
+        {"name": "id", "dataType": "INT", "primaryKey": True},
+        {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": 2}], shards=3)
+    keys = [17, 3, 99, 42, 8, 61, 25, 70]
+    for start in range(0, len(keys), 3):  # several writes: order across them and within
+        status, body = client.insert("sh", [{"id": k, "v": [k, 1]} for k in keys[start:start + 3]])
+        assert status == 200, body
+    _, body = client.get("sh", response_fields=["id"])
+    assert [r["id"] for r in body["result"]] == keys, "insertion order across shards"
+    _, body = client.get("sh", response_fields=["id"], skip=2, limit=3)
+    assert [r["id"] for r in body["result"]] == keys[2:5]
+    _, body = client.query("sh", query_field="v", query_vector=[40, 1], limit=3,
+                           response_fields=["id"])
+    assert [r["id"] for r in body["result"]] == [42, 25, 61]
+    shards = client.describe_table("sh")[1]["result"]["shards"]
+    assert len(shards) == 3 and sum(s["records"] for s in shards) == len(keys)
+    with pytest.raises(QuiverError) as error:
+        client.create_table("bad", [{"name": "id", "dataType": "INT", "primaryKey": True}],
+                            shards=0)
+    assert error.value.status_code == 400
+    assert "shards must be between 1 and 256, not 0" in error.value.message
+    assert "bad" not in client.list_tables()[1]["result"], "a refused create changes nothing"

@@ -179,12 +179,15 @@ class Client:
 
     # -- tables -----------------------------------------------------------
 
-    def create_table(self, table_name="MyTable", table_fields=None, indices=None):
+    def create_table(self, table_name="MyTable", table_fields=None, indices=None, shards=None):
         """Create a table. ``table_fields`` is a list of dicts with ``name``,
-        ``dataType`` and, as needed, ``primaryKey``, ``dimensions``, ``metricType``."""
+        ``dataType`` and, as needed, ``primaryKey``, ``dimensions``, ``metricType``.
+        ``shards`` (1 to 256) spreads its rows over that many shards."""
         payload = {"name": table_name, "fields": table_fields if table_fields is not None else []}
         if indices is not None:
             payload["indices"] = indices
+        if shards is not None:
+            payload["shards"] = shards
         return self._request("POST", self._db_path("/schema/tables"), payload)
 
     def list_tables(self):
