@@ -228,8 +228,14 @@ Status Engine::RemoveOrphans() {
 }
 
 Result<std::shared_ptr<Table>> Engine::OpenTable(const DatabaseEntry& db, const TableEntry& table) {
+  TableOptions options = options_.table;
+  if (options.object_store != nullptr) {
+    // Each table's objects under its own prefix, named by ids like its directory.
+    options.object_prefix = JoinPath(
+        options.object_prefix, "dbs/" + std::to_string(db.id) + "/" + std::to_string(table.id));
+  }
   auto opened =
-      Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options_.table, table.slots);
+      Table::Open(fs_.get(), TableDir(db.id, table.id), table.schema, options, table.slots);
   if (!opened.ok()) {
     return opened.status().WithContext("opening table '" + table.schema.name + "' of database '" +
                                        db.name + "'");

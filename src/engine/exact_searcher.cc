@@ -18,8 +18,12 @@ std::vector<Neighbor> ExactSearcher::Search(std::span<const float> query, size_t
       return BinaryDistance(metric_, q, bits_ + row * width_, width_);
     });
   }
+  const kernels::KernelSet& kernels = kernels::Active();
+  const float inverse_norm =
+      metric_ == Metric::kCosine ? InverseNorm(kernels, query.data(), width_) : 0.0f;
   return TopK(rows_, k, filter, tie, [&](size_t row) {
-    return Distance(metric_, query.data(), vectors_ + row * width_, width_);
+    return ScanDistance(kernels, metric_, query.data(), inverse_norm, vectors_ + row * width_,
+                        width_);
   });
 }
 

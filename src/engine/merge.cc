@@ -144,10 +144,19 @@ void ProjectRows(const std::vector<size_t>& wanted, ResultSet* rows) {
     from.push_back(static_cast<size_t>(std::find(rows->fields.begin(), rows->fields.end(), f) -
                                        rows->fields.begin()));
   }
+  // A field named twice is copied, not moved twice.
+  std::vector<bool> last_use(from.size(), true);
+  for (size_t i = 0; i < from.size(); ++i) {
+    for (size_t j = i + 1; j < from.size(); ++j) {
+      if (from[j] == from[i]) last_use[i] = false;
+    }
+  }
   for (auto& row : rows->rows) {
     std::vector<Value> projected;
     projected.reserve(from.size());
-    for (size_t i : from) projected.push_back(std::move(row[i]));
+    for (size_t i = 0; i < from.size(); ++i) {
+      projected.push_back(last_use[i] ? std::move(row[from[i]]) : row[from[i]]);
+    }
     row = std::move(projected);
   }
   rows->fields = wanted;

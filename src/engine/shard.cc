@@ -27,6 +27,13 @@ Shard::Shard(FileSystem* fs, std::string dir, TableSchema schema, TableOptions o
                  : SegmentStore::Remote(fs, dir_, options_.object_store, options_.object_prefix)),
       growing_since_(std::chrono::steady_clock::now()) {}
 
+Result<std::shared_ptr<SealedSegment>> Shard::OpenSegment(const std::string& name, uint64_t id) {
+  QV_ASSIGN_OR_RETURN(auto file, files_->Open(name));
+  QV_ASSIGN_OR_RETURN(auto segment,
+                      SealedSegment::Open(std::move(file), files_->Where(name), schema_, id));
+  return std::shared_ptr<SealedSegment>(std::move(segment));
+}
+
 std::string Shard::SegmentName(uint64_t id) {
   char name[32];
   std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
@@ -88,10 +95,15 @@ Status Shard::Recover() {
   std::set<std::string> referenced;
   for (const ManifestSegment& entry : manifest.segments) {
     const std::string name = SegmentName(entry.id);
-    const std::string path = files_->Where(name);
-    QV_ASSIGN_OR_RETURN(auto file, files_->Open(name));
-    QV_ASSIGN_OR_RETURN(auto segment,
-                        SealedSegment::Open(std::move(file), path, schema_, entry.id));
+    auto opened = OpenSegment(name, entry.id);
+    if (!opened.ok() && files_->remote()) {
+      // A damaged cache copy: fetched again once from the store.
+      log::Get("engine").warn("table {}: {}; downloading it again", schema_.name,
+                              opened.status().ToString());
+      QV_RETURN_IF_ERROR(files_->Evict(name));
+      opened = OpenSegment(name, entry.id);
+    }
+    QV_ASSIGN_OR_RETURN(auto segment, std::move(opened));
     if (segment->num_rows() != entry.rows) {
       return Status::Corruption(manifest_path + ": segment " + std::to_string(entry.id) + " has " +
                                 std::to_string(segment->num_rows()) + " rows, the manifest says " +
@@ -186,11 +198,6 @@ Shard::Location Shard::FindIn(const ShardVersion& version, const PrimaryKey& key
   return {};
 }
 
-std::shared_ptr<const ShardVersion> Shard::Pin() const {
-  MutexLock lock(&version_mu_);
-  return current_;
-}
-
 void Shard::Publish() {
   auto version = std::make_shared<ShardVersion>();
   version->lsn = state_lsn_;
@@ -207,8 +214,7 @@ void Shard::Publish() {
       version->segments.push_back({s, s->num_rows(), {}});
     }
   }
-  MutexLock lock(&version_mu_);
-  current_ = std::move(version);
+  versions_.Install(std::move(version));
 }
 
 GrowingSegment& Shard::GrowingFor(const RecordBatch& batch, size_t row) {
@@ -294,11 +300,13 @@ Result<Shard::Applied> Shard::ApplyInOrder(const LogRecord& record, bool trusted
       // it); reads go on with the state as it is.
       log::Get("engine").error("table {}: applying LSN {} failed: {}", schema_.name, record.lsn,
                                result.status().ToString());
+      MutexLock failure(&failure_mu_);
       if (apply_failure_.ok()) {
         apply_failure_ =
             Status::Unavailable("table '" + schema_.name + "' refuses writes: applying LSN " +
                                 std::to_string(record.lsn) + " failed (" +
                                 result.status().ToString() + "); restart to replay it");
+        apply_failed_ = true;
       }
     }
   }
@@ -327,9 +335,9 @@ Result<InsertCounts> Shard::Insert(const RecordBatch& batch, bool upsert, uint64
 }
 
 Status Shard::Health() const {
-  {
-    MutexLock order(&order_mu_);
-    if (!apply_failure_.ok()) return apply_failure_;
+  if (apply_failed_.load()) {
+    MutexLock failure(&failure_mu_);
+    return apply_failure_;
   }
   return log_->Health();
 }

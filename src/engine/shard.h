@@ -15,6 +15,7 @@
 #include "engine/collection.h"
 #include "engine/log_payload.h"
 #include "engine/query.h"
+#include "engine/version_set.h"
 #include "engine/write_clock.h"
 #include "index/vector_index.h"
 #include "io/file_system.h"
@@ -44,22 +45,6 @@ struct TableOptions {
   // cached in the shard's directory.
   ObjectStore* object_store = nullptr;
   std::string object_prefix;
-};
-
-// A consistent view of a table for one read: its segments as of one LSN.
-// Immutable once published; a reader pins it (a shared_ptr) and reads
-// without any table lock, while writes, seals, compactions and index builds
-// publish newer versions.
-struct SegmentView {
-  std::shared_ptr<const Segment> segment;
-  size_t rows = 0;  // the rows this version shows (a growing segment's count moves on)
-  // Built indexes, one slot per field (null: none); sealed segments only.
-  std::vector<std::shared_ptr<const index::VectorIndex>> indexes;
-};
-
-struct ShardVersion {
-  Lsn lsn = 0;                        // every record up to here is applied, none after
-  std::vector<SegmentView> segments;  // oldest first: sealed, frozen, growing
 };
 
 struct LiveRows;  // shard_maintenance.cc
@@ -109,7 +94,7 @@ class Shard {
   Result<DeleteCounts> DeleteWhere(std::string_view filter);
 
   // The version reads use now.
-  std::shared_ptr<const ShardVersion> Pin() const EXCLUDES(version_mu_);
+  std::shared_ptr<const ShardVersion> Pin() const { return versions_.Current(); }
   Result<ResultSet> Search(const SearchRequest& request) const;
   // Runs each query (exact, filtered), then fuses their rankings; records
   // come by fused score, highest first, ties by primary key.
@@ -121,7 +106,7 @@ class Shard {
   // OK, or why writes are refused: a poisoned log, or a record the shard
   // could not apply (its state no longer equals its log until a restart
   // replays it).
-  Status Health() const EXCLUDES(order_mu_);
+  Status Health() const EXCLUDES(failure_mu_);
 
   // Seals the growing segments if they have rows.
   Status Seal();
@@ -172,7 +157,7 @@ class Shard {
   // The row with this key live in `version`.
   static Location FindIn(const ShardVersion& version, const PrimaryKey& key);
   // Makes the current state the version reads pin.
-  void Publish() REQUIRES(state_mu_) EXCLUDES(version_mu_);
+  void Publish() REQUIRES(state_mu_);
   // The growing segment that takes row `row` of `batch` (a new one when the
   // last is full).
   GrowingSegment& GrowingFor(const RecordBatch& batch, size_t row) REQUIRES(state_mu_);
@@ -190,6 +175,8 @@ class Shard {
                                                       Lsn max_lsn);
   // Removes the log files the checkpoint covers.
   Status TrimLog(Lsn checkpoint);
+  // Maps and verifies the sealed segment `name`.
+  Result<std::shared_ptr<SealedSegment>> OpenSegment(const std::string& name, uint64_t id);
   // Names in the SegmentStore.
   static std::string SegmentName(uint64_t id);
 
@@ -217,10 +204,11 @@ class Shard {
   WriteClock clock_;      // stamps of writes made without one; observes applied ones
   Mutex catch_up_mu_ ACQUIRED_BEFORE(maintenance_mu_);  // one CatchUp at a time
 
-  // Lock order: maintenance_mu_, order_mu_, state_mu_, index_mu_,
-  // version_mu_ (each may be taken alone; a thread holding one takes only
-  // those after it). The engine's mu_ comes before all of them; the log's
-  // own lock after. Readers take version_mu_ alone, for a pointer copy.
+  // Lock order: maintenance_mu_, order_mu_, state_mu_, index_mu_, then the
+  // version set's own (each may be taken alone; a thread holding one takes
+  // only those after it). The engine's mu_ comes before all of them; the
+  // log's own lock and the segment store's after. Readers take only the
+  // version set's, for a pointer copy.
   Mutex maintenance_mu_ ACQUIRED_BEFORE(order_mu_);  // one seal, compaction or index commit
   std::atomic<Lsn> checkpoint_lsn_{0};               // written under maintenance_mu_, read anywhere
   uint64_t next_segment_id_ GUARDED_BY(maintenance_mu_) = 1;
@@ -232,7 +220,12 @@ class Shard {
   mutable Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
   CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
   Lsn applied_lsn_ GUARDED_BY(order_mu_) = 0;
-  Status apply_failure_ GUARDED_BY(order_mu_);  // the first record that did not apply
+  // The first record that did not apply: writes, seals and compactions are
+  // refused from then on (a checkpoint past it would trim it from the log
+  // before a restart could replay it).
+  std::atomic<bool> apply_failed_{false};
+  mutable Mutex failure_mu_;
+  Status apply_failure_ GUARDED_BY(failure_mu_);
 
   // The writer's state: held while a record is applied or segments are
   // swapped (short), never by readers.
@@ -258,14 +251,13 @@ class Shard {
   std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_
       GUARDED_BY(state_mu_);
 
-  mutable Mutex index_mu_ ACQUIRED_BEFORE(version_mu_);  // the rebuilder's bookkeeping
+  mutable Mutex index_mu_;  // the rebuilder's bookkeeping
   std::set<IndexKey> building_ GUARDED_BY(index_mu_);
   std::map<IndexKey, std::string> failed_ GUARDED_BY(index_mu_);
   uint64_t builds_done_ GUARDED_BY(index_mu_) = 0;
   double build_seconds_ GUARDED_BY(index_mu_) = 0;
 
-  mutable Mutex version_mu_;
-  std::shared_ptr<const ShardVersion> current_ GUARDED_BY(version_mu_);
+  VersionSet versions_;  // what reads pin
 };
 
 }  // namespace quiver

@@ -64,6 +64,10 @@ Status Shard::LoadIndexes(const Manifest& manifest) {
       if (field >= schema_.fields.size() || !WantsIndex(field)) continue;
       const std::string name = IndexName(segment.id(), field);
       auto opened = OpenIndex(segment, field);
+      if (!opened.ok() && files_->remote()) {
+        QV_RETURN_IF_ERROR(files_->Evict(name));  // a damaged cache copy: fetched again
+        opened = OpenIndex(segment, field);
+      }
       if (opened.ok()) {
         auto& slots = indexes_[segment.id()];
         slots.resize(schema_.fields.size());

@@ -12,27 +12,42 @@
 
 namespace quiver {
 
-// Which rows of some segment views are live at a snapshot: where each old
-// row goes in the new segment (-1: it was not live), and the new rows'
-// write stamps. The rows themselves are copied column by column as the new
-// file is written (Shard::WriteSegment).
+// Which rows of some segment views are live at a snapshot, in the order the
+// new segment holds them (by write stamp, so a sealed or merged segment is
+// in insertion order even when concurrent writers appended out of it):
+// where each old row goes (-1: it was not live), each new row's source, and
+// the new rows' write stamps. The rows themselves are copied column by
+// column as the new file is written (Shard::WriteSegment).
 struct LiveRows {
   size_t rows = 0;
   std::vector<uint64_t> stamps;
-  std::vector<std::vector<int64_t>> new_row;  // per segment, per row
+  std::vector<std::pair<uint32_t, uint32_t>> source;  // per new row: view, row
+  std::vector<std::vector<int64_t>> new_row;          // per view, per row
 };
 
 namespace {
 
 LiveRows FindLiveRows(const std::vector<SegmentView>& views, Lsn snapshot) {
   LiveRows out;
-  for (const SegmentView& view : views) {
-    auto& mapping = out.new_row.emplace_back(view.rows, -1);
+  for (size_t v = 0; v < views.size(); ++v) {
+    const SegmentView& view = views[v];
+    out.new_row.emplace_back(view.rows, -1);
     for (size_t row = 0; row < view.rows; ++row) {
-      if (!view.segment->IsLiveAt(row, snapshot)) continue;
-      out.stamps.push_back(view.segment->stamp(row));
-      mapping[row] = static_cast<int64_t>(out.rows++);
+      if (view.segment->IsLiveAt(row, snapshot))
+        out.source.emplace_back(static_cast<uint32_t>(v), static_cast<uint32_t>(row));
     }
+  }
+  auto stamp = [&](const std::pair<uint32_t, uint32_t>& at) {
+    return views[at.first].segment->stamp(at.second);
+  };
+  // Stable: rows of equal stamps (from before stamps) keep their order.
+  std::stable_sort(out.source.begin(), out.source.end(),
+                   [&](const auto& a, const auto& b) { return stamp(a) < stamp(b); });
+  out.rows = out.source.size();
+  out.stamps.reserve(out.rows);
+  for (size_t i = 0; i < out.rows; ++i) {
+    out.stamps.push_back(stamp(out.source[i]));
+    out.new_row[out.source[i].first][out.source[i].second] = static_cast<int64_t>(i);
   }
   return out;
 }
@@ -63,14 +78,10 @@ Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
       [&](WritableFile* out) -> Status {
         SegmentFileWriter writer(schema_, live.rows, out);
         QV_RETURN_IF_ERROR(writer.Begin());
-        // The live rows in order: (view, row) pairs, shared by every field.
+        // The live rows in their new order, shared by every field.
         std::vector<std::pair<const Segment*, uint32_t>> rows;
         rows.reserve(live.rows);
-        for (size_t v = 0; v < views.size(); ++v) {
-          for (size_t row = 0; row < live.new_row[v].size(); ++row) {
-            if (live.new_row[v][row] >= 0) rows.emplace_back(views[v].segment.get(), row);
-          }
-        }
+        for (const auto& [v, row] : live.source) rows.emplace_back(views[v].segment.get(), row);
         for (size_t f = 0; f < schema_.fields.size(); ++f) {
           const Field& field = schema_.fields[f];
           if (IsDenseVectorType(field.type)) {
@@ -94,10 +105,7 @@ Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
         return writer.Finish(live.stamps, min_lsn, max_lsn);
       },
       "segment"));
-  QV_ASSIGN_OR_RETURN(auto file, files_->Open(name));
-  QV_ASSIGN_OR_RETURN(auto segment,
-                      SealedSegment::Open(std::move(file), files_->Where(name), schema_, id));
-  return std::shared_ptr<SealedSegment>(std::move(segment));
+  return OpenSegment(name, id);
 }
 
 Status Shard::WriteManifest(Lsn checkpoint) {
@@ -136,6 +144,8 @@ Status Shard::WriteManifest(Lsn checkpoint) {
 }
 
 Status Shard::Seal() {
+  // No checkpoint may pass a record that did not apply (Health).
+  if (apply_failed_) return Health();
   MutexLock maintenance(&maintenance_mu_);
   std::optional<Lsn> checkpoint_only;
   {
@@ -226,6 +236,7 @@ Status Shard::MaybeSeal() {
 }
 
 Status Shard::Compact(bool force) {
+  if (apply_failed_) return Health();
   MutexLock maintenance(&maintenance_mu_);
   // Compaction reads a pinned version: sealed segments are immutable, and
   // deletes after its LSN are carried over at the swap.

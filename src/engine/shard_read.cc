@@ -232,38 +232,62 @@ Result<ResultSet> Shard::Get(const GetRequest& request) const {
       }
     }
   } else {
-    // Rows come in insertion order: by write stamp. Segments usually hold
-    // them in that order already (each sorted, their ranges one after the
-    // other); compaction or concurrent writers may interleave them, and
-    // then the matches are sorted.
-    bool ordered = true;
-    uint64_t newest = 0;
-    for (const SegmentView& view : version->segments) {
-      if (view.rows == 0) continue;
-      const Segment::StampRange range = view.segment->stamp_range();
-      if (!range.sorted || range.min < newest) ordered = false;
-      newest = std::max(newest, range.max);
+    // Rows come in insertion order: by write stamp. Segments are read in
+    // order of their oldest stamp; a segment whose rows are out of stamp
+    // order (a growing chunk that concurrent writers appended to) has its
+    // matches sorted. A page stops once it holds `wanted` rows all older
+    // than the next segment's oldest: usually after the first segments,
+    // as when every segment's range follows the one before.
+    std::vector<size_t> order(version->segments.size());
+    std::vector<Segment::StampRange> ranges(order.size());
+    for (size_t v = 0; v < order.size(); ++v) {
+      order[v] = v;
+      if (version->segments[v].rows > 0) ranges[v] = version->segments[v].segment->stamp_range();
     }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return ranges[a].min < ranges[b].min; });
     // Facets see every matching row, so only a plain page may stop early.
-    const size_t wanted = ordered && request.limit && facets.empty()
-                              ? SaturatingAdd(request.skip, *request.limit)
-                              : SIZE_MAX;
+    const size_t wanted =
+        request.limit && facets.empty() ? SaturatingAdd(request.skip, *request.limit) : SIZE_MAX;
+    struct Match {
+      uint64_t stamp;
+      uint64_t seq;  // reading order: ties (rows from before stamps) keep it
+      Location at;
+    };
+    auto older = [](const Match& a, const Match& b) {
+      return a.stamp != b.stamp ? a.stamp < b.stamp : a.seq < b.seq;
+    };
+    // In stamp order at the top of each round, and never more than wanted.
+    std::vector<Match> matches;
+    uint64_t next_seq = 0;
     std::vector<uint8_t> live, passed;
-    for (const SegmentView& view : version->segments) {
-      if (rows.size() >= wanted) break;
+    for (size_t v : order) {
+      const SegmentView& view = version->segments[v];
+      if (view.rows == 0) continue;
+      // The page is full and every row of this segment (and of the later
+      // ones, which start later) is newer than its last row.
+      if (matches.size() >= wanted && matches.back().stamp < ranges[v].min) break;
+      // Its rows follow the rows so far in order: they can be appended, and
+      // once the page is full the rest cannot enter it.
+      const bool follows =
+          ranges[v].sorted && (matches.empty() || ranges[v].min >= matches.back().stamp);
       const Segment* segment = view.segment.get();
       live.clear();
       segment->deletes().AppendLiveFlags(view.rows, version->lsn, &live);
       if (filter) filter->EvaluateBatch(segment->columns(), view.rows, &passed);
-      for (size_t row = 0; row < view.rows && rows.size() < wanted; ++row) {
-        if (live[row] && (!filter || passed[row])) rows.push_back({segment, row});
+      for (size_t row = 0; row < view.rows; ++row) {
+        if (!live[row] || (filter && !passed[row])) continue;
+        matches.push_back({segment->stamp(row), next_seq++, {segment, row}});
+        if (follows && matches.size() == wanted) break;
+      }
+      if (!follows) {
+        std::stable_sort(matches.begin(), matches.end(), older);
+        if (matches.size() > wanted) matches.resize(wanted);
       }
     }
-    if (!ordered) {
-      std::stable_sort(rows.begin(), rows.end(), [](const Location& a, const Location& b) {
-        return a.segment->stamp(a.row) < b.segment->stamp(b.row);
-      });
-    }
+    if (matches.size() > wanted) matches.resize(wanted);
+    rows.reserve(matches.size());
+    for (const Match& m : matches) rows.push_back(m.at);
   }
   ResultSet result;
   result.fields = std::move(fields);

@@ -1,6 +1,8 @@
 #include "engine/table.h"
 
+#include <algorithm>
 #include <future>
+#include <map>
 
 #include "engine/merge.h"
 
@@ -92,27 +94,36 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   std::vector<std::vector<uint32_t>> rows(shards_.size());  // each shard's rows of the batch
   for (size_t r = 0; r < batch.num_rows(); ++r)
     rows[slots_.ShardOf(KeyAt(keys, r))].push_back(static_cast<uint32_t>(r));
+  // A shard that refuses writes is found before any part is written.
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
+    if (!rows[s].empty()) QV_RETURN_IF_ERROR(shards_[s]->Health());
+  }
   // Row r's stamp is stamp + r in whichever shard it lands.
   const uint64_t stamp = clock_.Take(batch.num_rows());
-  std::vector<std::pair<uint32_t, std::future<Result<InsertCounts>>>> writes;
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
-    if (rows[s].empty()) continue;
+  auto write_part = [this, &batch, upsert, stamp](uint32_t s, std::vector<uint32_t> offsets) {
     RecordBatch part = RecordBatch::ForSchema(schema());
     for (size_t f = 0; f < part.columns.size(); ++f) {
-      part.columns[f].Reserve(rows[s].size());
-      for (uint32_t r : rows[s]) part.columns[f].AppendFrom(batch.columns[f], r);
+      part.columns[f].Reserve(offsets.size());
+      for (uint32_t r : offsets) part.columns[f].AppendFrom(batch.columns[f], r);
     }
-    // The shards' logs sync in parallel.
-    writes.emplace_back(
-        s, std::async(std::launch::async, [this, s, upsert, stamp, offsets = std::move(rows[s]),
-                                           part = std::move(part)]() {
-          return shards_[s]->Insert(part, upsert, stamp, offsets);
-        }));
+    return shards_[s]->Insert(part, upsert, stamp, offsets);
+  };
+  std::vector<uint32_t> touched;
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
+    if (!rows[s].empty()) touched.push_back(s);
+  }
+  std::vector<std::pair<uint32_t, std::future<Result<InsertCounts>>>> writes;
+  for (uint32_t s : touched) {
+    // The shards' logs sync in parallel; one part is written by this thread.
+    const auto policy = s == touched.back() ? std::launch::deferred : std::launch::async;
+    writes.emplace_back(s, std::async(policy, write_part, s, std::move(rows[s])));
   }
   InsertCounts total;
   Status failed;
-  for (auto& [s, write] : writes) {
-    Result<InsertCounts> counts = write.get();
+  // The last part first: it runs here (deferred) while the others run.
+  for (auto it = writes.rbegin(); it != writes.rend(); ++it) {
+    const uint32_t s = it->first;
+    Result<InsertCounts> counts = it->second.get();
     if (!counts.ok()) {
       if (failed.ok()) failed = counts.status();
       continue;
@@ -122,6 +133,7 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
     total.shard_lsns.emplace_back(s, counts->lsn);
   }
   if (!failed.ok()) return failed;
+  std::sort(total.shard_lsns.begin(), total.shard_lsns.end());
   return total;
 }
 
@@ -141,6 +153,9 @@ Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
   DeleteCounts total;
   const auto groups = KeysByShard(keys);
   for (uint32_t s = 0; s < shards_.size(); ++s) {
+    if (!groups[s].empty()) QV_RETURN_IF_ERROR(shards_[s]->Health());
+  }
+  for (uint32_t s = 0; s < shards_.size(); ++s) {
     if (groups[s].empty()) continue;
     QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[s]->Delete(groups[s]));
     total.deleted += counts.deleted;
@@ -153,6 +168,7 @@ Result<DeleteCounts> Table::DeleteWhere(std::string_view filter) {
   // Every shard parses the same filter: a bad one fails at the first,
   // before anything is deleted.
   DeleteCounts total;
+  for (const auto& shard : shards_) QV_RETURN_IF_ERROR(shard->Health());
   for (uint32_t s = 0; s < shards_.size(); ++s) {
     QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[s]->DeleteWhere(filter));
     total.deleted += counts.deleted;
@@ -267,10 +283,14 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   if (request.limit && *request.limit == 0)
     return Status::InvalidArgument("limit must be positive");
   if (request.keys) return GetByKeys(request);
+  // The shards' matching rows as keys and stamps only (up to skip + limit
+  // each), merged by stamp; then the page's rows are fetched by key, so no
+  // shard builds more rows than the page holds.
   GetRequest part = request;
   part.skip = 0;
   if (request.limit) part.limit = SaturatingAdd(request.skip, *request.limit);
   part.partial_facets = !request.facets.empty();
+  part.response = {schema().fields[*schema().PrimaryKeyIndex()].name};
   std::vector<ResultSet> parts;
   std::vector<std::vector<Facet>> facets;
   for (const auto& shard : shards_) {
@@ -278,7 +298,14 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
     facets.push_back(std::move(result.partial_facets));
     parts.push_back(std::move(result));
   }
-  ResultSet merged = MergeGet(std::move(parts), request.skip, request.limit);
+  // The response's fields are checked (the shards saw only the key).
+  QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(schema(), request.response));
+  const ResultSet page = MergeGet(std::move(parts), request.skip, request.limit);
+  GetRequest fetch;
+  fetch.keys = page.keys;
+  fetch.response = request.response;
+  QV_ASSIGN_OR_RETURN(ResultSet merged, GetByKeys(fetch));
+  merged.fields = std::move(fields);
   merged.facets = MergeFacets(std::move(facets));
   return merged;
 }

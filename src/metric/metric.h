@@ -44,11 +44,23 @@ inline float FloatDistance(const kernels::KernelSet& k, Metric metric, const flo
   return k.l2_squared(a, b, dims);
 }
 
-// The same, computing the norms when the metric needs them.
+// From a query whose inverse norm is known (read for COSINE only) to a row:
+// the scan form. COSINE takes the dot product and the row's norm in one
+// fused pass over the row.
+inline float ScanDistance(const kernels::KernelSet& k, Metric metric, const float* query,
+                          float inverse_norm_query, const float* row, size_t dims) {
+  if (metric != Metric::kCosine) return FloatDistance(k, metric, query, row, dims, 0, 0);
+  float dot, query_norm, row_norm;
+  k.dot_and_norms(query, row, dims, &dot, &query_norm, &row_norm);
+  const float inverse_norm_row = row_norm > 0 ? 1.0f / std::sqrt(row_norm) : 0.0f;
+  return 1.0f - dot * inverse_norm_query * inverse_norm_row;
+}
+
+// The distance between two float vectors, computing what the metric needs.
 inline float Distance(Metric metric, const float* a, const float* b, size_t dims) {
   const kernels::KernelSet& k = kernels::Active();
-  if (metric != Metric::kCosine) return FloatDistance(k, metric, a, b, dims, 0, 0);
-  return FloatDistance(k, metric, a, b, dims, InverseNorm(k, a, dims), InverseNorm(k, b, dims));
+  const float inverse_norm_a = metric == Metric::kCosine ? InverseNorm(k, a, dims) : 0.0f;
+  return ScanDistance(k, metric, a, inverse_norm_a, b, dims);
 }
 
 // Between packed binary vectors of `words` 64-bit words.

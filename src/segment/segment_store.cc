@@ -1,5 +1,7 @@
 #include "segment/segment_store.h"
 
+#include <set>
+
 namespace quiver {
 
 std::unique_ptr<SegmentStore> SegmentStore::Local(FileSystem* fs, std::string dir) {
@@ -35,19 +37,36 @@ Status SegmentStore::Write(const std::string& name, std::string_view bytes,
 Status SegmentStore::WriteFrom(const std::string& name,
                                const std::function<Status(WritableFile*)>& produce,
                                std::string_view crash_point) {
-  QV_RETURN_IF_ERROR(WriteLocal(name, produce, crash_point));
-  if (store_ == nullptr) return Status::OK();
-  // Uploaded from the cache copy; a failed upload leaves no cache copy, so
-  // the cache never holds what the store does not.
-  Status put = [&]() -> Status {
-    QV_ASSIGN_OR_RETURN(auto mapped, fs_->Map(LocalPath(name)));
-    return store_->Put(Key(name), mapped->data());
+  if (store_ == nullptr) return WriteLocal(name, produce, crash_point);
+  // Remote: written to a temporary file, uploaded from it, and only then
+  // renamed into the cache, so the cache never holds what the store does not.
+  const std::string path = LocalPath(name);
+  const std::string temp = path + std::string(kTempSuffix);
+  Status status = [&]() -> Status {
+    QV_RETURN_IF_ERROR(fs_->CreateDirs(DirName(path)));
+    {
+      QV_ASSIGN_OR_RETURN(auto file, fs_->OpenWritable(temp, /*truncate=*/true));
+      QV_RETURN_IF_ERROR(produce(file.get()));
+      QV_RETURN_IF_ERROR(file->Sync());
+      QV_RETURN_IF_ERROR(file->Close());
+    }
+    {
+      QV_ASSIGN_OR_RETURN(auto mapped, fs_->Map(temp));
+      Status put = store_->Put(Key(name), mapped->data());
+      if (!put.ok()) return put.WithContext("uploading " + Key(name));
+    }
+    QV_RETURN_IF_ERROR(fs_->Rename(temp, path));
+    return fs_->SyncDir(DirName(path));
   }();
-  if (!put.ok()) {
-    (void)fs_->RemoveFile(LocalPath(name));
-    return put.WithContext("uploading " + Key(name));
-  }
-  return Status::OK();
+  if (!status.ok()) (void)fs_->RemoveFile(temp);
+  return status;
+}
+
+Status SegmentStore::Evict(const std::string& name) {
+  if (store_ == nullptr) return Status::OK();  // the only copy
+  const std::string path = LocalPath(name);
+  QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(path));
+  return exists ? fs_->RemoveFile(path) : Status::OK();
 }
 
 Result<std::unique_ptr<MappedFile>> SegmentStore::Open(const std::string& name) {
@@ -92,10 +111,14 @@ Result<std::vector<std::string>> SegmentStore::List(const std::string& folder) {
   }
   const std::string prefix = Key(folder) + "/";
   QV_ASSIGN_OR_RETURN(auto keys, store_->List(prefix));
-  std::vector<std::string> names;
-  names.reserve(keys.size());
-  for (const std::string& key : keys) names.push_back(key.substr(prefix.size()));
-  return names;
+  std::set<std::string> names;
+  for (const std::string& key : keys) names.insert(key.substr(prefix.size()));
+  // And cache copies of objects that are gone (or never finished uploading).
+  const std::string dir = JoinPath(dir_, folder);
+  QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+  QV_ASSIGN_OR_RETURN(auto cached, fs_->ListDir(dir));
+  names.insert(cached.begin(), cached.end());
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 Status SegmentStore::Sync(const std::string& folder) {

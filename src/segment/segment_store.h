@@ -35,18 +35,24 @@ class SegmentStore {
   // `crash_point` names the local write's crash points.
   Status Write(const std::string& name, std::string_view bytes, std::string_view crash_point);
   // The same, with the content appended by `produce` (a segment streams its
-  // columns). Remote: written to the cache, then uploaded from the mapping.
+  // columns). Remote: written to a temporary file, uploaded from it, then
+  // renamed into the cache.
   Status WriteFrom(const std::string& name, const std::function<Status(WritableFile*)>& produce,
                    std::string_view crash_point);
   // Maps `name` (downloading it into the cache first when remote).
   Result<std::unique_ptr<MappedFile>> Open(const std::string& name);
+  // Drops the cache copy of `name` (when remote), so the next Open
+  // downloads it again: a cached copy that failed its checks.
+  Status Evict(const std::string& name);
+  // Whether the files live in an object store (and this is only a cache).
+  bool remote() const { return store_ != nullptr; }
   // Removes `name` (an absent one too).
   Status Remove(const std::string& name);
   // Keeps a damaged file for a post-mortem at `local_path` (moving the local
   // copy there) and removes it from the store, so it is written again.
   Status Quarantine(const std::string& name, const std::string& local_path);
   // The names of the files in `folder` ("segments", "indexes"), left-over
-  // temporary files included.
+  // temporary files included; remote: the store's and the cache's.
   Result<std::vector<std::string>> List(const std::string& folder);
   // Makes removals in `folder` durable.
   Status Sync(const std::string& folder);

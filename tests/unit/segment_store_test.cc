@@ -126,6 +126,30 @@ TEST(SegmentStore, CompactionRemovesTheObjectsItReplaced) {
   EXPECT_EQ(AllIds(*shard).size(), 200u);
 }
 
+TEST(SegmentStore, ADamagedCacheCopyIsFetchedAgain) {
+  RemoteShard setup;
+  std::vector<Value> ids;
+  {
+    auto shard = setup.Open();
+    ASSERT_TRUE(shard->Insert(Rows(1, 80), false).ok());
+    ASSERT_TRUE(shard->Seal().ok());
+    ASSERT_TRUE(shard->BuildAllIndexes().ok());
+    ids = AllIds(*shard);
+  }
+  for (const char* folder : {"segments", "indexes"}) {
+    const std::string dir = JoinPath(setup.cache_dir.path(), folder);
+    const std::string path = JoinPath(dir, setup.fs->ListDir(dir).value().at(0));
+    std::string bytes = setup.fs->ReadFile(path).value();
+    bytes[bytes.size() / 3] ^= 0x04;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  auto shard = setup.Open();
+  ASSERT_NE(shard, nullptr);
+  EXPECT_EQ(AllIds(*shard), ids);
+  EXPECT_EQ(shard->Stats().indexes[0].indexed_rows, 80u) << "the index came back from the store";
+  EXPECT_EQ(setup.Objects("indexes").size(), 1u) << "a good object is never dropped";
+}
+
 TEST(SegmentStore, ADamagedObjectIsCaughtWhenDownloaded) {
   RemoteShard setup;
   {
