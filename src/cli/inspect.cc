@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "catalog/catalog.h"
@@ -163,8 +164,15 @@ int InspectManifest(const std::string& path, std::ostream& out) {
         return 1;
       }
     }
-    out << fmt::format("  segment {}: {} rows, {} deleted, LSN {}..{}, indexed fields [{}]\n", s.id,
+    out << fmt::format("  segment {}: {} rows, {} deleted, LSN {}..{}, indexed fields [{}]", s.id,
                        s.rows, deleted, s.min_lsn, s.max_lsn, fmt::join(s.indexed_fields, ", "));
+    // Epochs only where a cluster's leader wrote (standalone: all 0).
+    const bool epochs = s.epoch != 0 || std::any_of(s.index_epochs.begin(), s.index_epochs.end(),
+                                                    [](uint64_t e) { return e != 0; });
+    if (epochs) {
+      out << fmt::format(", epoch {}, index epochs [{}]", s.epoch, fmt::join(s.index_epochs, ", "));
+    }
+    out << "\n";
   }
   return 0;
 }

@@ -54,8 +54,9 @@ struct GetRequest {
   std::vector<std::string> response;
   std::vector<FacetRequest> facets;  // aggregated over every matching row (before skip/limit)
   // A shard asked by its table: return the facets' partial states (to be
-  // merged), not their results.
+  // merged), not their results, and each row's key and stamp.
   bool partial_facets = false;
+  bool for_merge = false;
 };
 
 // Rows as plain values, ready to be encoded by any front end.

@@ -27,16 +27,22 @@ Shard::Shard(FileSystem* fs, std::string dir, TableSchema schema, TableOptions o
                  : SegmentStore::Remote(fs, dir_, options_.object_store, options_.object_prefix)),
       growing_since_(std::chrono::steady_clock::now()) {}
 
-Result<std::shared_ptr<SealedSegment>> Shard::OpenSegment(const std::string& name, uint64_t id) {
+Result<std::shared_ptr<SealedSegment>> Shard::OpenSegment(uint64_t id, uint64_t epoch) {
+  const std::string name = SegmentName(id, epoch);
   QV_ASSIGN_OR_RETURN(auto file, files_->Open(name));
-  QV_ASSIGN_OR_RETURN(auto segment,
-                      SealedSegment::Open(std::move(file), files_->Where(name), schema_, id));
+  QV_ASSIGN_OR_RETURN(
+      auto segment, SealedSegment::Open(std::move(file), files_->Where(name), schema_, id, epoch));
   return std::shared_ptr<SealedSegment>(std::move(segment));
 }
 
-std::string Shard::SegmentName(uint64_t id) {
-  char name[32];
-  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
+std::string Shard::SegmentName(uint64_t id, uint64_t epoch) {
+  char name[64];
+  if (epoch == 0) {
+    std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
+  } else {
+    std::snprintf(name, sizeof name, "%020llu.e%llu.seg", static_cast<unsigned long long>(id),
+                  static_cast<unsigned long long>(epoch));
+  }
   return JoinPath("segments", name);
 }
 
@@ -94,14 +100,14 @@ Status Shard::Recover() {
   }
   std::set<std::string> referenced;
   for (const ManifestSegment& entry : manifest.segments) {
-    const std::string name = SegmentName(entry.id);
-    auto opened = OpenSegment(name, entry.id);
+    const std::string name = SegmentName(entry.id, entry.epoch);
+    auto opened = OpenSegment(entry.id, entry.epoch);
     if (!opened.ok() && files_->remote()) {
       // A damaged cache copy: fetched again once from the store.
       log::Get("engine").warn("table {}: {}; downloading it again", schema_.name,
                               opened.status().ToString());
       QV_RETURN_IF_ERROR(files_->Evict(name));
-      opened = OpenSegment(name, entry.id);
+      opened = OpenSegment(entry.id, entry.epoch);
     }
     QV_ASSIGN_OR_RETURN(auto segment, std::move(opened));
     if (segment->num_rows() != entry.rows) {

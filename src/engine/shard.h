@@ -45,6 +45,9 @@ struct TableOptions {
   // cached in the shard's directory.
   ObjectStore* object_store = nullptr;
   std::string object_prefix;
+  // The writer's epoch, in the names of the files it writes (a leader's
+  // election epoch in a cluster; 0 standalone).
+  uint64_t epoch = 0;
 };
 
 struct LiveRows;  // shard_maintenance.cc
@@ -176,17 +179,17 @@ class Shard {
   // Removes the log files the checkpoint covers.
   Status TrimLog(Lsn checkpoint);
   // Maps and verifies the sealed segment `name`.
-  Result<std::shared_ptr<SealedSegment>> OpenSegment(const std::string& name, uint64_t id);
+  Result<std::shared_ptr<SealedSegment>> OpenSegment(uint64_t id, uint64_t epoch);
   // Names in the SegmentStore.
-  static std::string SegmentName(uint64_t id);
+  static std::string SegmentName(uint64_t id, uint64_t epoch);
 
   // Index helpers.
   using IndexKey = std::pair<uint64_t, size_t>;  // segment id, field
   bool WantsIndex(size_t field) const;
   index::VectorSet VectorSetOf(const Segment& segment, size_t field) const;
-  static std::string IndexName(uint64_t segment, size_t field);
+  static std::string IndexName(uint64_t segment, size_t field, uint64_t epoch);
   Result<std::shared_ptr<const index::VectorIndex>> OpenIndex(const SealedSegment& segment,
-                                                              size_t field) const;
+                                                              size_t field, uint64_t epoch) const;
   // Opens the indexes the manifest registers; damaged ones are quarantined
   // (and so rebuilt); files it does not register are removed.
   Status LoadIndexes(const Manifest& manifest) REQUIRES(state_mu_);
@@ -250,6 +253,8 @@ class Shard {
   // Built indexes by segment id, one slot per field (null: none).
   std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes_
       GUARDED_BY(state_mu_);
+  // The epoch each built index was written in (part of its file's name).
+  std::map<IndexKey, uint64_t> index_epochs_ GUARDED_BY(state_mu_);
 
   mutable Mutex index_mu_;  // the rebuilder's bookkeeping
   std::set<IndexKey> building_ GUARDED_BY(index_mu_);

@@ -36,13 +36,16 @@ index::VectorSet Shard::VectorSetOf(const Segment& segment, size_t field) const 
   return v;
 }
 
-std::string Shard::IndexName(uint64_t segment, size_t field) {
-  return JoinPath("indexes", std::to_string(segment) + "." + std::to_string(field) + ".qvi");
+std::string Shard::IndexName(uint64_t segment, size_t field, uint64_t epoch) {
+  std::string name = std::to_string(segment) + "." + std::to_string(field);
+  if (epoch != 0) name += ".e" + std::to_string(epoch);
+  return JoinPath("indexes", name + ".qvi");
 }
 
 Result<std::shared_ptr<const index::VectorIndex>> Shard::OpenIndex(const SealedSegment& segment,
-                                                                   size_t field) const {
-  const std::string name = IndexName(segment.id(), field);
+                                                                   size_t field,
+                                                                   uint64_t epoch) const {
+  const std::string name = IndexName(segment.id(), field, epoch);
   const std::string path = files_->Where(name);
   QV_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, files_->Open(name));
   QV_ASSIGN_OR_RETURN(auto opened,
@@ -60,18 +63,22 @@ Status Shard::LoadIndexes(const Manifest& manifest) {
   std::set<std::string> referenced;
   for (size_t i = 0; i < manifest.segments.size(); ++i) {
     const SealedSegment& segment = *sealed_[i];
-    for (uint32_t field : manifest.segments[i].indexed_fields) {
+    const ManifestSegment& entry = manifest.segments[i];
+    for (size_t k = 0; k < entry.indexed_fields.size(); ++k) {
+      const uint32_t field = entry.indexed_fields[k];
       if (field >= schema_.fields.size() || !WantsIndex(field)) continue;
-      const std::string name = IndexName(segment.id(), field);
-      auto opened = OpenIndex(segment, field);
+      const uint64_t epoch = k < entry.index_epochs.size() ? entry.index_epochs[k] : 0;
+      const std::string name = IndexName(segment.id(), field, epoch);
+      auto opened = OpenIndex(segment, field, epoch);
       if (!opened.ok() && files_->remote()) {
         QV_RETURN_IF_ERROR(files_->Evict(name));  // a damaged cache copy: fetched again
-        opened = OpenIndex(segment, field);
+        opened = OpenIndex(segment, field, epoch);
       }
       if (opened.ok()) {
         auto& slots = indexes_[segment.id()];
         slots.resize(schema_.fields.size());
         slots[field] = std::move(opened).value();
+        index_epochs_[{segment.id(), field}] = epoch;
         referenced.insert(name);
         continue;
       }
@@ -143,9 +150,9 @@ Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
   // the shared_ptr keeps it alive even if compaction replaces it meanwhile.
   QV_ASSIGN_OR_RETURN(std::string bytes, index::BuildIndexFile(VectorSetOf(*segment, field),
                                                                schema_.fields[field].index, stop));
-  const std::string name = IndexName(segment->id(), field);
+  const std::string name = IndexName(segment->id(), field, options_.epoch);
   QV_RETURN_IF_ERROR(files_->Write(name, bytes, "index"));
-  auto opened = OpenIndex(*segment, field);
+  auto opened = OpenIndex(*segment, field, options_.epoch);
   const Status open_status = opened.status();
   MutexLock maintenance(&maintenance_mu_);
   bool replaced = false;
@@ -156,6 +163,7 @@ Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
       auto& slots = indexes_[segment->id()];
       slots.resize(schema_.fields.size());
       slots[field] = std::move(opened).value();
+      index_epochs_[{segment->id(), field}] = options_.epoch;
       Publish();
     }
   }

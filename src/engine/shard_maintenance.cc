@@ -72,7 +72,7 @@ Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
                                                            const std::vector<SegmentView>& views,
                                                            const LiveRows& live, Lsn min_lsn,
                                                            Lsn max_lsn) {
-  const std::string name = SegmentName(id);
+  const std::string name = SegmentName(id, options_.epoch);
   QV_RETURN_IF_ERROR(files_->WriteFrom(
       name,
       [&](WritableFile* out) -> Status {
@@ -105,7 +105,7 @@ Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
         return writer.Finish(live.stamps, min_lsn, max_lsn);
       },
       "segment"));
-  return OpenSegment(name, id);
+  return OpenSegment(id, options_.epoch);
 }
 
 Status Shard::WriteManifest(Lsn checkpoint) {
@@ -118,9 +118,13 @@ Status Shard::WriteManifest(Lsn checkpoint) {
     sealed = sealed_;
     for (const auto& s : sealed) {
       ManifestSegment entry{s->id(), s->num_rows(), s->min_lsn(), s->max_lsn(), {}, {}};
+      entry.epoch = s->epoch();
       if (auto built = indexes_.find(s->id()); built != indexes_.end()) {
         for (size_t f = 0; f < built->second.size(); ++f) {
-          if (built->second[f]) entry.indexed_fields.push_back(static_cast<uint32_t>(f));
+          if (!built->second[f]) continue;
+          entry.indexed_fields.push_back(static_cast<uint32_t>(f));
+          auto epoch = index_epochs_.find({s->id(), f});
+          entry.index_epochs.push_back(epoch == index_epochs_.end() ? 0 : epoch->second);
         }
       }
       manifest.segments.push_back(std::move(entry));
@@ -298,6 +302,7 @@ Status Shard::Compact(bool force) {
     if (!opened.ok()) return opened.status().WithContext("compacting table '" + schema_.name + "'");
     merged = std::move(opened).value();
   }
+  std::vector<std::string> dropped_indexes;  // the sources' index files
   {
     MutexLock state(&state_mu_);
     for (size_t i = 0; i < chosen.size(); ++i) {
@@ -314,7 +319,15 @@ Status Shard::Compact(bool force) {
         std::erase_if(failed_, [&](const auto& entry) { return entry.first.first == s->id(); });
       }
     }
-    for (const SealedSegment* s : sources) indexes_.erase(s->id());
+    for (const SealedSegment* s : sources) {
+      indexes_.erase(s->id());
+      for (size_t f = 0; f < schema_.fields.size(); ++f) {
+        auto epoch = index_epochs_.find({s->id(), f});
+        if (epoch == index_epochs_.end()) continue;
+        dropped_indexes.push_back(IndexName(s->id(), f, epoch->second));
+        index_epochs_.erase(epoch);
+      }
+    }
     if (merged)
       sealed_.insert(sealed_.begin() + std::min<ptrdiff_t>(first, sealed_.size()), merged);
     Publish();
@@ -323,11 +336,9 @@ Status Shard::Compact(bool force) {
   QV_RETURN_IF_ERROR(WriteManifest(checkpoint_lsn_.load()));
   CrashPoint("compaction.before_cleanup");
   for (const SealedSegment* s : sources) {
-    QV_RETURN_IF_ERROR(files_->Remove(SegmentName(s->id())));
-    for (size_t f = 0; f < schema_.fields.size(); ++f) {
-      if (WantsIndex(f)) QV_RETURN_IF_ERROR(files_->Remove(IndexName(s->id(), f)));
-    }
+    QV_RETURN_IF_ERROR(files_->Remove(SegmentName(s->id(), s->epoch())));
   }
+  for (const std::string& name : dropped_indexes) QV_RETURN_IF_ERROR(files_->Remove(name));
   QV_RETURN_IF_ERROR(files_->Sync("indexes"));
   log::Get("engine").debug("table {}: compacted {} segments into {} rows", schema_.name,
                            chosen.size(), rows);

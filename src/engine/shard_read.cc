@@ -244,11 +244,33 @@ Result<ResultSet> Shard::Get(const GetRequest& request) const {
       order[v] = v;
       if (version->segments[v].rows > 0) ranges[v] = version->segments[v].segment->stamp_range();
     }
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return ranges[a].min < ranges[b].min; });
     // Facets see every matching row, so only a plain page may stop early.
     const size_t wanted =
         request.limit && facets.empty() ? SaturatingAdd(request.skip, *request.limit) : SIZE_MAX;
+    // The usual case: every segment in stamp order, each range after the
+    // one before. The rows are then read in place, in segment order.
+    bool ordered = true;
+    uint64_t newest = 0;
+    for (size_t v = 0; v < order.size() && ordered; ++v) {
+      if (version->segments[v].rows == 0) continue;
+      ordered = ranges[v].sorted && ranges[v].min >= newest;
+      newest = std::max(newest, ranges[v].max);
+    }
+    if (ordered) {
+      std::vector<uint8_t> live, passed;
+      for (const SegmentView& view : version->segments) {
+        if (rows.size() >= wanted) break;
+        const Segment* segment = view.segment.get();
+        live.clear();
+        segment->deletes().AppendLiveFlags(view.rows, version->lsn, &live);
+        if (filter) filter->EvaluateBatch(segment->columns(), view.rows, &passed);
+        for (size_t row = 0; row < view.rows && rows.size() < wanted; ++row) {
+          if (live[row] && (!filter || passed[row])) rows.push_back({segment, row});
+        }
+      }
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return ranges[a].min < ranges[b].min; });
     struct Match {
       uint64_t stamp;
       uint64_t seq;  // reading order: ties (rows from before stamps) keep it
@@ -262,6 +284,7 @@ Result<ResultSet> Shard::Get(const GetRequest& request) const {
     uint64_t next_seq = 0;
     std::vector<uint8_t> live, passed;
     for (size_t v : order) {
+      if (ordered) break;  // read above
       const SegmentView& view = version->segments[v];
       if (view.rows == 0) continue;
       // The page is full and every row of this segment (and of the later
@@ -285,9 +308,11 @@ Result<ResultSet> Shard::Get(const GetRequest& request) const {
         if (matches.size() > wanted) matches.resize(wanted);
       }
     }
-    if (matches.size() > wanted) matches.resize(wanted);
-    rows.reserve(matches.size());
-    for (const Match& m : matches) rows.push_back(m.at);
+    if (!ordered) {
+      if (matches.size() > wanted) matches.resize(wanted);
+      rows.reserve(matches.size());
+      for (const Match& m : matches) rows.push_back(m.at);
+    }
   }
   ResultSet result;
   result.fields = std::move(fields);
@@ -297,8 +322,10 @@ Result<ResultSet> Shard::Get(const GetRequest& request) const {
   for (size_t i = begin; i < end; ++i) {
     const Segment& segment = *rows[i].segment;
     result.rows.push_back(Project(segment, result.fields, rows[i].row));
-    result.keys.push_back(KeyAt(segment.columns()[pk_index_], rows[i].row));
-    result.stamps.push_back(segment.stamp(rows[i].row));
+    if (request.for_merge) {
+      result.keys.push_back(KeyAt(segment.columns()[pk_index_], rows[i].row));
+      result.stamps.push_back(segment.stamp(rows[i].row));
+    }
   }
   for (Facet& facet : facets) {
     for (const Location& at : rows) {

@@ -247,6 +247,7 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
 
 Result<ResultSet> Table::GetByKeys(const GetRequest& request) const {
   GetRequest part;
+  part.for_merge = true;
   part.filter = request.filter;
   part.response = request.facets.empty() ? request.response : std::vector<std::string>{};
   const auto groups = KeysByShard(*request.keys);
@@ -290,6 +291,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   part.skip = 0;
   if (request.limit) part.limit = SaturatingAdd(request.skip, *request.limit);
   part.partial_facets = !request.facets.empty();
+  part.for_merge = true;
   part.response = {schema().fields[*schema().PrimaryKeyIndex()].name};
   std::vector<ResultSet> parts;
   std::vector<std::vector<Facet>> facets;

@@ -7,8 +7,9 @@ namespace quiver {
 namespace {
 
 constexpr std::string_view kMagic{"QVMAN\x00\x00\x01", 8};
-// Version 2 added each segment's indexed fields.
-constexpr uint32_t kVersion = 2;
+// Version 2 added each segment's indexed fields, version 3 the epochs of
+// its file and of its indexes.
+constexpr uint32_t kVersion = 3;
 
 }  // namespace
 
@@ -26,6 +27,9 @@ std::string EncodeManifest(const Manifest& m) {
     w.String(s.deleted);
     w.Varint(s.indexed_fields.size());
     for (uint32_t f : s.indexed_fields) w.U32(f);
+    w.U64(s.epoch);
+    for (size_t i = 0; i < s.indexed_fields.size(); ++i)
+      w.U64(i < s.index_epochs.size() ? s.index_epochs[i] : 0);
   }
   return SealEnvelope(kMagic, kVersion, payload);
 }
@@ -54,6 +58,11 @@ Result<Manifest> DecodeManifest(std::string_view data) {
       if (fields > r.remaining()) return Status::Corruption("manifest: absurd field count");
       s.indexed_fields.resize(fields);
       for (uint32_t& f : s.indexed_fields) QV_RETURN_IF_ERROR(r.U32(&f));
+    }
+    s.index_epochs.assign(s.indexed_fields.size(), 0);
+    if (version >= 3) {
+      QV_RETURN_IF_ERROR(r.U64(&s.epoch));
+      for (uint64_t& e : s.index_epochs) QV_RETURN_IF_ERROR(r.U64(&e));
     }
     m.segments.push_back(std::move(s));
   }

@@ -20,6 +20,11 @@ struct ManifestSegment {
   std::string deleted;  // the delete bitmap, CRoaring portable serialisation
   // Fields (schema positions) whose index file for this segment is complete.
   std::vector<uint32_t> indexed_fields;
+  // The epoch of the writer that wrote the segment file, and of the builder
+  // of each index in indexed_fields: part of the files' names, so a deposed
+  // leader's uploads never overwrite what a newer one committed (0: standalone).
+  uint64_t epoch = 0;
+  std::vector<uint64_t> index_epochs;
 
   bool operator==(const ManifestSegment&) const = default;
 };

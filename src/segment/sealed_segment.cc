@@ -272,8 +272,10 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(FileSystem* fs, const
 
 Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(std::unique_ptr<MappedFile> file_map,
                                                            const std::string& path,
-                                                           const TableSchema& schema, uint64_t id) {
+                                                           const TableSchema& schema, uint64_t id,
+                                                           uint64_t epoch) {
   std::unique_ptr<SealedSegment> seg(new SealedSegment());
+  seg->epoch_ = epoch;
   seg->file_ = std::move(file_map);
   const std::string_view file = seg->file_->data();
   auto footer = ReadFooter(file);

@@ -62,12 +62,15 @@ class SealedSegment final : public Segment {
  public:
   static Result<std::unique_ptr<SealedSegment>> Open(FileSystem* fs, const std::string& path,
                                                      const TableSchema& schema, uint64_t id);
-  // From a mapping of the file; `where` names it in errors.
+  // From a mapping of the file; `where` names it in errors; `epoch`: of
+  // the writer that wrote it (ManifestSegment).
   static Result<std::unique_ptr<SealedSegment>> Open(std::unique_ptr<MappedFile> file,
                                                      const std::string& where,
-                                                     const TableSchema& schema, uint64_t id);
+                                                     const TableSchema& schema, uint64_t id,
+                                                     uint64_t epoch = 0);
 
   uint64_t id() const { return id_; }
+  uint64_t epoch() const { return epoch_; }
   Lsn min_lsn() const { return min_lsn_; }
   Lsn max_lsn() const { return max_lsn_; }
   // The rows deleted so far (for the manifest).
@@ -87,6 +90,7 @@ class SealedSegment final : public Segment {
   SealedSegment() = default;
 
   uint64_t id_ = 0;
+  uint64_t epoch_ = 0;
   size_t rows_ = 0;
   Lsn min_lsn_ = 0, max_lsn_ = 0;
   size_t pk_index_ = 0;

@@ -46,10 +46,11 @@ struct RemoteShard {
   std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
   std::unique_ptr<ObjectStore> store = NewLocalObjectStore(fs.get(), store_dir.path());
 
-  std::unique_ptr<Shard> Open() {
+  std::unique_ptr<Shard> Open(uint64_t epoch = 0) {
     TableOptions options;
     options.object_store = store.get();
     options.object_prefix = "dbs/1/2";
+    options.epoch = epoch;
     options.max_segments = 1;  // Compact merges any two segments
     auto shard = Shard::Open(fs.get(), cache_dir.path(), Schema(), options);
     EXPECT_TRUE(shard.ok()) << shard.status().ToString();
@@ -148,6 +149,37 @@ TEST(SegmentStore, ADamagedCacheCopyIsFetchedAgain) {
   EXPECT_EQ(AllIds(*shard), ids);
   EXPECT_EQ(shard->Stats().indexes[0].indexed_rows, 80u) << "the index came back from the store";
   EXPECT_EQ(setup.Objects("indexes").size(), 1u) << "a good object is never dropped";
+}
+
+// Objects carry the epoch of the writer that made them, so a deposed leader
+// (an older epoch) can never overwrite what a newer one wrote; a newer
+// writer reads older epochs' objects and replaces them with its own.
+TEST(SegmentStore, ObjectNamesCarryTheWritersEpoch) {
+  RemoteShard setup;
+  {
+    auto shard = setup.Open(/*epoch=*/3);
+    ASSERT_TRUE(shard->Insert(Rows(1, 60), false).ok());
+    ASSERT_TRUE(shard->Seal().ok());
+    ASSERT_TRUE(shard->BuildAllIndexes().ok());
+  }
+  EXPECT_EQ(setup.Objects("segments"),
+            std::vector<std::string>{"dbs/1/2/segments/00000000000000000001.e3.seg"});
+  EXPECT_EQ(setup.Objects("indexes"), std::vector<std::string>{"dbs/1/2/indexes/1.2.e3.qvi"});
+  setup.DropCache();
+  auto shard = setup.Open(/*epoch=*/4);
+  EXPECT_EQ(AllIds(*shard).size(), 60u);
+  EXPECT_EQ(shard->Stats().indexes[0].indexed_rows, 60u) << "epoch 3's index is loaded";
+  ASSERT_TRUE(shard->Insert(Rows(61, 60), false).ok());
+  ASSERT_TRUE(shard->Seal().ok());
+  ASSERT_TRUE(shard->Compact(/*force=*/true).ok());
+  ASSERT_TRUE(shard->BuildAllIndexes().ok());
+  EXPECT_EQ(setup.Objects("segments"),
+            std::vector<std::string>{"dbs/1/2/segments/00000000000000000003.e4.seg"});
+  EXPECT_EQ(setup.Objects("indexes"), std::vector<std::string>{"dbs/1/2/indexes/3.2.e4.qvi"});
+  shard.reset();
+  shard = setup.Open(/*epoch=*/4);
+  EXPECT_EQ(AllIds(*shard).size(), 120u);
+  EXPECT_EQ(shard->Stats().index_builds, 0u);
 }
 
 TEST(SegmentStore, ADamagedObjectIsCaughtWhenDownloaded) {

@@ -126,6 +126,9 @@ TEST(SealedSegment, EveryFlippedByteIsDetected) {
 
 TEST(Manifest, RoundTripsAndEveryFlippedByteIsDetected) {
   Manifest m{42, 7, {{3, 100, 1, 40, "bitmap-bytes"}, {5, 7, 41, 42, ""}}};
+  m.segments[0].indexed_fields = {2, 4};
+  m.segments[0].index_epochs = {9, 11};
+  m.segments[0].epoch = 8;
   const std::string bytes = EncodeManifest(m);
   auto decoded = DecodeManifest(bytes);
   ASSERT_TRUE(decoded.ok());
