@@ -120,6 +120,15 @@ class LocalMetaStore final : public MetaStore {
     return Status::OK();
   }
 
+  Status Compact(Revision revision) override {
+    MutexLock lock(&mu_);
+    while (!history_.empty() && history_.front().kv.mod_revision < revision) {
+      history_.pop_front();
+    }
+    compacted_ = std::max(compacted_, revision - 1);
+    return Status::OK();
+  }
+
   Status RevokeLease(LeaseId lease) override {
     MutexLock lock(&mu_);
     if (leases_.erase(lease) == 0) return Status::OK();

@@ -69,6 +69,9 @@ class MetaStore {
   // The delete's revision (the current one when the key did not exist).
   virtual Result<Revision> Delete(std::string_view key) = 0;
   virtual Revision CurrentRevision() = 0;
+  // Forgets the history before `revision` (etcd's compaction): a watch
+  // from an earlier revision is then told to read again (kNotFound).
+  virtual Status Compact(Revision revision) = 0;
   // Changes of keys under `prefix` with a revision above `after`.
   virtual Result<std::unique_ptr<MetaWatch>> Watch(std::string_view prefix, Revision after) = 0;
 

@@ -11,6 +11,28 @@
 #define QV_THREAD_ANNOTATION(x)
 #endif
 
+// Abseil (included by gRPC) defines some of the same names, with the same
+// meaning: ours replace them.
+#undef CAPABILITY
+#undef SCOPED_CAPABILITY
+#undef GUARDED_BY
+#undef PT_GUARDED_BY
+#undef ACQUIRED_BEFORE
+#undef ACQUIRED_AFTER
+#undef REQUIRES
+#undef REQUIRES_SHARED
+#undef ACQUIRE
+#undef ACQUIRE_SHARED
+#undef RELEASE
+#undef RELEASE_SHARED
+#undef RELEASE_GENERIC
+#undef TRY_ACQUIRE
+#undef TRY_ACQUIRE_SHARED
+#undef EXCLUDES
+#undef ASSERT_CAPABILITY
+#undef RETURN_CAPABILITY
+#undef NO_THREAD_SAFETY_ANALYSIS
+
 #define CAPABILITY(x) QV_THREAD_ANNOTATION(capability(x))
 #define SCOPED_CAPABILITY QV_THREAD_ANNOTATION(scoped_lockable)
 #define GUARDED_BY(x) QV_THREAD_ANNOTATION(guarded_by(x))
