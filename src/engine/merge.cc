@@ -196,6 +196,20 @@ Result<size_t> HybridCandidates(const HybridRequest& request) {
                                  : std::min(kMaxResultRows, request.limit * 10);
 }
 
+SearchRequest HybridQuerySearch(const HybridRequest& request, size_t q, size_t candidates,
+                                const std::string& key_field) {
+  const HybridRequest::Query& query = request.queries[q];
+  SearchRequest search;
+  search.field = query.field;
+  search.vector = query.vector;
+  search.sparse_vector = query.sparse_vector;
+  search.limit = candidates;
+  search.filter = request.filter;
+  search.response = {key_field};
+  search.with_distance = true;
+  return search;
+}
+
 std::vector<std::pair<PrimaryKey, double>> Fuse(const HybridRequest& request,
                                                 const std::vector<Ranking>& rankings) {
   // Each query ranks its own candidates; scores add up per primary key.

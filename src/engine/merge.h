@@ -40,6 +40,11 @@ Result<std::vector<FacetResult>> FacetsOverRows(const TableSchema& schema,
                                                 const std::vector<FacetRequest>& requests,
                                                 FilterScope scope, const ResultSet& rows);
 
+// a + b, or SIZE_MAX when that overflows (skip + limit of a page).
+inline size_t SaturatingAdd(size_t a, size_t b) {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
 // Keeps the fields `wanted` (schema indexes) of each row, in that order.
 void ProjectRows(const std::vector<size_t>& wanted, ResultSet* rows);
 
@@ -51,6 +56,9 @@ Result<std::vector<size_t>> ResolveResponse(const TableSchema& schema,
 // Hybrid search: the checks of a request, and how many candidates each of
 // its queries ranks before fusion.
 Result<size_t> HybridCandidates(const HybridRequest& request);
+// The search that ranks query `q`'s candidates: keys and distances only.
+SearchRequest HybridQuerySearch(const HybridRequest& request, size_t q, size_t candidates,
+                                const std::string& key_field);
 // One query's candidates, nearest first.
 struct Ranking {
   std::vector<PrimaryKey> keys;

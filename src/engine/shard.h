@@ -85,6 +85,8 @@ class Shard {
   std::shared_ptr<Log> log() const { return log_; }
 
   const TableSchema& schema() const { return schema_; }
+  // OK, or which kind of key (integer or string) this table's keys are.
+  Status CheckKeyTypes(std::span<const PrimaryKey> keys) const;
   // The newest write stamp this shard has made or applied.
   uint64_t LastStamp() const { return clock_.last(); }
 
@@ -164,7 +166,6 @@ class Shard {
   // The growing segment that takes row `row` of `batch` (a new one when the
   // last is full).
   GrowingSegment& GrowingFor(const RecordBatch& batch, size_t row) REQUIRES(state_mu_);
-  Status CheckKeyTypes(std::span<const PrimaryKey> keys) const;
   Result<ResultSet> SearchIn(const ShardVersion& version, const SearchRequest& request) const;
 
   // Maintenance helpers.

@@ -12,16 +12,8 @@ Result<ResultSet> Shard::HybridSearch(const HybridRequest& request) const {
   const auto version = Pin();
   std::vector<Ranking> rankings;
   for (size_t q = 0; q < request.queries.size(); ++q) {
-    const HybridRequest::Query& query = request.queries[q];
-    SearchRequest search;
-    search.field = query.field;
-    search.vector = query.vector;
-    search.sparse_vector = query.sparse_vector;
-    search.limit = candidates;
-    search.filter = request.filter;
-    search.response = {schema_.fields[pk_index_].name};
-    search.with_distance = true;
-    auto ranked = SearchIn(*version, search);
+    auto ranked = SearchIn(
+        *version, HybridQuerySearch(request, q, candidates, schema_.fields[pk_index_].name));
     if (!ranked.ok()) return ranked.status().WithContext("queries[" + std::to_string(q) + "]");
     rankings.push_back({std::move(ranked->keys), std::move(ranked->distances)});
   }

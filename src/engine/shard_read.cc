@@ -16,10 +16,6 @@
 namespace quiver {
 namespace {
 
-size_t SaturatingAdd(size_t a, size_t b) {
-  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
-
 Status CheckLimit(size_t limit) {
   if (limit == 0 || limit > kMaxResultRows) {
     return Status::InvalidArgument("limit must be between 1 and " + std::to_string(kMaxResultRows));

@@ -15,10 +15,6 @@ std::string ShardDir(const std::string& table_dir, uint32_t shards, uint32_t sha
   return JoinPath(JoinPath(table_dir, "shards"), std::to_string(shard));
 }
 
-size_t SaturatingAdd(size_t a, size_t b) {
-  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
-
 void AddStats(const ShardStats& shard, ShardStats* sum) {
   sum->live_rows += shard.live_rows;
   sum->growing_rows += shard.growing_rows;
@@ -143,13 +139,7 @@ Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
     if (counts.lsn != 0) counts.shard_lsns = {{0, counts.lsn}};
     return counts;
   }
-  const bool string_keys = schema().fields[*schema().PrimaryKeyIndex()].type == DataType::kString;
-  for (const PrimaryKey& key : keys) {
-    if (std::holds_alternative<std::string>(key) != string_keys) {
-      return Status::InvalidArgument(std::string("primary keys of this table are ") +
-                                     (string_keys ? "strings" : "integers"));
-    }
-  }
+  QV_RETURN_IF_ERROR(shards_[0]->CheckKeyTypes(keys));
   DeleteCounts total;
   const auto groups = KeysByShard(keys);
   for (uint32_t s = 0; s < shards_.size(); ++s) {
@@ -206,16 +196,8 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(schema(), request.response));
   std::vector<Ranking> rankings;
   for (size_t q = 0; q < request.queries.size(); ++q) {
-    const HybridRequest::Query& query = request.queries[q];
-    SearchRequest search;
-    search.field = query.field;
-    search.vector = query.vector;
-    search.sparse_vector = query.sparse_vector;
-    search.limit = candidates;
-    search.filter = request.filter;
-    search.response = {schema().fields[*schema().PrimaryKeyIndex()].name};
-    search.with_distance = true;
-    auto ranked = Search(search);
+    auto ranked = Search(HybridQuerySearch(request, q, candidates,
+                                           schema().fields[*schema().PrimaryKeyIndex()].name));
     if (!ranked.ok()) return ranked.status().WithContext("queries[" + std::to_string(q) + "]");
     rankings.push_back({std::move(ranked->keys), std::move(ranked->distances)});
   }

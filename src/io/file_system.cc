@@ -41,9 +41,9 @@ Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view dat
       path, [data](WritableFile* file) { return file->Append(data); }, crash_point);
 }
 
-Status FileSystem::WriteFileAtomicFrom(const std::string& path,
-                                       const std::function<Status(WritableFile*)>& produce,
-                                       std::string_view crash_point) {
+Status FileSystem::WriteFileAtomicFrom(
+    const std::string& path, const std::function<Status(WritableFile*)>& produce,
+    std::string_view crash_point, const std::function<Status(const std::string&)>& before_rename) {
   const std::string temp = path + std::string(kTempSuffix);
   {
     QV_ASSIGN_OR_RETURN(auto file, OpenWritable(temp, /*truncate=*/true));
@@ -51,6 +51,7 @@ Status FileSystem::WriteFileAtomicFrom(const std::string& path,
     QV_RETURN_IF_ERROR(file->Sync());
     QV_RETURN_IF_ERROR(file->Close());
   }
+  if (before_rename) QV_RETURN_IF_ERROR(before_rename(temp));
   if (!crash_point.empty()) CrashPoint(std::string(crash_point) + ".before_rename");
   QV_RETURN_IF_ERROR(Rename(temp, path));
   QV_RETURN_IF_ERROR(SyncDir(DirName(path)));

@@ -68,9 +68,12 @@ class FileSystem {
                          std::string_view crash_point = {});
   // The same, with the content appended by `produce` (a large file need
   // not be in memory at once).
-  Status WriteFileAtomicFrom(const std::string& path,
-                             const std::function<Status(WritableFile*)>& produce,
-                             std::string_view crash_point = {});
+  // `before_rename`, when given, sees the complete, synced temporary file
+  // (its path) and may refuse the rename.
+  Status WriteFileAtomicFrom(
+      const std::string& path, const std::function<Status(WritableFile*)>& produce,
+      std::string_view crash_point = {},
+      const std::function<Status(const std::string& temp)>& before_rename = {});
 };
 
 // The real file system.

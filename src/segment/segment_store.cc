@@ -20,10 +20,11 @@ std::string SegmentStore::Where(const std::string& name) const {
 
 Status SegmentStore::WriteLocal(const std::string& name,
                                 const std::function<Status(WritableFile*)>& produce,
-                                std::string_view crash_point) {
+                                std::string_view crash_point,
+                                const std::function<Status(const std::string&)>& before_rename) {
   const std::string path = LocalPath(name);
   QV_RETURN_IF_ERROR(fs_->CreateDirs(DirName(path)));
-  Status written = fs_->WriteFileAtomicFrom(path, produce, crash_point);
+  Status written = fs_->WriteFileAtomicFrom(path, produce, crash_point, before_rename);
   if (!written.ok()) (void)fs_->RemoveFile(path + std::string(kTempSuffix));
   return written;
 }
@@ -37,29 +38,14 @@ Status SegmentStore::Write(const std::string& name, std::string_view bytes,
 Status SegmentStore::WriteFrom(const std::string& name,
                                const std::function<Status(WritableFile*)>& produce,
                                std::string_view crash_point) {
-  if (store_ == nullptr) return WriteLocal(name, produce, crash_point);
-  // Remote: written to a temporary file, uploaded from it, and only then
-  // renamed into the cache, so the cache never holds what the store does not.
-  const std::string path = LocalPath(name);
-  const std::string temp = path + std::string(kTempSuffix);
-  Status status = [&]() -> Status {
-    QV_RETURN_IF_ERROR(fs_->CreateDirs(DirName(path)));
-    {
-      QV_ASSIGN_OR_RETURN(auto file, fs_->OpenWritable(temp, /*truncate=*/true));
-      QV_RETURN_IF_ERROR(produce(file.get()));
-      QV_RETURN_IF_ERROR(file->Sync());
-      QV_RETURN_IF_ERROR(file->Close());
-    }
-    {
-      QV_ASSIGN_OR_RETURN(auto mapped, fs_->Map(temp));
-      Status put = store_->Put(Key(name), mapped->data());
-      if (!put.ok()) return put.WithContext("uploading " + Key(name));
-    }
-    QV_RETURN_IF_ERROR(fs_->Rename(temp, path));
-    return fs_->SyncDir(DirName(path));
-  }();
-  if (!status.ok()) (void)fs_->RemoveFile(temp);
-  return status;
+  if (store_ == nullptr) return WriteLocal(name, produce, crash_point, {});
+  // Remote: uploaded from the complete temporary file before it is renamed
+  // into the cache, so the cache never holds what the store does not.
+  return WriteLocal(name, produce, crash_point, [&](const std::string& temp) -> Status {
+    QV_ASSIGN_OR_RETURN(auto mapped, fs_->Map(temp));
+    Status put = store_->Put(Key(name), mapped->data());
+    return put.ok() ? put : put.WithContext("uploading " + Key(name));
+  });
 }
 
 Status SegmentStore::Evict(const std::string& name) {
@@ -78,7 +64,7 @@ Result<std::unique_ptr<MappedFile>> SegmentStore::Open(const std::string& name) 
       if (!bytes.ok()) return bytes.status().WithContext("downloading " + Key(name));
       const std::string& data = *bytes;
       QV_RETURN_IF_ERROR(
-          WriteLocal(name, [&data](WritableFile* out) { return out->Append(data); }, {}));
+          WriteLocal(name, [&data](WritableFile* out) { return out->Append(data); }, {}, {}));
     }
   }
   return fs_->Map(path);

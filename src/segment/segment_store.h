@@ -65,8 +65,10 @@ class SegmentStore {
   SegmentStore(FileSystem* fs, std::string dir, ObjectStore* store, std::string prefix)
       : fs_(fs), dir_(std::move(dir)), store_(store), prefix_(std::move(prefix)) {}
   std::string Key(const std::string& name) const { return prefix_ + "/" + name; }
+  // Written atomically; `before_rename` sees the complete temporary file.
   Status WriteLocal(const std::string& name, const std::function<Status(WritableFile*)>& produce,
-                    std::string_view crash_point);
+                    std::string_view crash_point,
+                    const std::function<Status(const std::string&)>& before_rename);
 
   FileSystem* const fs_;
   const std::string dir_;     // the files (local), or the cache (remote)
