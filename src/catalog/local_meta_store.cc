@@ -45,7 +45,7 @@ class LocalMetaStore final : public MetaStore {
     return std::optional<KeyValue>(it->second);
   }
 
-  Result<std::vector<KeyValue>> List(std::string_view prefix) override {
+  Result<KeyListing> List(std::string_view prefix) override {
     MutexLock lock(&mu_);
     ExpireLeases();
     QV_ASSIGN_OR_RETURN(bool exists, fs_->Exists(dir_));
@@ -56,10 +56,11 @@ class LocalMetaStore final : public MetaStore {
           QV_RETURN_IF_ERROR(Load(name));
       }
     }
-    std::vector<KeyValue> out;
+    KeyListing out;
+    out.revision = revision_;
     for (auto it = keys_.lower_bound(std::string(prefix));
          it != keys_.end() && it->first.starts_with(prefix); ++it) {
-      out.push_back(it->second);
+      out.kvs.push_back(it->second);
     }
     return out;
   }

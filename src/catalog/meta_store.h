@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,12 @@ struct MetaEvent {
   KeyValue kv;  // a delete carries the key and the delete's revision
 };
 
+// Keys under a prefix, in key order, as of one revision of the store.
+struct KeyListing {
+  std::vector<KeyValue> kvs;
+  Revision revision = 0;  // the store's revision when it was read: watch from here
+};
+
 class MetaWatch {
  public:
   virtual ~MetaWatch() = default;
@@ -58,8 +65,8 @@ class MetaStore {
 
   // nullopt when the key does not exist.
   virtual Result<std::optional<KeyValue>> Get(std::string_view key) = 0;
-  // Keys starting with `prefix`, in key order.
-  virtual Result<std::vector<KeyValue>> List(std::string_view prefix) = 0;
+  // Keys starting with `prefix`, in key order, with the revision read at.
+  virtual Result<KeyListing> List(std::string_view prefix) = 0;
   // After OK the new value survives any crash. Returns the change's revision.
   virtual Result<Revision> Put(std::string_view key, std::string_view value, LeaseId lease = 0) = 0;
   // Put only if the key's mod revision is `expected` (0: absent); kConflict
@@ -79,6 +86,39 @@ class MetaStore {
   // kNotFound when the lease expired (its keys are gone).
   virtual Status KeepAlive(LeaseId lease) = 0;
   virtual Status RevokeLease(LeaseId lease) = 0;
+};
+
+// A watch that never loses a change, over any MetaStore. The first Next
+// reports every key under the prefix as a put (the listing it starts from);
+// later ones report each change after that, in revision order. When the
+// store says the watch fell behind (a compaction erased the revisions it was
+// at) or the watch broke (the server restarted or was unreachable), it lists
+// the prefix again at a revision R, reports the difference from what it had
+// reported — a key now absent as a delete (at revision R), a key with a new
+// mod revision as a put — and watches from R. Values that a compaction
+// erased in between are not reported, only the latest one: the store no
+// longer has them. Not thread-safe (one consumer).
+class ResumingWatch {
+ public:
+  ResumingWatch(MetaStore* store, std::string prefix);
+  // kUnavailable only while the store cannot be reached (call again later:
+  // nothing is lost); an empty answer when nothing changed within `timeout`.
+  Result<std::vector<MetaEvent>> Next(std::chrono::milliseconds timeout);
+  // The keys as reported so far.
+  const std::map<std::string, KeyValue>& keys() const { return keys_; }
+  // Times the watch had to list the keys again after the first listing.
+  uint64_t resyncs() const { return resyncs_; }
+
+ private:
+  Result<std::vector<MetaEvent>> Resync();
+
+  MetaStore* const store_;
+  const std::string prefix_;
+  std::unique_ptr<MetaWatch> watch_;  // null until the call after a listing
+  std::map<std::string, KeyValue> keys_;
+  Revision revision_ = 0;  // everything up to here is reported
+  bool listed_ = false;
+  uint64_t resyncs_ = 0;
 };
 
 // Keeps each key in the file `dir`/<key> (written with

@@ -154,16 +154,17 @@ class EtcdMetaStore final : public MetaStore {
     return std::optional<KeyValue>(ToKeyValue(response.kvs(0)));
   }
 
-  Result<std::vector<KeyValue>> List(std::string_view prefix) override {
+  Result<KeyListing> List(std::string_view prefix) override {
     pb::RangeRequest request;
     request.set_key(Key(prefix));
     request.set_range_end(PrefixEnd(Key(prefix)));
     pb::RangeResponse response;
     QV_RETURN_IF_ERROR(
         Call("list", [&](grpc::ClientContext* c) { return kv_->Range(c, request, &response); }));
-    std::vector<KeyValue> out;
-    out.reserve(response.kvs_size());
-    for (const auto& kv : response.kvs()) out.push_back(ToKeyValue(kv));
+    KeyListing out;
+    out.revision = response.header().revision();
+    out.kvs.reserve(response.kvs_size());
+    for (const auto& kv : response.kvs()) out.kvs.push_back(ToKeyValue(kv));
     return out;  // etcd answers in key order
   }
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "cluster/etcd_meta_store.h"
@@ -53,8 +54,9 @@ TEST_P(MetaStoreContract, EveryChangeRaisesTheRevision) {
   EXPECT_FALSE(*store->Get("b"));
   auto listed = store->List("");
   ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 1u);
-  EXPECT_EQ((*listed)[0].key, "a");
+  ASSERT_EQ(listed->kvs.size(), 1u);
+  EXPECT_EQ(listed->kvs[0].key, "a");
+  EXPECT_EQ(listed->revision, *deleted) << "a listing says which revision it read";
 }
 
 TEST_P(MetaStoreContract, CompareAndPutRefusesAStaleRevisionAndChangesNothing) {
@@ -127,6 +129,58 @@ TEST_P(MetaStoreContract, AWatchTooFarBehindIsToldToReadAgain) {
   auto events = NextEvents(**current);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kv.value, "last");
+}
+
+// Applies events to a map, as a consumer of a watch would.
+void Apply(const std::vector<MetaEvent>& events, std::map<std::string, std::string>* state) {
+  for (const auto& event : events) {
+    if (event.type == MetaEvent::Type::kDelete) {
+      EXPECT_TRUE(state->erase(event.kv.key))
+          << "a delete of a key never reported: " << event.kv.key;
+    } else {
+      (*state)[event.kv.key] = event.kv.value;
+    }
+  }
+}
+
+TEST_P(MetaStoreContract, AResumingWatchLosesNoChangeAcrossACompaction) {
+  auto store = Open();
+  ASSERT_TRUE(store->Put("m.a", "1").ok());
+  ASSERT_TRUE(store->Put("m.b", "1").ok());
+  ASSERT_TRUE(store->Put("other", "x").ok());
+  ResumingWatch watch(store.get(), "m.");
+  std::map<std::string, std::string> state;
+  auto first = watch.Next(30s);  // the listing it starts from
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Apply(*first, &state);
+  EXPECT_EQ(state, (std::map<std::string, std::string>{{"m.a", "1"}, {"m.b", "1"}}));
+
+  // Changes, then a compaction past all of them before the watch reads:
+  // the store has forgotten them, the watch must still converge.
+  ASSERT_TRUE(store->Put("m.a", "2").ok());
+  ASSERT_TRUE(store->Delete("m.b").ok());
+  ASSERT_TRUE(store->Put("m.c", "1").ok());
+  ASSERT_TRUE(store->Put("m.d", "1").ok());
+  ASSERT_TRUE(store->Delete("m.d").ok());
+  ASSERT_TRUE(store->Compact(store->CurrentRevision()).ok());
+  ASSERT_TRUE(store->Put("m.e", "1").ok());
+  const std::map<std::string, std::string> expected{{"m.a", "2"}, {"m.c", "1"}, {"m.e", "1"}};
+  for (int i = 0; i < 100 && state != expected; ++i) {
+    auto events = watch.Next(30s);
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    Apply(*events, &state);
+  }
+  EXPECT_EQ(state, expected);
+  EXPECT_EQ(watch.resyncs(), 1u) << "it listed the keys again once";
+  EXPECT_EQ(watch.keys().size(), 3u);
+
+  // And it goes on watching from there.
+  ASSERT_TRUE(store->Delete("m.a").ok());
+  auto after = watch.Next(30s);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].type, MetaEvent::Type::kDelete);
+  EXPECT_EQ((*after)[0].kv.key, "m.a");
 }
 
 TEST_P(MetaStoreContract, KeysOfAnExpiredLeaseAreDeleted) {
