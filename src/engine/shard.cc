@@ -65,20 +65,27 @@ Result<std::unique_ptr<Shard>> Shard::OpenReplica(FileSystem* fs, const std::str
   return table;
 }
 
-Status Shard::CatchUp() {
+Status Shard::CatchUp(std::chrono::milliseconds wait) {
   // The owner applies its own records as it appends them.
   if (owns_log_) return Status::OK();
   MutexLock serial(&catch_up_mu_);
-  Lsn next;
-  {
-    MutexLock order(&order_mu_);
-    next = applied_lsn_ + 1;
+  if (!reader_) {
+    Lsn next;
+    {
+      MutexLock order(&order_mu_);
+      next = applied_lsn_ + 1;
+    }
+    QV_ASSIGN_OR_RETURN(reader_, log_->ReadFrom(next));
   }
-  QV_ASSIGN_OR_RETURN(auto reader, log_->ReadFrom(next));
-  while (true) {
-    QV_ASSIGN_OR_RETURN(auto record, reader->Next());
-    if (!record) return Status::OK();
-    QV_RETURN_IF_ERROR(ApplyInOrder(*record, /*trusted=*/false).status());
+  for (bool first = true;; first = false) {
+    auto record = reader_->Next(first ? wait : std::chrono::milliseconds(0));
+    Status status = record.status();
+    if (status.ok() && !*record) return Status::OK();
+    if (status.ok()) status = ApplyInOrder(**record, /*trusted=*/false).status();
+    if (!status.ok()) {
+      reader_.reset();  // the next call starts again after what was applied
+      return status;
+    }
   }
 }
 

@@ -79,8 +79,9 @@ class Shard {
   static Result<std::unique_ptr<Shard>> OpenReplica(FileSystem* fs, const std::string& dir,
                                                     TableSchema schema, TableOptions options,
                                                     std::shared_ptr<Log> log);
-  // Applies every durable record of the log after the last one applied.
-  Status CatchUp() EXCLUDES(order_mu_, state_mu_);
+  // Applies every record of the log after the last one applied that has
+  // reached this replica; when none has, waits up to `wait` for one first.
+  Status CatchUp(std::chrono::milliseconds wait = {}) EXCLUDES(order_mu_, state_mu_);
   // The log this table applies from (a replica in the same process reads it).
   std::shared_ptr<Log> log() const { return log_; }
 
@@ -207,6 +208,9 @@ class Shard {
   bool owns_log_ = true;  // false for a replica: it never trims the log
   WriteClock clock_;      // stamps of writes made without one; observes applied ones
   Mutex catch_up_mu_ ACQUIRED_BEFORE(maintenance_mu_);  // one CatchUp at a time
+  // Where CatchUp reads: kept between calls (a stream's reader is a consumer
+  // on the server), started again after an error.
+  std::unique_ptr<LogReader> reader_ GUARDED_BY(catch_up_mu_);
 
   // Lock order: maintenance_mu_, order_mu_, state_mu_, index_mu_, then the
   // version set's own (each may be taken alone; a thread holding one takes

@@ -226,7 +226,8 @@ Status LocalLog::TrimTo(Lsn checkpoint) {
   return removed ? fs_->SyncDir(dir_) : Status::OK();
 }
 
-Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
+Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload,
+                             std::string_view /*request_id*/) {
   if (payload.size() > wal::kMaxPayloadSize) {
     return Status::PayloadTooLarge("log record of " + std::to_string(payload.size()) +
                                    " bytes exceeds the limit of " +
@@ -265,6 +266,7 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   lock.Lock();
   if (status.ok()) {
     durable_lsn_ = batch.back()->lsn;
+    durable_cv_.SignalAll();
   } else if (written.poison) {
     log::Get("wal").error("wal: {} failed; the log is poisoned and accepts no more writes: {}",
                           dir_, status.ToString());
@@ -299,6 +301,17 @@ Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload) {
   return self.lsn;
 }
 
+bool LocalLog::WaitDurable(Lsn lsn, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&mu_);
+  while (durable_lsn_ < lsn) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return false;
+    durable_cv_.WaitFor(&mu_, left);
+  }
+  return true;
+}
+
 Status LocalLog::TrimBefore(Lsn lsn) {
   // Without a successor file the current one could not be removed.
   if (Status rotated = Rotate(); !rotated.ok()) {
@@ -316,7 +329,8 @@ class LocalLogReader final : public LogReader {
   LocalLogReader(const LocalLog* log, FileSystem* fs, std::string dir, Lsn next)
       : log_(log), fs_(fs), dir_(std::move(dir)), next_(next) {}
 
-  Result<std::optional<LogRecord>> Next() override {
+  Result<std::optional<LogRecord>> Next(std::chrono::milliseconds wait) override {
+    if (wait.count() > 0) log_->WaitDurable(next_, wait);
     const Lsn durable = log_->LastLsn();
     int loads = 0;  // file loads that did not reach the record
     while (next_ <= durable) {

@@ -42,7 +42,9 @@ class LocalLog final : public Log {
 
   ~LocalLog() override;
 
-  Result<Lsn> Append(RecordType type, std::string_view payload) override;
+  using Log::Append;
+  Result<Lsn> Append(RecordType type, std::string_view payload,
+                     std::string_view request_id) override;
   Lsn LastLsn() const override;
   Status Health() const override;
   // Reads the files from the one holding `lsn`, record by record, up to the
@@ -62,6 +64,9 @@ class LocalLog final : public Log {
   // Removes every file all of whose records are at or below `checkpoint`
   // (never the file being written).
   Status TrimTo(Lsn checkpoint);
+
+  // Waits up to `timeout` until `lsn` is durable; true if it is.
+  bool WaitDurable(Lsn lsn, std::chrono::milliseconds timeout) const EXCLUDES(mu_);
 
   // Batches written and fdatasynced, and their bytes, since Open (metrics).
   uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
@@ -93,6 +98,7 @@ class LocalLog final : public Log {
   std::deque<Writer*> queue_ GUARDED_BY(mu_);  // front is the leader
   Lsn next_lsn_ GUARDED_BY(mu_) = 1;
   Lsn durable_lsn_ GUARDED_BY(mu_) = 0;
+  mutable CondVar durable_cv_;  // with mu_: durable_lsn_ advanced
   Status poisoned_ GUARDED_BY(mu_);
   bool new_file_requested_ GUARDED_BY(mu_) = false;
   std::unique_ptr<FileLock> dir_lock_;  // one LocalLog per directory, even within a process

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,9 +31,10 @@ struct LogRecord {
 class LogReader {
  public:
   virtual ~LogReader() = default;
-  // The next durable record, or nullopt when none is durable yet (call again
-  // later for more). The payload stays valid until the next call.
-  virtual Result<std::optional<LogRecord>> Next() = 0;
+  // The next durable record; when none has reached this reader yet, waits up
+  // to `wait` for one, then answers nullopt (call again later for more). The
+  // payload stays valid until the next call.
+  virtual Result<std::optional<LogRecord>> Next(std::chrono::milliseconds wait) = 0;
 };
 
 // The Log port: the shard's source of truth. Standalone it is a local WAL;
@@ -49,7 +51,14 @@ class Log {
  public:
   virtual ~Log() = default;
   // The new record's LSN, once it is durable.
-  virtual Result<Lsn> Append(RecordType type, std::string_view payload) = 0;
+  Result<Lsn> Append(RecordType type, std::string_view payload) {
+    return Append(type, payload, {});
+  }
+  // The same, naming the request the record comes from: a log that
+  // deduplicates (a stream) stores a retried request's record once and
+  // answers the retry with the first LSN. A local log ignores the id.
+  virtual Result<Lsn> Append(RecordType type, std::string_view payload,
+                             std::string_view request_id) = 0;
   // LSN of the last durable record (0 when empty).
   virtual Lsn LastLsn() const = 0;
   // The error that poisoned the log, or OK.

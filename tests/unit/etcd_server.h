@@ -4,26 +4,15 @@
 // the kernel hands out, with its data on tmpfs; started on first use,
 // stopped by its PID when the test process exits.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "child_process.h"
 #include "cluster/etcd_meta_store.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace quiver::testing {
 
@@ -35,13 +24,7 @@ class EtcdServer {
   }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
 
-  ~EtcdServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
+  ~EtcdServer() { Stop(pid_); }
 
  private:
   EtcdServer() : dir_(/*in_memory=*/true) {
@@ -70,19 +53,7 @@ class EtcdServer {
                                      "--initial-advertise-peer-urls=" + peer,
                                      "--initial-cluster=quiver-test=" + peer,
                                      "--logger=zap"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    const int spawned = posix_spawnp(&pid_, "etcd", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) {
-      pid_ = 0;
-      throw std::runtime_error("cannot start etcd (is etcd-server installed? make deps does)");
-    }
+    pid_ = SpawnLogged(std::move(args), log, "etcd-server");
     // Ready when it answers (a revision is 1 or more); bounded, and it
     // notices at once when the process died.
     EtcdOptions options;
@@ -92,8 +63,7 @@ class EtcdServer {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     // A new client each time: one channel would back off between attempts.
     while (NewEtcdMetaStore(options)->CurrentRevision() <= 0) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      if (Exited(pid_)) {
         pid_ = 0;
         return false;
       }
@@ -102,19 +72,6 @@ class EtcdServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return true;
-  }
-
-  static int FreePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t length = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-    close(fd);
-    return ntohs(addr.sin_port);
   }
 
   TempDir dir_;

@@ -1,0 +1,317 @@
+#include "cluster/nats_log.h"
+
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "common/log.h"
+#include "wal/wal_format.h"
+
+namespace quiver {
+
+class NatsClient {
+ public:
+  NatsClient(natsConnection* connection, jsCtx* js, NatsOptions options)
+      : connection_(connection), js_(js), options_(std::move(options)) {}
+  ~NatsClient() {
+    jsCtx_Destroy(js_);
+    natsConnection_Destroy(connection_);
+  }
+  NatsClient(const NatsClient&) = delete;
+  NatsClient& operator=(const NatsClient&) = delete;
+
+  natsConnection* connection() const { return connection_; }
+  jsCtx* js() const { return js_; }
+  const NatsOptions& options() const { return options_; }
+  int64_t deadline_ms() const { return options_.deadline.count(); }
+
+ private:
+  natsConnection* const connection_;
+  jsCtx* const js_;
+  const NatsOptions options_;
+};
+
+namespace {
+
+// What a failed NATS call means to a caller: the server being away or slow
+// is kUnavailable (retry later; a publish may have been stored, so retry
+// with the same request id), a missing stream kNotFound.
+Status FromNats(natsStatus status, jsErrCode error, const std::string& what) {
+  if (status == NATS_OK) return Status::OK();
+  const char* detail = nats_GetLastError(nullptr);
+  std::string text = "NATS " + what + ": " + natsStatus_GetText(status);
+  if (detail && *detail && text.find(detail) == std::string::npos)
+    text += std::string(" (") + detail + ")";
+  if (error == JSStreamNotFoundErr) return Status::NotFound(text);
+  switch (status) {
+    case NATS_TIMEOUT:
+    case NATS_NO_SERVER:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_RESPONDERS:
+    case NATS_IO_ERROR:
+      return Status::Unavailable(text);
+    default:
+      return Status::Internal(text);
+  }
+}
+
+class NatsLogReader final : public LogReader {
+ public:
+  NatsLogReader(natsSubscription* subscription, std::string stream, Lsn next)
+      : subscription_(subscription), stream_(std::move(stream)), next_(next) {}
+  ~NatsLogReader() override {
+    natsMsg_Destroy(message_);
+    natsSubscription_Unsubscribe(subscription_);
+    natsSubscription_Destroy(subscription_);
+  }
+
+  Result<std::optional<LogRecord>> Next(std::chrono::milliseconds wait) override {
+    while (true) {
+      natsMsg_Destroy(message_);
+      message_ = nullptr;
+      natsStatus status = natsSubscription_NextMsg(&message_, subscription_, wait.count());
+      if (status == NATS_TIMEOUT) return std::optional<LogRecord>();
+      QV_RETURN_IF_ERROR(FromNats(status, jsErrCode{}, "read of stream " + stream_));
+      jsMsgMetaData* meta = nullptr;
+      QV_RETURN_IF_ERROR(FromNats(natsMsg_GetMetaData(&meta, message_), jsErrCode{},
+                                  "metadata of a message of stream " + stream_));
+      const Lsn lsn = meta->Sequence.Stream;
+      jsMsgMetaData_Destroy(meta);
+      if (lsn < next_) continue;  // delivered again after the consumer was reset
+      if (lsn > next_) {
+        return Status::NotFound("stream " + stream_ + ": records " + std::to_string(next_) +
+                                " to " + std::to_string(lsn - 1) +
+                                " were trimmed; read from a checkpoint");
+      }
+      const std::string_view data(natsMsg_GetData(message_),
+                                  static_cast<size_t>(natsMsg_GetDataLength(message_)));
+      LogRecord record;
+      size_t size = 0;
+      if (wal::DecodeFrame(data, &record, &size) != wal::FrameStatus::kOk || size != data.size()) {
+        return Status::Corruption("stream " + stream_ + ": record " + std::to_string(lsn) +
+                                  " is damaged");
+      }
+      record.lsn = lsn;
+      ++next_;
+      return std::optional<LogRecord>(record);
+    }
+  }
+
+ private:
+  natsSubscription* const subscription_;
+  const std::string stream_;
+  Lsn next_;
+  natsMsg* message_ = nullptr;  // holds the last record's payload
+};
+
+class NatsLog final : public Log {
+ public:
+  NatsLog(std::shared_ptr<NatsClient> client, NatsLogOptions options)
+      : client_(std::move(client)), options_(std::move(options)) {}
+
+  Status Create() {
+    jsStreamConfig config;
+    jsStreamConfig_Init(&config);
+    config.Name = options_.stream.c_str();
+    const char* subjects[] = {options_.stream.c_str()};
+    config.Subjects = subjects;
+    config.SubjectsLen = 1;
+    config.Storage = js_FileStorage;
+    config.Replicas = options_.replicas;
+    config.Duplicates =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.duplicate_window).count();
+    jsStreamInfo* info = nullptr;
+    jsErrCode error{};
+    // Adding a stream that exists with the same configuration is a no-op,
+    // so replicas that open it at once agree.
+    natsStatus status = js_AddStream(&info, client_->js(), &config, nullptr, &error);
+    jsStreamInfo_Destroy(info);
+    return FromNats(status, error, "create stream " + options_.stream);
+  }
+
+  Result<Lsn> Append(RecordType type, std::string_view payload,
+                     std::string_view request_id) override {
+    std::string frame;
+    wal::AppendFrame(&frame, /*lsn=*/0, type, payload);
+    const int64_t max = natsConnection_GetMaxPayload(client_->connection());
+    if (max > 0 && static_cast<int64_t>(frame.size()) > max) {
+      return Status::InvalidArgument("a record of " + std::to_string(frame.size()) +
+                                     " bytes is larger than the log's largest message (" +
+                                     std::to_string(max) + " bytes): send smaller batches");
+    }
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    const std::string id(request_id);
+    if (!id.empty()) options.MsgId = id.c_str();
+    options.ExpectStream = options_.stream.c_str();
+    options.MaxWait = client_->deadline_ms();
+    jsPubAck* ack = nullptr;
+    jsErrCode error{};
+    natsStatus status = js_Publish(&ack, client_->js(), options_.stream.c_str(), frame.data(),
+                                   static_cast<int>(frame.size()), &options, &error);
+    if (status != NATS_OK) return FromNats(status, error, "publish to " + options_.stream);
+    const Lsn lsn = ack->Sequence;
+    jsPubAck_Destroy(ack);
+    Observe(lsn);
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(frame.size(), std::memory_order_relaxed);
+    return lsn;
+  }
+
+  Lsn LastLsn() const override {
+    auto state = State();
+    if (state.ok()) Observe(state->last);
+    return last_.load();
+  }
+
+  Status Health() const override {
+    if (natsConnection_Status(client_->connection()) == NATS_CONN_STATUS_CLOSED) {
+      return Status::Unavailable("the connection to NATS is closed");
+    }
+    return Status::OK();
+  }
+
+  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override {
+    lsn = std::max<Lsn>(lsn, 1);
+    QV_ASSIGN_OR_RETURN(StreamState state, State());
+    if (state.first > lsn) {
+      return Status::NotFound("stream " + options_.stream + ": record " + std::to_string(lsn) +
+                              " was trimmed; read from a checkpoint");
+    }
+    jsSubOptions options;
+    jsSubOptions_Init(&options);
+    options.Stream = options_.stream.c_str();
+    options.Ordered = true;  // the client restarts it where it was on any gap
+    options.Config.DeliverPolicy = js_DeliverByStartSequence;
+    options.Config.OptStartSeq = lsn;
+    natsSubscription* subscription = nullptr;
+    jsErrCode error{};
+    natsStatus status = js_SubscribeSync(&subscription, client_->js(), options_.stream.c_str(),
+                                         nullptr, &options, &error);
+    if (status != NATS_OK) return FromNats(status, error, "read of stream " + options_.stream);
+    // Readers of a busy stream fall behind by design (a catching-up replica):
+    // no pending limit, so the client never drops what it received.
+    natsSubscription_SetPendingLimits(subscription, -1, -1);
+    return std::unique_ptr<LogReader>(
+        std::make_unique<NatsLogReader>(subscription, options_.stream, lsn));
+  }
+
+  Status TrimBefore(Lsn lsn) override {
+    if (lsn <= 1) return Status::OK();
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.Wait = client_->deadline_ms();
+    options.Stream.Purge.Sequence = lsn;  // everything below it
+    jsErrCode error{};
+    return FromNats(js_PurgeStream(client_->js(), options_.stream.c_str(), &options, &error), error,
+                    "trim of stream " + options_.stream);
+  }
+
+  uint64_t syncs() const override { return syncs_.load(std::memory_order_relaxed); }
+  uint64_t bytes_written() const override { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  struct StreamState {
+    Lsn first = 0;  // 0 or last + 1 when empty
+    Lsn last = 0;
+  };
+
+  Result<StreamState> State() const {
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.Wait = client_->deadline_ms();
+    jsStreamInfo* info = nullptr;
+    jsErrCode error{};
+    natsStatus status =
+        js_GetStreamInfo(&info, client_->js(), options_.stream.c_str(), &options, &error);
+    if (status != NATS_OK) return FromNats(status, error, "state of stream " + options_.stream);
+    StreamState state{info->State.FirstSeq, info->State.LastSeq};
+    jsStreamInfo_Destroy(info);
+    return state;
+  }
+
+  void Observe(Lsn lsn) const {
+    Lsn seen = last_.load();
+    while (lsn > seen && !last_.compare_exchange_weak(seen, lsn)) {
+    }
+  }
+
+  const std::shared_ptr<NatsClient> client_;
+  const NatsLogOptions options_;
+  mutable std::atomic<Lsn> last_{0};  // the highest LSN seen: LastLsn's answer when NATS is away
+  std::atomic<uint64_t> syncs_{0}, bytes_{0};
+};
+
+bool IsStreamName(const std::string& name) {
+  return !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+}  // namespace
+
+Result<std::shared_ptr<NatsClient>> ConnectNats(const NatsOptions& options) {
+  std::vector<std::string> urls;
+  for (size_t start = 0; start <= options.servers.size();) {
+    size_t end = options.servers.find(',', start);
+    if (end == std::string::npos) end = options.servers.size();
+    if (end > start) urls.push_back(options.servers.substr(start, end - start));
+    start = end + 1;
+  }
+  if (urls.empty()) return Status::InvalidArgument("no NATS server given");
+  std::vector<const char*> servers;
+  servers.reserve(urls.size());
+  for (const auto& url : urls) servers.push_back(url.c_str());
+
+  natsOptions* nats_options = nullptr;
+  QV_RETURN_IF_ERROR(FromNats(natsOptions_Create(&nats_options), jsErrCode{}, "options"));
+  natsOptions_SetServers(nats_options, servers.data(), static_cast<int>(servers.size()));
+  natsOptions_SetName(nats_options, options.name.c_str());
+  natsOptions_SetTimeout(nats_options, options.deadline.count());
+  natsOptions_SetMaxReconnect(nats_options, -1);  // forever
+  natsOptions_SetReconnectWait(nats_options, 100);
+  // A server that died without closing the socket is noticed within ~2 s.
+  natsOptions_SetPingInterval(nats_options, 1000);
+  natsOptions_SetMaxPingsOut(nats_options, 2);
+  natsConnection* connection = nullptr;
+  natsStatus status = natsConnection_Connect(&connection, nats_options);
+  natsOptions_Destroy(nats_options);
+  if (status != NATS_OK) {
+    return Status::Unavailable(std::string("cannot connect to NATS at ") + options.servers + ": " +
+                               natsStatus_GetText(status));
+  }
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = options.deadline.count();
+  jsCtx* js = nullptr;
+  status = natsConnection_JetStream(&js, connection, &js_options);
+  if (status != NATS_OK) {
+    natsConnection_Destroy(connection);
+    return FromNats(status, jsErrCode{}, "JetStream context");
+  }
+  return std::make_shared<NatsClient>(connection, js, options);
+}
+
+Result<std::unique_ptr<Log>> OpenNatsLog(std::shared_ptr<NatsClient> client,
+                                         NatsLogOptions options) {
+  if (!IsStreamName(options.stream)) {
+    return Status::InvalidArgument("stream name '" + options.stream +
+                                   "' must be 1 to 200 of [A-Za-z0-9_-]");
+  }
+  auto log = std::make_unique<NatsLog>(std::move(client), std::move(options));
+  QV_RETURN_IF_ERROR(log->Create());
+  return std::unique_ptr<Log>(std::move(log));
+}
+
+Status DeleteNatsStream(NatsClient& client, const std::string& stream) {
+  jsErrCode error{};
+  Status status = FromNats(js_DeleteStream(client.js(), stream.c_str(), nullptr, &error), error,
+                           "delete stream " + stream);
+  return status.code() == StatusCode::kNotFound ? Status::OK() : status;
+}
+
+}  // namespace quiver
