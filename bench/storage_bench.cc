@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
   size_t replayed;
   {
     auto table = OpenTable(*fs, wal_dir, schema, rows * 2);
-    replayed = table->RowCount();
+    replayed = table->Stats()->live_rows;
   }
   const double restart_wal = Seconds(start);
   const uint64_t wal_bytes = DiskBytes(wal_dir);
@@ -191,19 +191,19 @@ int main(int argc, char** argv) {
     (void)Ingest(*table, batches, threads);
     // The extra memory a seal needs beyond the rows it seals (streamed: one
     // scalar column and 1 MiB of vectors at a time, not a second copy).
-    sealed_once = table->Stats().growing_rows;
+    sealed_once = table->Stats()->growing_rows;
     start = Clock::now();
     seal_rise = PeakHeapRiseMib([&] { (void)table->Seal(); });
     // The sampler's yardstick: a full get materialises every row as values.
     get_rise = PeakHeapRiseMib([&] { (void)table->Get({}); });
-    while (table->Stats().growing_rows > 0) (void)table->Seal();
+    while (table->Stats()->growing_rows > 0) (void)table->Seal();
     seal_seconds = Seconds(start);
   }
   start = Clock::now();
   size_t loaded;
   {
     auto table = OpenTable(*fs, sealed_dir, schema, 100000);
-    loaded = table->RowCount();
+    loaded = table->Stats()->live_rows;
   }
   const double restart_sealed = Seconds(start);
   const uint64_t sealed_bytes = DiskBytes(sealed_dir);

@@ -93,7 +93,8 @@ Status Engine::Rebuild() {
     if (stopping_) return Status::Unavailable("the server is stopping");
   }
   for (const auto& table : AllTables()) {
-    for (const FieldIndexStats& field : table->Stats().indexes) {
+    QV_ASSIGN_OR_RETURN(TableStats stats, table->Stats());
+    for (const FieldIndexStats& field : stats.indexes) {
       if (!field.error.empty()) {
         return Status::Internal("table '" + table->schema().name + "' field '" + field.field +
                                 "': " + field.error);
@@ -449,7 +450,8 @@ Result<std::shared_ptr<Table>> Engine::FindTable(const std::string& db,
 
 Result<TableInfo> Engine::DescribeTable(const std::string& db, const std::string& table) const {
   QV_ASSIGN_OR_RETURN(auto t, FindTable(db, table));
-  return TableInfo{t->schema(), t->Stats(), t->Health()};
+  QV_ASSIGN_OR_RETURN(TableStats stats, t->Stats());
+  return TableInfo{t->schema(), std::move(stats), t->Health()};
 }
 
 Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) const {
@@ -458,7 +460,8 @@ Result<std::vector<TableStatistics>> Engine::Statistics(const std::string& db) c
   for (const auto& name : names) {
     auto table = FindTable(db, name);
     if (!table.ok()) continue;  // dropped meanwhile
-    stats.push_back({name, (*table)->Stats(), (*table)->Health()});
+    QV_ASSIGN_OR_RETURN(TableStats part, (*table)->Stats());
+    stats.push_back({name, std::move(part), (*table)->Health()});
   }
   return stats;
 }
@@ -473,8 +476,10 @@ std::vector<TableStatistics> Engine::AllStatistics() const {
   }
   std::vector<TableStatistics> out;
   out.reserve(tables.size());
-  for (const auto& [db, table] : tables)
-    out.push_back({table->schema().name, table->Stats(), table->Health(), db});
+  for (const auto& [db, table] : tables) {
+    auto stats = table->Stats();
+    if (stats.ok()) out.push_back({table->schema().name, std::move(*stats), table->Health(), db});
+  }
   return out;
 }
 

@@ -87,30 +87,65 @@ size_t Facet::GroupOf(std::vector<Value> key, uint64_t order) {
   return it->second;
 }
 
-void Facet::Merge(const Facet& other) {
-  for (size_t g = 0; g < other.group_keys_.size(); ++g) {
-    std::vector<State>& states = states_[GroupOf(other.group_keys_[g], other.first_[g])];
-    for (size_t a = 0; a < aggregates_.size(); ++a) {
-      State& state = states[a];
-      const State& more = other.states_[g][a];
-      state.count += more.count;
-      if (IsNull(more.value)) continue;
-      switch (aggregates_[a].kind) {
-        case Kind::kSum:
-          state.value = Plus(state.value, more.value);
-          break;
-        case Kind::kMin:
-          if (IsNull(state.value) || more.value < state.value) state.value = more.value;
-          break;
-        case Kind::kMax:
-          if (IsNull(state.value) || state.value < more.value) state.value = more.value;
-          break;
-        case Kind::kCountRows:
-        case Kind::kCount:
-          break;
-      }
+void Facet::MergeStates(const std::vector<State>& more, std::vector<State>* into) const {
+  for (size_t a = 0; a < aggregates_.size(); ++a) {
+    State& state = (*into)[a];
+    state.count += more[a].count;
+    const Value& value = more[a].value;
+    if (IsNull(value)) continue;
+    switch (aggregates_[a].kind) {
+      case Kind::kSum:
+        state.value = Plus(state.value, value);
+        break;
+      case Kind::kMin:
+        if (IsNull(state.value) || value < state.value) state.value = value;
+        break;
+      case Kind::kMax:
+        if (IsNull(state.value) || state.value < value) state.value = value;
+        break;
+      case Kind::kCountRows:
+      case Kind::kCount:
+        break;
     }
   }
+}
+
+void Facet::Merge(const Facet& other) {
+  for (size_t g = 0; g < other.group_keys_.size(); ++g) {
+    const size_t group = GroupOf(other.group_keys_[g], other.first_[g]);
+    MergeStates(other.states_[g], &states_[group]);
+  }
+}
+
+Facet::Partial Facet::Export() const {
+  Partial out;
+  out.groups.reserve(group_keys_.size());
+  for (size_t g = 0; g < group_keys_.size(); ++g) {
+    Partial::Group group{group_keys_[g], first_[g], {}, {}};
+    for (const State& state : states_[g]) {
+      group.counts.push_back(state.count);
+      group.values.push_back(state.value);
+    }
+    out.groups.push_back(std::move(group));
+  }
+  return out;
+}
+
+Status Facet::MergePartial(const Partial& partial) {
+  for (const Partial::Group& group : partial.groups) {
+    if (group.key.size() != keys_.size() || group.counts.size() != aggregates_.size() ||
+        group.values.size() != aggregates_.size()) {
+      return Status::InvalidArgument("a partial facet state of another shape");
+    }
+  }
+  for (const Partial::Group& group : partial.groups) {
+    std::vector<State> more;
+    for (size_t a = 0; a < aggregates_.size(); ++a)
+      more.push_back({group.counts[a], group.values[a]});
+    const size_t g = GroupOf(group.key, group.first);
+    MergeStates(more, &states_[g]);
+  }
+  return Status::OK();
 }
 
 void Facet::Add(const RowView& row, uint64_t order) {

@@ -46,6 +46,23 @@ class Facet {
   void Merge(const Facet& other);
   FacetResult Finish() const;
 
+  // The partial state as plain values, to send to whoever merges: per
+  // group, its key, the order of its first row, and per aggregate a count
+  // and a value (sum, min or max; null until a value is seen).
+  struct Partial {
+    struct Group {
+      std::vector<Value> key;
+      uint64_t first = 0;
+      std::vector<int64_t> counts;
+      std::vector<Value> values;
+    };
+    std::vector<Group> groups;
+  };
+  Partial Export() const;
+  // Merge of an exported partial state of the same facet (parsed from the
+  // same request); kInvalidArgument when its shape does not fit.
+  Status MergePartial(const Partial& partial);
+
  private:
   enum class Kind { kCountRows, kCount, kSum, kMin, kMax };
   struct Aggregate {
@@ -67,6 +84,7 @@ class Facet {
   uint64_t next_order_ = 0;
 
   size_t GroupOf(std::vector<Value> key, uint64_t order);
+  void MergeStates(const std::vector<State>& more, std::vector<State>* into) const;
 };
 
 }  // namespace quiver

@@ -324,9 +324,38 @@ Result<Shard::Applied> Shard::ApplyInOrder(const LogRecord& record, bool trusted
     }
   }
   applied_lsn_ = record.lsn;
+  outcomes_.emplace_back(record.lsn, result);
+  if (outcomes_.size() > kRememberedOutcomes) outcomes_.pop_front();
   order.Unlock();
   order_cv_.SignalAll();
   return result;
+}
+
+Status Shard::AwaitLsn(Lsn lsn, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock order(&order_mu_);
+  while (applied_lsn_ < lsn) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+      return Status::Unavailable("table '" + schema_.name + "' has applied its log up to LSN " +
+                                 std::to_string(applied_lsn_) + ", not yet " + std::to_string(lsn) +
+                                 " (try again, or ask for less consistency)");
+    }
+    order_cv_.WaitFor(&order_mu_, left);
+  }
+  return Status::OK();
+}
+
+Result<Shard::Applied> Shard::AwaitApplied(Lsn lsn, std::chrono::milliseconds timeout) const {
+  QV_RETURN_IF_ERROR(AwaitLsn(lsn, timeout));
+  MutexLock order(&order_mu_);
+  auto it = std::lower_bound(outcomes_.begin(), outcomes_.end(), lsn,
+                             [](const auto& outcome, Lsn l) { return outcome.first < l; });
+  if (it == outcomes_.end() || it->first != lsn) {
+    return Status::NotFound("record " + std::to_string(lsn) + " of table '" + schema_.name +
+                            "' was applied too long ago to know what it did");
+  }
+  return it->second;
 }
 
 Result<InsertCounts> Shard::Insert(const RecordBatch& batch, bool upsert, uint64_t stamp,
@@ -356,14 +385,7 @@ Status Shard::Health() const {
 }
 
 Status Shard::CheckKeyTypes(std::span<const PrimaryKey> keys) const {
-  const bool string_keys = schema_.fields[pk_index_].type == DataType::kString;
-  for (const auto& key : keys) {
-    if (std::holds_alternative<std::string>(key) != string_keys) {
-      return Status::InvalidArgument(std::string("primary keys of this table are ") +
-                                     (string_keys ? "strings" : "integers"));
-    }
-  }
-  return Status::OK();
+  return quiver::CheckKeyTypes(schema_, keys);
 }
 
 Result<DeleteCounts> Shard::Delete(std::span<const PrimaryKey> keys) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -82,6 +83,19 @@ class Shard {
   // Applies every record of the log after the last one applied that has
   // reached this replica; when none has, waits up to `wait` for one first.
   Status CatchUp(std::chrono::milliseconds wait = {}) EXCLUDES(order_mu_, state_mu_);
+  // What applying one record did.
+  struct Applied {
+    uint64_t inserted = 0, skipped = 0, deleted = 0;
+  };
+  // What applying record `lsn` did, once it is applied (a replica tells the
+  // dispatcher that appended it): waits for it up to `timeout`, then
+  // kUnavailable; kNotFound when it was applied too long ago to remember
+  // (the last kRememberedOutcomes records are); the apply's error if it failed.
+  Result<Applied> AwaitApplied(Lsn lsn, std::chrono::milliseconds timeout) const
+      EXCLUDES(order_mu_);
+  // Waits until every record up to `lsn` is applied; kUnavailable after `timeout`.
+  Status AwaitLsn(Lsn lsn, std::chrono::milliseconds timeout) const EXCLUDES(order_mu_);
+  static constexpr size_t kRememberedOutcomes = 4096;
   // The log this table applies from (a replica in the same process reads it).
   std::shared_ptr<Log> log() const { return log_; }
 
@@ -143,10 +157,6 @@ class Shard {
 
   Shard(FileSystem* fs, std::string dir, TableSchema schema, TableOptions options);
   Status Recover();
-  // What applying one record did.
-  struct Applied {
-    uint64_t inserted = 0, skipped = 0, deleted = 0;
-  };
   // The one way a record changes the state, for the writer, recovery and
   // replicas alike. `trusted`: the writer encoded it from a checked batch.
   Result<Applied> Apply(const LogRecord& record, bool trusted) REQUIRES(state_mu_);
@@ -226,8 +236,10 @@ class Shard {
   Revision manifest_revision_ GUARDED_BY(maintenance_mu_) = 0;
 
   mutable Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
-  CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
+  mutable CondVar order_cv_;  // with order_mu_: applied_lsn_ moved
   Lsn applied_lsn_ GUARDED_BY(order_mu_) = 0;
+  // What the last records applied did, oldest first (AwaitApplied).
+  std::deque<std::pair<Lsn, Result<Applied>>> outcomes_ GUARDED_BY(order_mu_);
   // The first record that did not apply: writes, seals and compactions are
   // refused from then on (a checkpoint past it would trim it from the log
   // before a restart could replay it).

@@ -43,9 +43,22 @@ void AddStats(const ShardStats& shard, ShardStats* sum) {
 
 }  // namespace
 
-Table::Table(std::vector<std::unique_ptr<Shard>> shards, SlotMap slots)
-    : shards_(std::move(shards)), slots_(std::move(slots)) {
-  for (const auto& shard : shards_) clock_.Observe(shard->LastStamp());
+Table::Table(TableSchema schema, SlotMap slots, std::vector<std::unique_ptr<Shard>> shards,
+             std::vector<std::shared_ptr<ShardClient>> clients)
+    : schema_(std::move(schema)),
+      shards_(std::move(shards)),
+      clients_(std::move(clients)),
+      slots_(std::move(slots)) {
+  for (const auto& shard : clients_) clock_.Observe(shard->LastStamp());
+}
+
+Result<std::unique_ptr<Table>> Table::Remote(TableSchema schema, SlotMap slots,
+                                             std::vector<std::shared_ptr<ShardClient>> clients) {
+  if (clients.empty() || clients.size() != slots.shards()) {
+    return Status::InvalidArgument("a remote table needs one client per shard of its slot map");
+  }
+  return std::unique_ptr<Table>(
+      new Table(std::move(schema), std::move(slots), {}, std::move(clients)));
 }
 
 Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& dir,
@@ -67,19 +80,24 @@ Result<std::unique_ptr<Table>> Table::Open(FileSystem* fs, const std::string& di
     }
     shards.push_back(std::move(shard).value());
   }
-  return std::unique_ptr<Table>(new Table(std::move(shards), std::move(slots)));
+  std::vector<std::shared_ptr<ShardClient>> clients;
+  clients.reserve(shards.size());
+  for (const auto& shard : shards)
+    clients.push_back(std::make_shared<LocalShardClient>(shard.get()));
+  return std::unique_ptr<Table>(
+      new Table(schema, std::move(slots), std::move(shards), std::move(clients)));
 }
 
 std::vector<std::vector<PrimaryKey>> Table::KeysByShard(std::span<const PrimaryKey> keys) const {
-  std::vector<std::vector<PrimaryKey>> groups(shards_.size());
+  std::vector<std::vector<PrimaryKey>> groups(clients_.size());
   for (const PrimaryKey& key : keys) groups[slots_.ShardOf(key)].push_back(key);
   return groups;
 }
 
 Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
-  if (shards_.size() == 1) {
+  if (clients_.size() == 1) {
     QV_ASSIGN_OR_RETURN(InsertCounts counts,
-                        shards_[0]->Insert(batch, upsert, clock_.Take(batch.num_rows())));
+                        clients_[0]->Insert(batch, upsert, clock_.Take(batch.num_rows()), {}));
     if (counts.lsn != 0) counts.shard_lsns = {{0, counts.lsn}};
     return counts;
   }
@@ -87,12 +105,12 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   QV_RETURN_IF_ERROR(ValidateBatch(schema(), batch));
   if (batch.num_rows() == 0) return InsertCounts{};
   const Column& keys = batch.columns[*schema().PrimaryKeyIndex()];
-  std::vector<std::vector<uint32_t>> rows(shards_.size());  // each shard's rows of the batch
+  std::vector<std::vector<uint32_t>> rows(clients_.size());  // each shard's rows of the batch
   for (size_t r = 0; r < batch.num_rows(); ++r)
     rows[slots_.ShardOf(KeyAt(keys, r))].push_back(static_cast<uint32_t>(r));
   // A shard that refuses writes is found before any part is written.
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
-    if (!rows[s].empty()) QV_RETURN_IF_ERROR(shards_[s]->Health());
+  for (uint32_t s = 0; s < clients_.size(); ++s) {
+    if (!rows[s].empty()) QV_RETURN_IF_ERROR(clients_[s]->Health());
   }
   // Row r's stamp is stamp + r in whichever shard it lands.
   const uint64_t stamp = clock_.Take(batch.num_rows());
@@ -102,10 +120,10 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
       part.columns[f].Reserve(offsets.size());
       for (uint32_t r : offsets) part.columns[f].AppendFrom(batch.columns[f], r);
     }
-    return shards_[s]->Insert(part, upsert, stamp, offsets);
+    return clients_[s]->Insert(part, upsert, stamp, offsets);
   };
   std::vector<uint32_t> touched;
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
+  for (uint32_t s = 0; s < clients_.size(); ++s) {
     if (!rows[s].empty()) touched.push_back(s);
   }
   std::vector<std::pair<uint32_t, std::future<Result<InsertCounts>>>> writes;
@@ -134,20 +152,20 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
 }
 
 Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
-  if (shards_.size() == 1) {
-    QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[0]->Delete(keys));
+  if (clients_.size() == 1) {
+    QV_ASSIGN_OR_RETURN(DeleteCounts counts, clients_[0]->Delete(keys));
     if (counts.lsn != 0) counts.shard_lsns = {{0, counts.lsn}};
     return counts;
   }
-  QV_RETURN_IF_ERROR(shards_[0]->CheckKeyTypes(keys));
+  QV_RETURN_IF_ERROR(CheckKeyTypes(schema(), keys));
   DeleteCounts total;
   const auto groups = KeysByShard(keys);
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
-    if (!groups[s].empty()) QV_RETURN_IF_ERROR(shards_[s]->Health());
+  for (uint32_t s = 0; s < clients_.size(); ++s) {
+    if (!groups[s].empty()) QV_RETURN_IF_ERROR(clients_[s]->Health());
   }
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
+  for (uint32_t s = 0; s < clients_.size(); ++s) {
     if (groups[s].empty()) continue;
-    QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[s]->Delete(groups[s]));
+    QV_ASSIGN_OR_RETURN(DeleteCounts counts, clients_[s]->Delete(groups[s]));
     total.deleted += counts.deleted;
     total.shard_lsns.emplace_back(s, counts.lsn);
   }
@@ -158,24 +176,24 @@ Result<DeleteCounts> Table::DeleteWhere(std::string_view filter) {
   // Every shard parses the same filter: a bad one fails at the first,
   // before anything is deleted.
   DeleteCounts total;
-  for (const auto& shard : shards_) QV_RETURN_IF_ERROR(shard->Health());
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
-    QV_ASSIGN_OR_RETURN(DeleteCounts counts, shards_[s]->DeleteWhere(filter));
+  for (const auto& shard : clients_) QV_RETURN_IF_ERROR(shard->Health());
+  for (uint32_t s = 0; s < clients_.size(); ++s) {
+    QV_ASSIGN_OR_RETURN(DeleteCounts counts, clients_[s]->DeleteWhere(filter));
     total.deleted += counts.deleted;
     if (counts.lsn != 0) total.shard_lsns.emplace_back(s, counts.lsn);
   }
-  if (shards_.size() == 1) total.lsn = total.shard_lsns.empty() ? 0 : total.shard_lsns[0].second;
+  if (clients_.size() == 1) total.lsn = total.shard_lsns.empty() ? 0 : total.shard_lsns[0].second;
   return total;
 }
 
 Result<ResultSet> Table::Search(const SearchRequest& request) const {
-  if (shards_.size() == 1) return shards_[0]->Search(request);
+  if (clients_.size() == 1) return clients_[0]->Search(request);
   SearchRequest part = request;
   part.with_distance = true;
   part.facets.clear();
   if (!request.facets.empty()) part.response.clear();  // facets may use any field
   std::vector<ResultSet> parts;
-  for (const auto& shard : shards_) {
+  for (const auto& shard : clients_) {
     QV_ASSIGN_OR_RETURN(ResultSet result, shard->Search(part));
     parts.push_back(std::move(result));
   }
@@ -191,7 +209,7 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
 }
 
 Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
-  if (shards_.size() == 1) return shards_[0]->HybridSearch(request);
+  if (clients_.size() == 1) return clients_[0]->HybridSearch(request);
   QV_ASSIGN_OR_RETURN(const size_t candidates, HybridCandidates(request));
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(schema(), request.response));
   std::vector<Ranking> rankings;
@@ -234,11 +252,11 @@ Result<ResultSet> Table::GetByKeys(const GetRequest& request) const {
   part.response = request.facets.empty() ? request.response : std::vector<std::string>{};
   const auto groups = KeysByShard(*request.keys);
   std::vector<ResultSet> parts;
-  for (uint32_t s = 0; s < shards_.size(); ++s) {
+  for (uint32_t s = 0; s < clients_.size(); ++s) {
     // Shard 0 always runs, so the request is checked even without keys.
     if (groups[s].empty() && s != 0) continue;
     part.keys = groups[s];
-    QV_ASSIGN_OR_RETURN(ResultSet result, shards_[s]->Get(part));
+    QV_ASSIGN_OR_RETURN(ResultSet result, clients_[s]->Get(part));
     parts.push_back(std::move(result));
   }
   ResultSet rows = OrderByKeys(std::move(parts), *request.keys);
@@ -262,7 +280,7 @@ Result<ResultSet> Table::GetByKeys(const GetRequest& request) const {
 }
 
 Result<ResultSet> Table::Get(const GetRequest& request) const {
-  if (shards_.size() == 1) return shards_[0]->Get(request);
+  if (clients_.size() == 1) return clients_[0]->Get(request);
   if (request.limit && *request.limit == 0)
     return Status::InvalidArgument("limit must be positive");
   if (request.keys) return GetByKeys(request);
@@ -277,7 +295,7 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   part.response = {schema().fields[*schema().PrimaryKeyIndex()].name};
   std::vector<ResultSet> parts;
   std::vector<std::vector<Facet>> facets;
-  for (const auto& shard : shards_) {
+  for (const auto& shard : clients_) {
     QV_ASSIGN_OR_RETURN(ResultSet result, shard->Get(part));
     facets.push_back(std::move(result.partial_facets));
     parts.push_back(std::move(result));
@@ -294,23 +312,24 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   return merged;
 }
 
+Result<TableStats> Table::Stats() const {
+  TableStats stats;
+  for (const auto& shard : clients_) {
+    QV_ASSIGN_OR_RETURN(ShardStats part, shard->Stats());
+    stats.shards.push_back(std::move(part));
+    AddStats(stats.shards.back(), &stats);
+  }
+  return stats;
+}
+
 size_t Table::RowCount() const {
   size_t rows = 0;
   for (const auto& shard : shards_) rows += shard->RowCount();
   return rows;
 }
 
-TableStats Table::Stats() const {
-  TableStats stats;
-  for (const auto& shard : shards_) {
-    stats.shards.push_back(shard->Stats());
-    AddStats(stats.shards.back(), &stats);
-  }
-  return stats;
-}
-
 Status Table::Health() const {
-  for (const auto& shard : shards_) QV_RETURN_IF_ERROR(shard->Health());
+  for (const auto& shard : clients_) QV_RETURN_IF_ERROR(shard->Health());
   return Status::OK();
 }
 
@@ -337,6 +356,7 @@ Status Table::Compact(bool force) {
 }
 
 Result<bool> Table::BuildNextIndex(const std::atomic<bool>* stop) {
+  if (shards_.empty()) return false;
   const size_t first = next_build_.fetch_add(1) % shards_.size();
   for (size_t i = 0; i < shards_.size(); ++i) {
     QV_ASSIGN_OR_RETURN(bool built, shards_[(first + i) % shards_.size()]->BuildNextIndex(stop));

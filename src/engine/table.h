@@ -8,6 +8,7 @@
 
 #include "catalog/slot_map.h"
 #include "engine/shard.h"
+#include "engine/shard_client.h"
 #include "engine/write_clock.h"
 
 namespace quiver {
@@ -18,7 +19,8 @@ namespace quiver {
 // merges their partial results (engine/merge.h). Every write is stamped
 // with the table's clock, so a get returns rows in insertion order across
 // shards. One shard is the default; a table of S shards hosts all of them in
-// this process (a cluster hosts them on nodes, with the same merge).
+// this process (Open), or reaches them through ShardClients (Remote: a
+// cluster's dispatcher, whose shards live on nodes), with the same merge.
 //
 // A write to several shards is one record per shard: each is durable and
 // applied on its own, so a crash in the middle keeps the parts that were
@@ -32,10 +34,15 @@ class Table final : public Collection {
   static Result<std::unique_ptr<Table>> Open(FileSystem* fs, const std::string& dir,
                                              const TableSchema& schema, const TableOptions& options,
                                              SlotMap slots = SlotMap::Even(1));
+  // A table whose shards are elsewhere: one client per shard of `slots`.
+  // It only routes and merges (the maintenance calls below do nothing).
+  static Result<std::unique_ptr<Table>> Remote(TableSchema schema, SlotMap slots,
+                                               std::vector<std::shared_ptr<ShardClient>> clients);
 
-  const TableSchema& schema() const override { return shards_[0]->schema(); }
+  const TableSchema& schema() const override { return schema_; }
   const SlotMap& slots() const { return slots_; }
-  size_t shard_count() const { return shards_.size(); }
+  size_t shard_count() const { return clients_.size(); }
+  // Shard i of a table opened here.
   Shard& shard(size_t i) const { return *shards_[i]; }
 
   Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert) override;
@@ -46,8 +53,9 @@ class Table final : public Collection {
   Result<ResultSet> HybridSearch(const HybridRequest& request) const override;
   Result<ResultSet> Get(const GetRequest& request) const override;
 
+  Result<TableStats> Stats() const;
+  // Live rows of a table opened here (its shards cannot fail to answer).
   size_t RowCount() const;
-  TableStats Stats() const;
   // OK, or why writes are refused (the first shard that refuses them).
   Status Health() const;
 
@@ -62,7 +70,8 @@ class Table final : public Collection {
   size_t PendingIndexes() const;
 
  private:
-  Table(std::vector<std::unique_ptr<Shard>> shards, SlotMap slots);
+  Table(TableSchema schema, SlotMap slots, std::vector<std::unique_ptr<Shard>> shards,
+        std::vector<std::shared_ptr<ShardClient>> clients);
   // Each key's shard: keys grouped by shard, in their given order.
   std::vector<std::vector<PrimaryKey>> KeysByShard(std::span<const PrimaryKey> keys) const;
   Result<ResultSet> GetByKeys(const GetRequest& request) const;
@@ -70,7 +79,9 @@ class Table final : public Collection {
   template <class Step>
   Status EachShard(Step step);
 
-  std::vector<std::unique_ptr<Shard>> shards_;
+  const TableSchema schema_;
+  std::vector<std::unique_ptr<Shard>> shards_;         // opened here; none for a remote table
+  std::vector<std::shared_ptr<ShardClient>> clients_;  // every shard, by index
   const SlotMap slots_;
   WriteClock clock_;
   std::atomic<size_t> next_build_{0};  // the shard BuildNextIndex tries first

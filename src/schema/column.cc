@@ -266,6 +266,17 @@ RecordBatch RecordBatch::ForSchema(const TableSchema& schema) {
   return batch;
 }
 
+Status CheckKeyTypes(const TableSchema& schema, std::span<const PrimaryKey> keys) {
+  const bool string_keys = schema.fields[*schema.PrimaryKeyIndex()].type == DataType::kString;
+  for (const auto& key : keys) {
+    if (std::holds_alternative<std::string>(key) != string_keys) {
+      return Status::InvalidArgument(std::string("primary keys of this table are ") +
+                                     (string_keys ? "strings" : "integers"));
+    }
+  }
+  return Status::OK();
+}
+
 Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch) {
   if (batch.columns.size() != schema.fields.size()) {
     return Status::InvalidArgument("batch has " + std::to_string(batch.columns.size()) +

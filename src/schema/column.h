@@ -114,6 +114,8 @@ struct RecordBatch {
 // primary key, integer ranges, vector presence and finiteness. Names the
 // offending row and field in the error.
 Status ValidateBatch(const TableSchema& schema, const RecordBatch& batch);
+// OK, or which kind of key (integer or string) the table's keys are.
+Status CheckKeyTypes(const TableSchema& schema, std::span<const PrimaryKey> keys);
 
 PrimaryKey KeyAt(const Column& pk_column, size_t row);
 

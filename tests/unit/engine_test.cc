@@ -238,7 +238,7 @@ TEST(Engine, LastingMaintenanceFailureIsLoggedOnceThenOnChange) {
   failing->failure.clear();
   for (int i = 0; i < 3; ++i) engine->MaintainOnce();
   EXPECT_EQ(count("sealing table t works again"), 1u) << captured.str();
-  EXPECT_EQ((*engine->FindTable("db", "t"))->Stats().growing_rows, 0u) << "the seal went through";
+  EXPECT_EQ((*engine->FindTable("db", "t"))->Stats()->growing_rows, 0u) << "the seal went through";
   logger.sinks().pop_back();
   logger.set_level(level);
 }

@@ -169,7 +169,7 @@ TEST_P(IndexedSearch, FindsWhatExactSearchFindsWithFiltersAndDeletes) {
   Insert(3000, 200);  // stays in the growing segment, searched exactly
   Delete(150);        // after the builds: the delete bitmap, not the index, hides them
 
-  const TableStats stats = indexed_->Stats();
+  const TableStats stats = *indexed_->Stats();
   ASSERT_EQ(stats.indexes.size(), 1u);
   EXPECT_EQ(stats.indexes[0].indexed_rows, stats.sealed_rows);
   EXPECT_EQ(stats.indexes[0].total_rows, stats.live_rows);
@@ -192,7 +192,7 @@ TEST_P(IndexedSearch, RestartLoadsIndexesWithoutRebuildingThem) {
   indexed_.reset();
   indexed_ = Open(indexed_dir_, GetParam().type);
   EXPECT_EQ(indexed_->PendingIndexes(), 0u);
-  EXPECT_EQ(indexed_->Stats().indexes[0].indexed_rows, 3000u);
+  EXPECT_EQ(indexed_->Stats()->indexes[0].indexed_rows, 3000u);
   EXPECT_EQ(Recall("", 30), before);
 }
 
@@ -249,7 +249,7 @@ TEST(IndexedTies, GoToTheSmallerPrimaryKeyOnEveryPath) {
   ASSERT_TRUE(table->Insert(batch, false).ok());
   ASSERT_TRUE(table->Seal().ok());
   ASSERT_TRUE(table->BuildAllIndexes().ok());
-  ASSERT_EQ(table->Stats().indexes[0].indexed_rows, size_t{kRows});
+  ASSERT_EQ(table->Stats()->indexes[0].indexed_rows, size_t{kRows});
 
   auto keys_of = [&](const SearchRequest& request) {
     auto result = table->Search(request);
@@ -339,7 +339,7 @@ TEST_P(IndexRecovery, DamagedIndexIsQuarantinedRebuiltAndNeverServed) {
   indexed_ = Open(indexed_dir_, GetParam().type);
   EXPECT_EQ(Files(JoinPath(indexed_dir_.path(), "quarantine")).size(), 1u);
   EXPECT_EQ(indexed_->PendingIndexes(), 2u);
-  EXPECT_EQ(indexed_->Stats().indexes[0].indexed_rows, 0u);
+  EXPECT_EQ(indexed_->Stats()->indexes[0].indexed_rows, 0u);
   EXPECT_EQ(Recall("", 20), 1.0);  // searched exactly meanwhile
   ASSERT_TRUE(indexed_->BuildAllIndexes().ok());
   EXPECT_EQ(indexed_->PendingIndexes(), 0u);

@@ -142,7 +142,7 @@ TEST(Stress, WritesSearchesSealsCompactionsAndIndexBuildsAtOnce) {
   for (const auto& row : all->rows) stored[std::get<int64_t>(row[0])] = std::get<int64_t>(row[1]);
   EXPECT_EQ(stored, model);
   EXPECT_EQ(table.PendingIndexes(), 0u);
-  EXPECT_GT(table.Stats().index_builds, 0u) << "the indexer never built anything";
+  EXPECT_GT(table.Stats()->index_builds, 0u) << "the indexer never built anything";
 }
 
 // Snapshot reads: every write is one record, and a reader sees it whole or
@@ -241,7 +241,7 @@ TEST(Stress, ReadersNeverSeeHalfAnUpsertOrASegmentSwap) {
   threads.emplace_back([&] {  // maintenance: seals and compactions swap segments
     while (!stop) {
       if (Status s = table.MaybeSeal(); !s.ok()) fail("seal: " + s.ToString());
-      rounds_with_sealed += table.Stats().sealed_segments > 0 ? 1 : 0;
+      rounds_with_sealed += table.Stats()->sealed_segments > 0 ? 1 : 0;
       if (Status s = table.Compact(); !s.ok()) fail("compact: " + s.ToString());
       std::this_thread::yield();
     }
@@ -261,7 +261,7 @@ TEST(Stress, ReadersNeverSeeHalfAnUpsertOrASegmentSwap) {
   // Every batch replaces every row, so old segments end up wholly deleted
   // and compacted away; what counts is that seals happened meanwhile.
   EXPECT_GT(rounds_with_sealed.load(), 0) << "no seal happened during the run";
-  EXPECT_GT(table.Stats().checkpoint_lsn, 0u);
+  EXPECT_GT(table.Stats()->checkpoint_lsn, 0u);
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+#include "cluster/remote_shard.h"
+
+#include <openssl/rand.h>
+
+#include "cluster/proto/shard.grpc.pb.h"
+#include "cluster/shard_codec.h"
+#include "engine/log_payload.h"
+
+namespace quiver::cluster {
+
+struct RemoteShard::Stubs {
+  std::vector<std::unique_ptr<proto::ShardService::Stub>> replicas;
+};
+
+namespace {
+
+// A request id no other dispatcher makes: the record's Nats-Msg-Id.
+std::string NewRequestId() {
+  unsigned char bytes[16];
+  RAND_bytes(bytes, sizeof bytes);
+  static const char* kHex = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
+}
+
+bool TryAnother(const Status& status) {
+  // Not this replica's fault: an error of the request itself is final.
+  return status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kNotFound ||
+         status.code() == StatusCode::kInternal;
+}
+
+}  // namespace
+
+RemoteShard::RemoteShard(TableSchema schema, ShardId id, std::shared_ptr<Log> log,
+                         const std::vector<std::shared_ptr<grpc::Channel>>& replicas,
+                         RemoteShardOptions options)
+    : schema_(std::move(schema)),
+      id_(std::move(id)),
+      log_(std::move(log)),
+      options_(options),
+      stubs_(std::make_unique<Stubs>()) {
+  for (const auto& channel : replicas)
+    stubs_->replicas.push_back(proto::ShardService::NewStub(channel));
+}
+
+RemoteShard::~RemoteShard() = default;
+
+template <class Rpc>
+Status RemoteShard::OnSomeReplica(const char* what, Rpc rpc) const {
+  if (stubs_->replicas.empty())
+    return Status::Unavailable("shard " + id_.ToString() + " has no replica to ask");
+  const auto deadline = std::chrono::system_clock::now() + options_.deadline;
+  const size_t first = next_.fetch_add(1);
+  Status last;
+  for (size_t i = 0; i < stubs_->replicas.size(); ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    last = FromGrpc(rpc(*stubs_->replicas[(first + i) % stubs_->replicas.size()], &context),
+                    std::string(what) + " on a replica of shard " + id_.ToString());
+    if (last.ok() || !TryAnother(last)) return last;
+    if (std::chrono::system_clock::now() >= deadline) break;
+  }
+  return last;
+}
+
+Result<Lsn> RemoteShard::ReadLsn() const {
+  if (options_.consistency == Consistency::kEventual) return Lsn{0};
+  // STRONG: the log's last record when the read began.
+  return log_->LastLsn();
+}
+
+Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& payload, Lsn* lsn) {
+  QV_ASSIGN_OR_RETURN(*lsn, log_->Append(type, payload, NewRequestId()));
+  proto::AppliedCall call;
+  call.mutable_shard()->set_database(id_.database);
+  call.mutable_shard()->set_table(id_.table);
+  call.mutable_shard()->set_shard(id_.shard);
+  call.set_lsn(*lsn);
+  proto::AppliedReply reply;
+  Status status = OnSomeReplica("applied", [&](auto& stub, grpc::ClientContext* context) {
+    return stub.Applied(context, call, &reply);
+  });
+  if (!status.ok()) {
+    return Status::Unavailable("the write is durable in shard " + id_.ToString() +
+                               "'s log at LSN " + std::to_string(*lsn) +
+                               ", but no replica has applied it yet: " + status.message());
+  }
+  return Shard::Applied{reply.inserted(), reply.skipped(), reply.deleted()};
+}
+
+Result<InsertCounts> RemoteShard::Insert(const RecordBatch& batch, bool upsert, uint64_t stamp,
+                                         std::span<const uint32_t> offsets) {
+  QV_RETURN_IF_ERROR(ValidateBatch(schema_, batch));
+  if (batch.num_rows() == 0) return InsertCounts{};
+  Lsn lsn = 0;
+  QV_ASSIGN_OR_RETURN(
+      Shard::Applied applied,
+      Write(RecordType::kInsert, EncodeInsert(batch, upsert, stamp, offsets), &lsn));
+  return InsertCounts{applied.inserted, applied.skipped, lsn, {}};
+}
+
+Result<DeleteCounts> RemoteShard::Delete(std::span<const PrimaryKey> keys) {
+  QV_RETURN_IF_ERROR(CheckKeyTypes(schema_, keys));
+  if (keys.empty()) return DeleteCounts{};
+  Lsn lsn = 0;
+  QV_ASSIGN_OR_RETURN(Shard::Applied applied, Write(RecordType::kDelete, EncodeDelete(keys), &lsn));
+  return DeleteCounts{applied.deleted, lsn, {}};
+}
+
+Result<DeleteCounts> RemoteShard::DeleteWhere(std::string_view filter) {
+  // The keys that match now, then a delete of those keys (as a standalone
+  // shard does, at one snapshot).
+  GetRequest request;
+  request.filter = std::string(filter);
+  request.response = {schema_.fields[*schema_.PrimaryKeyIndex()].name};
+  request.for_merge = true;
+  QV_ASSIGN_OR_RETURN(ResultSet rows, Get(request));
+  return Delete(rows.keys);
+}
+
+Result<ResultSet> RemoteShard::Search(const SearchRequest& request) const {
+  proto::SearchCall call;
+  call.mutable_shard()->set_database(id_.database);
+  call.mutable_shard()->set_table(id_.table);
+  call.mutable_shard()->set_shard(id_.shard);
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn());
+  call.set_min_lsn(lsn);
+  ToProto(request, call.mutable_request());
+  proto::ResultReply reply;
+  QV_RETURN_IF_ERROR(OnSomeReplica("search", [&](auto& stub, grpc::ClientContext* context) {
+    return stub.Search(context, call, &reply);
+  }));
+  return FromProto(reply.result(), schema_, request.facets);
+}
+
+Result<ResultSet> RemoteShard::HybridSearch(const HybridRequest& request) const {
+  proto::HybridCall call;
+  call.mutable_shard()->set_database(id_.database);
+  call.mutable_shard()->set_table(id_.table);
+  call.mutable_shard()->set_shard(id_.shard);
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn());
+  call.set_min_lsn(lsn);
+  ToProto(request, call.mutable_request());
+  proto::ResultReply reply;
+  QV_RETURN_IF_ERROR(OnSomeReplica("hybrid search", [&](auto& stub, grpc::ClientContext* context) {
+    return stub.HybridSearch(context, call, &reply);
+  }));
+  return FromProto(reply.result(), schema_, {});
+}
+
+Result<ResultSet> RemoteShard::Get(const GetRequest& request) const {
+  proto::GetCall call;
+  call.mutable_shard()->set_database(id_.database);
+  call.mutable_shard()->set_table(id_.table);
+  call.mutable_shard()->set_shard(id_.shard);
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn());
+  call.set_min_lsn(lsn);
+  ToProto(request, call.mutable_request());
+  proto::ResultReply reply;
+  QV_RETURN_IF_ERROR(OnSomeReplica("get", [&](auto& stub, grpc::ClientContext* context) {
+    return stub.Get(context, call, &reply);
+  }));
+  return FromProto(reply.result(), schema_,
+                   request.partial_facets ? request.facets : std::vector<FacetRequest>{});
+}
+
+Result<ShardStats> RemoteShard::Stats() const {
+  proto::StatsCall call;
+  call.mutable_shard()->set_database(id_.database);
+  call.mutable_shard()->set_table(id_.table);
+  call.mutable_shard()->set_shard(id_.shard);
+  proto::StatsReply reply;
+  QV_RETURN_IF_ERROR(OnSomeReplica("statistics", [&](auto& stub, grpc::ClientContext* context) {
+    return stub.Stats(context, call, &reply);
+  }));
+  return FromProto(reply.stats());
+}
+
+Status RemoteShard::Health() const {
+  return log_->Health();
+}
+
+}  // namespace quiver::cluster

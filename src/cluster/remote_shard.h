@@ -1,0 +1,71 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "cluster/shard_service.h"
+#include "engine/shard_client.h"
+#include "schema/schema.h"
+#include "wal/log.h"
+
+namespace quiver::cluster {
+
+// How fresh a read must be (docs/CLUSTER.md, "Consistency").
+enum class Consistency {
+  kStrong,    // everything acknowledged before the read began
+  kEventual,  // whatever the replica has applied
+};
+
+struct RemoteShardOptions {
+  std::chrono::milliseconds deadline{10000};  // of every call, waits included
+  Consistency consistency = Consistency::kStrong;
+};
+
+// A shard as a dispatcher's table sees it (engine/shard_client.h): writes
+// are records appended to the shard's log, whose outcome (rows inserted,
+// skipped, deleted) a replica reports once it applied them; reads go to one
+// of the shard's replicas (the next one when a replica does not answer or
+// does not host the shard), which answers once it has applied the LSN the
+// read's consistency asks for. Thread-safe.
+class RemoteShard final : public ShardClient {
+ public:
+  RemoteShard(TableSchema schema, ShardId id, std::shared_ptr<Log> log,
+              const std::vector<std::shared_ptr<grpc::Channel>>& replicas,
+              RemoteShardOptions options);
+  ~RemoteShard() override;
+
+  Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert, uint64_t stamp,
+                              std::span<const uint32_t> offsets) override;
+  Result<DeleteCounts> Delete(std::span<const PrimaryKey> keys) override;
+  Result<DeleteCounts> DeleteWhere(std::string_view filter) override;
+  Result<ResultSet> Search(const SearchRequest& request) const override;
+  Result<ResultSet> HybridSearch(const HybridRequest& request) const override;
+  Result<ResultSet> Get(const GetRequest& request) const override;
+  Result<ShardStats> Stats() const override;
+  Status Health() const override;
+  uint64_t LastStamp() const override { return 0; }  // the dispatcher's clock is wall time
+
+ private:
+  struct Stubs;
+  // Appends `payload`, then asks a replica what applying it did.
+  Result<Shard::Applied> Write(RecordType type, const std::string& payload, Lsn* lsn);
+  // The LSN a read must wait for.
+  Result<Lsn> ReadLsn() const;
+  // Calls `rpc(stub, context)` on the replicas in turn, from the next one,
+  // until one answers (or refuses: an error of the request itself).
+  template <class Rpc>
+  Status OnSomeReplica(const char* what, Rpc rpc) const;
+
+  const TableSchema schema_;
+  const ShardId id_;
+  const std::shared_ptr<Log> log_;
+  const RemoteShardOptions options_;
+  std::unique_ptr<Stubs> stubs_;
+  mutable std::atomic<size_t> next_{0};
+};
+
+}  // namespace quiver::cluster

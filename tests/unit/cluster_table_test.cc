@@ -1,0 +1,284 @@
+// A table served by a cluster's parts answers exactly as a standalone table:
+// its shards' logs are streams in a real nats-server, two "nodes" (gRPC
+// servers in this process) each host a replica of every shard and apply
+// the logs, and a dispatcher's table (Table::Remote) appends writes to the
+// logs and asks the replicas for reads.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "cluster/nats_log.h"
+#include "cluster/remote_shard.h"
+#include "cluster/shard_codec.h"
+#include "cluster/shard_service.h"
+#include "nats_server.h"
+#include "table_oracle.h"
+#include "test_util.h"
+
+namespace quiver {
+namespace {
+
+using namespace std::chrono_literals;
+using cluster::ReplicaRegistry;
+using cluster::ShardId;
+using testing::ExpectSameAnswers;
+using testing::Rows;
+using testing::Schema;
+using testing::TempDir;
+
+std::shared_ptr<NatsClient> Nats() {
+  static const std::shared_ptr<NatsClient> client = [] {
+    auto connected = ConnectNats({.servers = testing::NatsServer::Get().url()});
+    if (!connected.ok()) throw std::runtime_error(connected.status().ToString());
+    return *connected;
+  }();
+  return client;
+}
+
+TableOptions SmallSegments() {
+  TableOptions options;
+  options.seal_rows = 40;  // replicas seal and compact along the way
+  options.max_segments = 3;
+  return options;
+}
+
+// A node: a replica of every shard, each applying its log in a thread (and
+// sealing and compacting as it goes), served over gRPC on 127.0.0.1.
+class TestNode {
+ public:
+  TestNode(FileSystem* fs, const std::string& streams, uint32_t shards) {
+    for (uint32_t s = 0; s < shards; ++s) {
+      auto log = OpenNatsLog(Nats(), {.stream = streams + "_" + std::to_string(s)});
+      EXPECT_TRUE(log.ok()) << log.status().ToString();
+      auto replica = Shard::OpenReplica(fs, JoinPath(dir_.path(), std::to_string(s)), Schema(),
+                                        SmallSegments(), std::move(*log));
+      EXPECT_TRUE(replica.ok()) << replica.status().ToString();
+      std::shared_ptr<Shard> shard = std::move(*replica);
+      registry_.Put({"db", "t", s}, shard);
+      appliers_.emplace_back([this, shard] {
+        while (!stop_) {
+          const Status applied = shard->CatchUp(20ms);
+          EXPECT_TRUE(applied.ok()) << applied.ToString();
+          EXPECT_TRUE(shard->MaybeSeal().ok());
+          EXPECT_TRUE(shard->Compact().ok());
+        }
+      });
+    }
+    service_ = cluster::NewShardService(&registry_);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+  }
+  ~TestNode() {
+    Stop();
+    stop_ = true;
+    for (auto& t : appliers_) t.join();
+  }
+  void Stop() {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::shared_ptr<Shard> replica(uint32_t s) const { return registry_.Find({"db", "t", s}); }
+
+ private:
+  TempDir dir_{/*in_memory=*/true};
+  ReplicaRegistry registry_;
+  std::unique_ptr<grpc::Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> appliers_;
+};
+
+// The dispatcher's table over the nodes' replicas.
+std::unique_ptr<Table> RemoteTable(const std::string& streams, uint32_t shards,
+                                   const std::vector<const TestNode*>& nodes,
+                                   cluster::Consistency consistency) {
+  std::vector<std::shared_ptr<ShardClient>> clients;
+  for (uint32_t s = 0; s < shards; ++s) {
+    auto log = OpenNatsLog(Nats(), {.stream = streams + "_" + std::to_string(s)});
+    EXPECT_TRUE(log.ok());
+    std::vector<std::shared_ptr<grpc::Channel>> channels;
+    channels.reserve(nodes.size());
+    for (const TestNode* node : nodes)
+      channels.push_back(grpc::CreateChannel(node->address(), grpc::InsecureChannelCredentials()));
+    clients.push_back(std::make_shared<cluster::RemoteShard>(
+        Schema(), ShardId{"db", "t", s}, std::move(*log), std::move(channels),
+        cluster::RemoteShardOptions{.consistency = consistency}));
+  }
+  auto table = Table::Remote(Schema(), SlotMap::Even(shards), std::move(clients));
+  EXPECT_TRUE(table.ok());
+  return std::move(table).value();
+}
+
+std::string StreamsFor(const TempDir& dir) {
+  std::string name = "c" + std::filesystem::path(dir.path()).filename().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+TEST(ClusterTable, TwoShardsOnTwoNodesAnswerExactlyAsStandalone) {
+  constexpr uint32_t kShards = 2;
+  TempDir standalone_dir, names;
+  auto fs = NewPosixFileSystem();
+  const std::string streams = StreamsFor(names);
+  auto standalone =
+      std::move(Table::Open(fs.get(), standalone_dir.path(), Schema(), SmallSegments()).value());
+  TestNode a(fs.get(), streams, kShards), b(fs.get(), streams, kShards);
+  auto remote = RemoteTable(streams, kShards, {&a, &b}, cluster::Consistency::kStrong);
+
+  std::mt19937 rng(11), reads(3);
+  for (int round = 0; round < 30; ++round) {
+    std::vector<int64_t> ids(12);
+    for (auto& id : ids) id = static_cast<int64_t>(rng() % 200);
+    const bool upsert = round % 3 != 0;
+    const RecordBatch batch = Rows(Schema(), ids, round);
+    auto x = standalone->Insert(batch, upsert);
+    auto y = remote->Insert(batch, upsert);
+    ASSERT_TRUE(x.ok() && y.ok()) << y.status().ToString();
+    EXPECT_EQ(x->inserted, y->inserted) << "a replica reports what the record did";
+    EXPECT_EQ(x->skipped, y->skipped);
+    EXPECT_GE(y->shard_lsns.size(), 1u);
+    if (round % 5 == 4) {
+      std::vector<PrimaryKey> keys = {int64_t(rng() % 200), int64_t(rng() % 200)};
+      auto deleted = remote->Delete(keys);
+      ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+      EXPECT_EQ(standalone->Delete(keys)->deleted, deleted->deleted);
+    }
+    if (round % 13 == 12) {
+      EXPECT_EQ(standalone->DeleteWhere("price > 90")->deleted,
+                remote->DeleteWhere("price > 90")->deleted);
+    }
+    ASSERT_TRUE(standalone->MaybeSeal().ok() && standalone->Compact().ok());
+    // STRONG reads right after the writes, whichever replica answers.
+    if (round % 10 == 9) ExpectSameAnswers(*standalone, *remote, &reads, "while writing");
+  }
+  // Every replica of a shard holds the same rows.
+  GetRequest all;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    const Lsn last = a.replica(s)->log()->LastLsn();
+    ASSERT_TRUE(a.replica(s)->AwaitLsn(last, 30s).ok());
+    ASSERT_TRUE(b.replica(s)->AwaitLsn(last, 30s).ok());
+    auto x = a.replica(s)->Get(all);
+    auto y = b.replica(s)->Get(all);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_GT(x->rows.size(), 0u);
+    EXPECT_EQ(x->rows, y->rows) << "shard " << s;
+  }
+  auto stats = remote->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->shards.size(), kShards);
+  EXPECT_EQ(stats->live_rows, standalone->RowCount());
+
+  // A node goes away: reads and writes go on through the other.
+  a.Stop();
+  ExpectSameAnswers(*standalone, *remote, &reads, "with one node down");
+  const RecordBatch more = Rows(Schema(), {500, 501, 502}, 77);
+  ASSERT_TRUE(standalone->Insert(more, false).ok());
+  auto inserted = remote->Insert(more, false);
+  ASSERT_TRUE(inserted.ok()) << inserted.status().ToString();
+  EXPECT_EQ(inserted->inserted, 3u);
+  ExpectSameAnswers(*standalone, *remote, &reads, "after a write with one node down");
+}
+
+TEST(ClusterTable, ErrorsKeepTheirCodeAcrossTheWire) {
+  TempDir names;
+  auto fs = NewPosixFileSystem();
+  const std::string streams = StreamsFor(names);
+  TestNode node(fs.get(), streams, 1);
+  auto remote = RemoteTable(streams, 1, {&node}, cluster::Consistency::kEventual);
+  GetRequest bad;
+  bad.filter = "nope = 1";
+  auto got = remote->Get(bad);
+  EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(got.status().message().find("nope"), std::string::npos) << got.status().ToString();
+  SearchRequest search;
+  search.field = "v";
+  search.vector = {1, 2, 3};  // 6 dimensions expected
+  search.limit = 3;
+  EXPECT_EQ(remote->Search(search).status().code(), StatusCode::kInvalidArgument);
+  // Nothing was written by the refused calls.
+  auto stats = remote->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->shards[0].applied_lsn, 0u);
+}
+
+}  // namespace
+}  // namespace quiver
+
+namespace quiver {
+namespace {
+
+TEST(ShardCodec, EveryKindOfValueRoundTripsAndBadBytesAreRefused) {
+  TableSchema schema = Schema();
+  ResultSet in;
+  in.fields = {0, 1, 2, 3};
+  in.rows = {{Value{int64_t{-5}}, Value{std::string("o\0slo", 5)}, Value{},
+              Value{std::vector<float>{1.5f, -2}}},
+             {Value{true}, Value{2.25}, Value{std::vector<uint8_t>{0, 255, 7}},
+              Value{SparseVector{{1, 9}, {0.5f, -1}}}}};
+  in.distances = {0.25f, 3};
+  in.keys = {PrimaryKey{int64_t{-5}}, PrimaryKey{std::string("k")}};
+  in.stamps = {7, 1ull << 60};
+  in.facets = {{{"city", "COUNT(*)"}, {{Value{std::string("oslo")}, Value{int64_t{2}}}}}};
+  cluster::proto::ResultSet wire;
+  cluster::ToProto(in, &wire);
+  auto out = cluster::FromProto(wire, schema, {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->fields, in.fields);
+  EXPECT_EQ(out->rows, in.rows);
+  EXPECT_EQ(out->distances, in.distances);
+  EXPECT_EQ(out->keys, in.keys);
+  EXPECT_EQ(out->stamps, in.stamps);
+  ASSERT_EQ(out->facets.size(), 1u);
+  EXPECT_EQ(out->facets[0].rows, in.facets[0].rows);
+
+  cluster::proto::ResultSet torn = wire;
+  torn.mutable_rows(0)->mutable_values(3)->set_float_vector(std::string(7, 'x'));
+  EXPECT_EQ(cluster::FromProto(torn, schema, {}).status().code(), StatusCode::kInvalidArgument);
+  cluster::proto::ResultSet short_distances = wire;
+  short_distances.mutable_distances()->RemoveLast();
+  EXPECT_EQ(cluster::FromProto(short_distances, schema, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  cluster::proto::ResultSet wide = wire;
+  wide.add_fields(99);
+  EXPECT_EQ(cluster::FromProto(wide, schema, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ShardCodec, PartialFacetsMergeAsTheyWouldInProcess) {
+  TableSchema schema = Schema();
+  const FacetRequest request{{"city"}, {"COUNT(*)", "SUM(price)", "MIN(price)", "MAX(id)"}};
+  auto a = Facet::Parse(request, schema, FilterScope::kRows);
+  auto b = Facet::Parse(request, schema, FilterScope::kRows);
+  auto in_process = Facet::Parse(request, schema, FilterScope::kRows);
+  ASSERT_TRUE(a.ok() && b.ok() && in_process.ok());
+  const RecordBatch rows = Rows(schema, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 3);
+  for (size_t r = 0; r < rows.num_rows(); ++r) {
+    RowView view{rows.columns, r};
+    (r % 2 ? *a : *b).Add(view, r);
+    in_process->Add(view, r);
+  }
+  ResultSet from_a, from_b;
+  from_a.partial_facets.push_back(*a);
+  from_b.partial_facets.push_back(*b);
+  cluster::proto::ResultSet wire_a, wire_b;
+  cluster::ToProto(from_a, &wire_a);
+  cluster::ToProto(from_b, &wire_b);
+  auto back_a = cluster::FromProto(wire_a, schema, {request});
+  auto back_b = cluster::FromProto(wire_b, schema, {request});
+  ASSERT_TRUE(back_a.ok() && back_b.ok()) << back_a.status().ToString();
+  Facet merged = std::move(back_a->partial_facets[0]);
+  merged.Merge(back_b->partial_facets[0]);
+  EXPECT_EQ(merged.Finish().rows, in_process->Finish().rows);
+  EXPECT_EQ(cluster::FromProto(wire_a, schema, {}).status().code(), StatusCode::kInvalidArgument)
+      << "partial states for a request that asked for none";
+}
+
+}  // namespace
+}  // namespace quiver
