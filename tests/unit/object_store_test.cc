@@ -1,9 +1,16 @@
 // The ObjectStore contract (io/object_store.h), written once for every
-// implementation.
+// implementation: the local directory and the S3 adapter against a real
+// Ceph RGW the test starts (rgw_server.h). Then what only S3 has: keys and
+// buckets that are refused, endpoints that fail, retries.
 
 #include "io/object_store.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -13,10 +20,14 @@
 #include <random>
 #include <thread>
 
+#include "cluster/s3_object_store.h"
+#include "rgw_server.h"
 #include "test_util.h"
 
 namespace quiver {
 namespace {
+
+using namespace std::chrono_literals;
 
 constexpr uint64_t kMiB = 1 << 20;
 
@@ -24,6 +35,7 @@ constexpr uint64_t kMiB = 1 << 20;
 // temporary directory); stores of different scopes do not see each other.
 struct Backend {
   std::string name;
+  bool needs_rgw = false;
   std::function<std::unique_ptr<ObjectStore>(const std::string& scope)> open;
 };
 
@@ -41,9 +53,40 @@ std::string SeededBytes(size_t size, uint64_t seed) {
   return bytes;
 }
 
+// What the S3 stores of these tests share: the test server's bucket, small
+// pages and parts, so listing pages and multipart uploads are exercised
+// with little data (5 MiB is S3's smallest part but the last).
+S3Options RgwOptions(std::string prefix) {
+  auto& rgw = testing::RgwServer::Get();
+  S3Options options;
+  options.endpoint = rgw.endpoint();
+  options.bucket = "quiver-test";
+  options.access_key = rgw.access_key();
+  options.secret_key = rgw.secret_key();
+  options.prefix = std::move(prefix);
+  options.multipart_threshold = 5 * kMiB;
+  options.part_size = 5 * kMiB;
+  options.list_page_size = 10;
+  return options;
+}
+
+// The test server, started and its bucket created once per process.
+::testing::AssertionResult RgwReady() {
+  const auto& rgw = testing::RgwServer::Get();
+  if (!rgw.error().empty()) return ::testing::AssertionFailure() << rgw.error();
+  static const Status created = CreateBucket(RgwOptions(""));
+  if (!created.ok()) return ::testing::AssertionFailure() << created.ToString();
+  return ::testing::AssertionSuccess();
+}
+
 class ObjectStoreContract : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { store_ = Open("store"); }
+  void SetUp() override {
+    if (GetParam().needs_rgw) {
+      ASSERT_TRUE(RgwReady());
+    }
+    store_ = Open("store");
+  }
   std::unique_ptr<ObjectStore> Open(const std::string& name) {
     return GetParam().open(JoinPath(dir_.path(), name));
   }
@@ -193,13 +236,203 @@ TEST_P(ObjectStoreContract, ThreadsPutAndGetAtOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Local, ObjectStoreContract,
-                         ::testing::Values(Backend{"Local",
+                         ::testing::Values(Backend{"Local", false,
                                                    [](const std::string& scope) {
                                                      static const std::unique_ptr<FileSystem> fs =
                                                          NewPosixFileSystem();
                                                      return NewLocalObjectStore(fs.get(), scope);
                                                    }}),
                          [](const auto& info) { return info.param.name; });
+
+// Every test's objects live under a prefix of their own in one bucket.
+INSTANTIATE_TEST_SUITE_P(S3, ObjectStoreContract,
+                         ::testing::Values(Backend{"Rgw", true,
+                                                   [](const std::string& scope) {
+                                                     const std::filesystem::path path(scope);
+                                                     return NewS3ObjectStore(RgwOptions(
+                                                         "test/" +
+                                                         path.parent_path().filename().string() +
+                                                         "/" + path.filename().string() + "/"));
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
+
+// --- What only the S3 adapter has, against the real server.
+
+class RgwS3ObjectStore : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(RgwReady()); }
+  // A prefix no other test uses.
+  std::string Prefix() const {
+    return "test/" + std::filesystem::path(dir_.path()).filename().string() + "/";
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(RgwS3ObjectStore, AWrongSecretKeyIsRefusedAndChangesNothing) {
+  auto store = NewS3ObjectStore(RgwOptions(Prefix()));
+  ASSERT_TRUE(store->Put("kept", "original").ok());
+  S3Options wrong = RgwOptions(Prefix());
+  wrong.secret_key = "not-the-secret";
+  auto impostor = NewS3ObjectStore(wrong);
+  const Status put = impostor->Put("kept", "overwritten");
+  EXPECT_EQ(put.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(put.message().find("SignatureDoesNotMatch"), std::string::npos) << put.ToString();
+  EXPECT_NE(put.message().find("kept"), std::string::npos) << put.ToString();
+  EXPECT_EQ(impostor->Put("new", "x").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(impostor->Delete("kept").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(impostor->Get("kept").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(impostor->Size("kept").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(impostor->List("").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(store->Get("kept").value(), "original");
+  EXPECT_EQ(store->List("").value(), (std::vector<std::string>{"kept"}));
+}
+
+TEST_F(RgwS3ObjectStore, AMissingBucketIsAClearError) {
+  S3Options options = RgwOptions(Prefix());
+  options.bucket = "no-such-bucket";
+  auto store = NewS3ObjectStore(options);
+  for (const Status& status : {store->Put("a", "x"), store->Get("a").status(),
+                               store->List("").status(), store->Delete("a")}) {
+    EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+    EXPECT_NE(status.message().find("bucket 'no-such-bucket' does not exist"), std::string::npos)
+        << status.ToString();
+  }
+}
+
+TEST_F(RgwS3ObjectStore, CreatingABucketTwiceIsFine) {
+  S3Options options = RgwOptions("");
+  options.bucket = "quiver-twice";
+  ASSERT_TRUE(CreateBucket(options).ok());
+  ASSERT_TRUE(CreateBucket(options).ok());
+  EXPECT_TRUE(NewS3ObjectStore(options)->List("").value().empty());
+}
+
+// RGW refuses parts under 5 MiB (but the last) when the upload completes:
+// the upload is aborted and the old object stays whole.
+TEST_F(RgwS3ObjectStore, AFailedMultipartUploadLeavesTheOldObject) {
+  S3Options options = RgwOptions(Prefix());
+  options.multipart_threshold = kMiB;
+  options.part_size = kMiB;
+  auto store = NewS3ObjectStore(options);
+  ASSERT_TRUE(store->Put("object", "old").ok());
+  const Status put = store->Put("object", SeededBytes(3 * kMiB, /*seed=*/3));
+  EXPECT_EQ(put.code(), StatusCode::kInvalidArgument) << put.ToString();
+  EXPECT_NE(put.message().find("EntityTooSmall"), std::string::npos) << put.ToString();
+  EXPECT_EQ(store->Get("object").value(), "old");
+  EXPECT_EQ(store->List("").value(), (std::vector<std::string>{"object"}));
+}
+
+// --- Without a server: failures the adapter must turn into clear errors.
+
+// A loopback port nobody listens on.
+int DeadPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
+  close(fd);
+  return bound ? ntohs(addr.sin_port) : 1;  // port 1: nobody listens there either
+}
+
+S3Options OfflineOptions(int port) {
+  S3Options options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string(port);
+  options.bucket = "bucket";
+  options.access_key = "key";
+  options.secret_key = "secret";
+  return options;
+}
+
+TEST(S3ObjectStore, AnEndpointThatIsNotListeningIsUnavailableWithinTheDeadline) {
+  S3Options options = OfflineOptions(DeadPort());
+  options.deadline = 1500ms;
+  options.max_attempts = 1000;  // the deadline ends the retries
+  auto store = NewS3ObjectStore(options);
+  const auto start = std::chrono::steady_clock::now();
+  const Status put = store->Put("a", "x");
+  const auto spent = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(put.code(), StatusCode::kUnavailable) << put.ToString();
+  EXPECT_LT(spent, 2500ms);
+  options.max_attempts = 3;  // the attempts end them
+  EXPECT_EQ(NewS3ObjectStore(options)->Get("a").status().code(), StatusCode::kUnavailable);
+}
+
+TEST(S3ObjectStore, InvalidKeysAreRefusedBeforeAnyRequest) {
+  // Any request would take the whole deadline to fail: none is sent.
+  S3Options options = OfflineOptions(DeadPort());
+  options.deadline = 60s;
+  auto store = NewS3ObjectStore(options);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(store->Put("../escape", "x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Get("a//b").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->GetRange("", 0, 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Size("a b").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Delete("/abs").code(), StatusCode::kInvalidArgument);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+// A stand-in S3 on 127.0.0.1 that answers every GET from a script.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::function<void(int request, httplib::Response&)> answer)
+      : answer_(std::move(answer)) {
+    server_.Get(".*", [this](const httplib::Request&, httplib::Response& response) {
+      answer_(++requests_, response);
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    // Bound and listening already: requests queue until the thread accepts.
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~ScriptedServer() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_; }
+
+ private:
+  std::function<void(int, httplib::Response&)> answer_;
+  std::atomic<int> requests_{0};
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+void Answer(httplib::Response& response, int status, const std::string& code) {
+  response.status = status;
+  response.set_content("<Error><Code>" + code + "</Code><Message>scripted</Message></Error>",
+                       "application/xml");
+}
+
+TEST(S3ObjectStore, ServerErrorsAreRetriedAndClientErrorsAreNot) {
+  ScriptedServer flaky([](int request, httplib::Response& response) {
+    if (request == 1) return Answer(response, 503, "SlowDown");
+    if (request == 2) return Answer(response, 500, "InternalError");
+    response.set_content("payload", "application/octet-stream");
+  });
+  auto got = NewS3ObjectStore(OfflineOptions(flaky.port()))->Get("a");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "payload");
+  EXPECT_EQ(flaky.requests(), 3);
+
+  ScriptedServer refusing(
+      [](int, httplib::Response& response) { Answer(response, 400, "InvalidRequest"); });
+  EXPECT_EQ(NewS3ObjectStore(OfflineOptions(refusing.port()))->Get("a").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(refusing.requests(), 1) << "a 4xx is not retried";
+
+  ScriptedServer down(
+      [](int, httplib::Response& response) { Answer(response, 503, "ServiceUnavailable"); });
+  S3Options options = OfflineOptions(down.port());
+  options.max_attempts = 3;
+  const Status failed = NewS3ObjectStore(options)->Get("a").status();
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  EXPECT_NE(failed.message().find("503"), std::string::npos) << failed.ToString();
+  EXPECT_EQ(down.requests(), 3);
+}
 
 }  // namespace
 }  // namespace quiver
