@@ -17,7 +17,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   libhnswlib-dev \
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
   golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev \
-  etcd-server \
+  etcd-server libcurl4-openssl-dev libpugixml-dev ceph-mon ceph-osd radosgw ceph-common \
   libnats-dev nats-server \
   python3 python3-pytest python3-requests python3-numpy python3-xxhash curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14

@@ -24,11 +24,22 @@ class LocalObjectStore final : public ObjectStore {
 
   Result<std::string> Get(std::string_view key) override {
     QV_RETURN_IF_ERROR(ValidateObjectKey(key));
-    auto data = fs_->ReadFile(JoinPath(root_, key));
-    if (!data.ok() && data.status().code() == StatusCode::kNotFound) {
-      return Status::NotFound("object '" + std::string(key) + "' does not exist");
-    }
+    const std::string path = JoinPath(root_, key);
+    auto data = fs_->ReadFile(path);
+    if (!data.ok()) return NotAnObject(key, path, data.status());
     return data;
+  }
+
+  Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) override {
+    QV_ASSIGN_OR_RETURN(auto mapped, MapObject(key));
+    const std::string_view data = mapped->data();
+    if (offset > data.size()) return ObjectRangePastEnd(key, offset, data.size());
+    return std::string(data.substr(offset, length));
+  }
+
+  Result<uint64_t> Size(std::string_view key) override {
+    QV_ASSIGN_OR_RETURN(auto mapped, MapObject(key));
+    return static_cast<uint64_t>(mapped->data().size());
   }
 
   Status Delete(std::string_view key) override {
@@ -66,6 +77,24 @@ class LocalObjectStore final : public ObjectStore {
   }
 
  private:
+  // The object's file, mapped (a range or a size costs no read of the rest).
+  Result<std::unique_ptr<MappedFile>> MapObject(std::string_view key) {
+    QV_RETURN_IF_ERROR(ValidateObjectKey(key));
+    const std::string path = JoinPath(root_, key);
+    auto mapped = fs_->Map(path);
+    if (!mapped.ok()) return NotAnObject(key, path, mapped.status());
+    return mapped;
+  }
+
+  // Why reading `path` failed: kNotFound when there is no such file, or when
+  // the key names a directory (a prefix of other keys, not an object).
+  Status NotAnObject(std::string_view key, const std::string& path, const Status& failed) {
+    if (failed.code() == StatusCode::kNotFound || fs_->ListDir(path).ok()) {
+      return ObjectNotFound(key);
+    }
+    return failed;
+  }
+
   FileSystem* const fs_;
   const std::string root_;
 };
@@ -88,6 +117,16 @@ Status ValidateObjectKey(std::string_view key) {
     start = end + 1;
   }
   return Status::OK();
+}
+
+Status ObjectNotFound(std::string_view key) {
+  return Status::NotFound("object '" + std::string(key.substr(0, 128)) + "' does not exist");
+}
+
+Status ObjectRangePastEnd(std::string_view key, uint64_t offset, uint64_t size) {
+  return Status::InvalidArgument("offset " + std::to_string(offset) +
+                                 " is past the end of object '" + std::string(key.substr(0, 128)) +
+                                 "' (" + std::to_string(size) + " bytes)");
 }
 
 std::unique_ptr<ObjectStore> NewLocalObjectStore(FileSystem* fs, std::string root) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,13 @@ class ObjectStore {
   virtual Status Put(std::string_view key, std::string_view data) = 0;
   // kNotFound when absent.
   virtual Result<std::string> Get(std::string_view key) = 0;
+  // Bytes [offset, offset + length) of the object, clipped to its end: fewer
+  // than `length` (none at all when offset equals the size) when the object
+  // ends first. kNotFound when absent; kInvalidArgument when `offset` is
+  // past the end (there is no byte to start from).
+  virtual Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length) = 0;
+  // The object's size in bytes; kNotFound when absent.
+  virtual Result<uint64_t> Size(std::string_view key) = 0;
   // Deleting an absent key succeeds.
   virtual Status Delete(std::string_view key) = 0;
   // Keys that start with `prefix`, sorted.
@@ -31,6 +39,11 @@ class ObjectStore {
 };
 
 Status ValidateObjectKey(std::string_view key);
+
+// The errors every implementation reports alike: a key that names no object,
+// and a GetRange that starts past the object's end.
+Status ObjectNotFound(std::string_view key);
+Status ObjectRangePastEnd(std::string_view key, uint64_t offset, uint64_t size);
 
 // Stores each object as the file `root`/<key>, written with WriteFileAtomic.
 std::unique_ptr<ObjectStore> NewLocalObjectStore(FileSystem* fs, std::string root);
