@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/cluster_roles.h"
 #include "cli/inspect.h"
 #include "cli/version.h"
 #include "common/log.h"
@@ -165,6 +166,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
 
+  quiver::ClusterRoles cluster_roles;
+  cluster_roles.Add(app);
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "Dump an on-disk file readably");
   inspect->require_subcommand(1);
@@ -254,6 +257,7 @@ int main(int argc, char** argv) {
     }
     return Serve(engine_options, server_options);
   }
+  if (auto code = cluster_roles.Run()) return *code;
   if (*inspect_wal) return quiver::InspectWal(inspect_path, std::cout);
   if (*inspect_catalog) return quiver::InspectCatalog(inspect_path, std::cout);
   if (*inspect_segment) return quiver::InspectSegment(inspect_path, std::cout);

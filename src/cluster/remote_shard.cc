@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <thread>
+
 #include "cluster/proto/shard.grpc.pb.h"
 #include "cluster/shard_codec.h"
 #include "engine/log_payload.h"
@@ -56,13 +58,20 @@ Status RemoteShard::OnSomeReplica(const char* what, Rpc rpc) const {
   const auto deadline = std::chrono::system_clock::now() + options_.deadline;
   const size_t first = next_.fetch_add(1);
   Status last;
-  for (size_t i = 0; i < stubs_->replicas.size(); ++i) {
+  // Round after round (a replica just placed may not be open yet, one just
+  // restarted not reachable yet), until one answers or the deadline passes.
+  auto pause = std::chrono::milliseconds(10);
+  for (size_t i = 0;; ++i) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
     last = FromGrpc(rpc(*stubs_->replicas[(first + i) % stubs_->replicas.size()], &context),
                     std::string(what) + " on a replica of shard " + id_.ToString());
     if (last.ok() || !TryAnother(last)) return last;
-    if (std::chrono::system_clock::now() >= deadline) break;
+    if (std::chrono::system_clock::now() + pause >= deadline) break;
+    if ((i + 1) % stubs_->replicas.size() == 0) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    }
   }
   return last;
 }
@@ -182,6 +191,33 @@ Result<ShardStats> RemoteShard::Stats() const {
 
 Status RemoteShard::Health() const {
   return log_->Health();
+}
+
+Status RemoteShard::Rebuild() {
+  proto::RebuildCall call;
+  call.mutable_shard()->set_database(id_.database);
+  call.mutable_shard()->set_table(id_.table);
+  call.mutable_shard()->set_shard(id_.shard);
+  // Every replica first applies what the log holds now.
+  call.set_min_lsn(log_->LastLsn());
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::minutes(10);
+  for (const auto& stub : stubs_->replicas) {
+    // A replica just placed may not be open yet: asked again until the deadline.
+    auto pause = std::chrono::milliseconds(10);
+    while (true) {
+      grpc::ClientContext context;
+      context.set_deadline(deadline);
+      proto::RebuildReply reply;
+      Status status = FromGrpc(stub->Rebuild(&context, call, &reply),
+                               "rebuild on a replica of shard " + id_.ToString());
+      if (status.ok()) break;
+      if (!TryAnother(status) || std::chrono::system_clock::now() + pause >= deadline)
+        return status;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace quiver::cluster

@@ -47,6 +47,9 @@ class RemoteShard final : public ShardClient {
   Result<ResultSet> Get(const GetRequest& request) const override;
   Result<ShardStats> Stats() const override;
   Status Health() const override;
+  // Seals and builds every missing index on every replica (each replica
+  // maintains its own segments).
+  Status Rebuild();
   uint64_t LastStamp() const override { return 0; }  // the dispatcher's clock is wall time
 
  private:

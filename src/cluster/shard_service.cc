@@ -98,6 +98,18 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     }));
   }
 
+  grpc::Status Rebuild(grpc::ServerContext* context, const proto::RebuildCall* call,
+                       proto::RebuildReply* /*reply*/) override {
+    const ShardId id = IdOf(call->shard());
+    std::shared_ptr<Shard> shard = registry_->Find(id);
+    if (!shard)
+      return ToGrpc(Status::NotFound("this node has no replica of shard " + id.ToString()));
+    Status sealed = shard->AwaitLsn(call->min_lsn(), Left(context));
+    if (sealed.ok()) sealed = shard->Seal();
+    if (sealed.ok()) sealed = shard->BuildAllIndexes();
+    return ToGrpc(sealed);
+  }
+
  private:
   template <class Fn>
   Status Answer(const grpc::ServerContext* context, const proto::ShardRef& ref, uint64_t min_lsn,

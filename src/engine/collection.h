@@ -118,8 +118,11 @@ class DatabaseService {
   // The loaded databases' names, in name order.
   virtual std::vector<std::string> ListDatabases() const = 0;
 
-  // A table of `shards` shards (1 to kMaxShards, catalog/slot_map.h).
-  virtual Status CreateTable(const std::string& db, TableSchema schema, int64_t shards) = 0;
+  // A table of `shards` shards (1 to kMaxShards, catalog/slot_map.h), each
+  // with `replicas` copies (0: the server's default; a standalone server
+  // keeps one).
+  virtual Status CreateTable(const std::string& db, TableSchema schema, int64_t shards,
+                             int64_t replicas) = 0;
   virtual Status DropTable(const std::string& db, const std::string& table) = 0;
   // Table names in creation order.
   virtual Result<std::vector<std::string>> ListTables(const std::string& db) const = 0;
@@ -134,6 +137,11 @@ class DatabaseService {
   // Seals everything and returns once every index is built; a failed build
   // is the error.
   virtual Status Rebuild() = 0;
+  // A cluster's nodes, tables, shards and replicas as a JSON object
+  // (GET /api/cluster, docs/CLUSTER.md); a standalone server has none.
+  virtual Result<std::string> DescribeCluster() const {
+    return Status::NotFound("this server is standalone: it has no cluster to describe");
+  }
 };
 
 }  // namespace quiver

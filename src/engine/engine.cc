@@ -351,8 +351,13 @@ Status Engine::DropDatabase(const std::string& name) {
   return fs_->RemoveAll(DatabaseDir(id));
 }
 
-Status Engine::CreateTable(const std::string& db, TableSchema schema, int64_t shards) {
+Status Engine::CreateTable(const std::string& db, TableSchema schema, int64_t shards,
+                           int64_t replicas) {
   QV_RETURN_IF_ERROR(ValidateAndNormalize(&schema));
+  if (replicas < 0 || replicas > 1) {
+    return Status::InvalidArgument("replicas must be 1 on a standalone server, not " +
+                                   std::to_string(replicas) + " (run a cluster for more)");
+  }
   if (shards < 1 || shards > kMaxShards) {
     return Status::InvalidArgument("shards must be between 1 and " + std::to_string(kMaxShards) +
                                    ", not " + std::to_string(shards));

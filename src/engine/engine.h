@@ -53,9 +53,14 @@ class Engine final : public DatabaseService {
   std::vector<std::string> ListDatabases() const override;
 
   // A table of `shards` shards (hash slots spread evenly over them).
-  Status CreateTable(const std::string& db, TableSchema schema, int64_t shards) override;
+  // A standalone server keeps one copy: `replicas` is 0 or 1.
+  Status CreateTable(const std::string& db, TableSchema schema, int64_t shards,
+                     int64_t replicas) override;
+  Status CreateTable(const std::string& db, TableSchema schema, int64_t shards) {
+    return CreateTable(db, std::move(schema), shards, 0);
+  }
   Status CreateTable(const std::string& db, TableSchema schema) {
-    return CreateTable(db, std::move(schema), 1);
+    return CreateTable(db, std::move(schema), 1, 0);
   }
   Status DropTable(const std::string& db, const std::string& table) override;
   Result<std::vector<std::string>> ListTables(const std::string& db) const override;

@@ -44,6 +44,8 @@ class Table final : public Collection {
   size_t shard_count() const { return clients_.size(); }
   // Shard i of a table opened here.
   Shard& shard(size_t i) const { return *shards_[i]; }
+  // How this table reaches shard i.
+  ShardClient& client(size_t i) const { return *clients_[i]; }
 
   Result<InsertCounts> Insert(const RecordBatch& batch, bool upsert) override;
   Result<DeleteCounts> Delete(std::span<const PrimaryKey> keys) override;

@@ -68,8 +68,10 @@ Result<Reply> CreateTable(DatabaseService& engine, const httplib::Request& req) 
   QV_ASSIGN_OR_RETURN(JsonBody body, JsonBody::Parse(req.body));
   QV_ASSIGN_OR_RETURN(TableSchema schema, DecodeTableSchema(body));
   QV_ASSIGN_OR_RETURN(auto shards, body.OptionalInt("shards"));
+  QV_ASSIGN_OR_RETURN(auto replicas, body.OptionalInt("replicas"));
   const std::string name = schema.name;
-  QV_RETURN_IF_ERROR(engine.CreateTable(db, std::move(schema), shards.value_or(1)));
+  QV_RETURN_IF_ERROR(
+      engine.CreateTable(db, std::move(schema), shards.value_or(1), replicas.value_or(0)));
   return Reply{"Create " + name + " successfully.", std::nullopt};
 }
 
@@ -179,6 +181,11 @@ Result<Reply> Statistics(DatabaseService& engine, const httplib::Request& req) {
     result.push_back(std::move(table));
   }
   return Reply{"Get statistics of " + db + " successfully.", result};
+}
+
+Result<Reply> DescribeCluster(DatabaseService& engine, const httplib::Request& /*req*/) {
+  QV_ASSIGN_OR_RETURN(std::string text, engine.DescribeCluster());
+  return Reply{"The cluster", Json::parse(text)};
 }
 
 Result<Reply> Rebuild(DatabaseService& engine, const httplib::Request& /*req*/) {

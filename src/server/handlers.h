@@ -33,6 +33,7 @@ Result<Reply> LoadDatabase(DatabaseService& engine, const httplib::Request& req)
 Result<Reply> UnloadDatabase(DatabaseService& engine, const httplib::Request& req);
 Result<Reply> DropDatabase(DatabaseService& engine, const httplib::Request& req);
 Result<Reply> CreateTable(DatabaseService& engine, const httplib::Request& req);
+Result<Reply> DescribeCluster(DatabaseService& engine, const httplib::Request& req);
 Result<Reply> DropTable(DatabaseService& engine, const httplib::Request& req);
 Result<Reply> ListTables(DatabaseService& engine, const httplib::Request& req);
 Result<Reply> DescribeTable(DatabaseService& engine, const httplib::Request& req);

@@ -138,6 +138,7 @@ std::vector<RouteSpec> RouteTable() {
       {"GET", "/ready", "/ready", Access::kPublic, DbFrom::kNone, reply("ready")},
       {"POST", "/api/load", "/api/load", Access::kWrite, DbFrom::kBody, LoadDatabase},
       {"POST", "/api/rebuild", "/api/rebuild", Access::kAdmin, DbFrom::kNone, Rebuild},
+      {"GET", "/api/cluster", "/api/cluster", Access::kAdmin, DbFrom::kNone, DescribeCluster},
       {"POST", db + "/unload", "/api/{db}/unload", Access::kWrite, DbFrom::kPath, UnloadDatabase},
       // epsillajs sends DELETE /api/{db}/drop/ (with the slash).
       {"DELETE", db + "/drop/?", "/api/{db}/drop", Access::kWrite, DbFrom::kPath, DropDatabase},

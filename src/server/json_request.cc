@@ -198,8 +198,8 @@ Status DecodeIndexSpec(element v, const std::string& where, IndexSpec* index) {
 Result<TableSchema> DecodeTableSchema(const JsonBody& body) {
   // Epsilla's "indices" (server-side embedding models), "autoEmbedding" and
   // "returnTableId" are accepted and ignored (docs/API.md).
-  static constexpr std::string_view kKeys[] = {"name",    "fields",        "shards",
-                                               "indices", "autoEmbedding", "returnTableId"};
+  static constexpr std::string_view kKeys[] = {
+      "name", "fields", "shards", "replicas", "indices", "autoEmbedding", "returnTableId"};
   static constexpr std::string_view kFieldKeys[] = {"name",       "dataType",   "primaryKey",
                                                     "dimensions", "metricType", "index"};
   QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));

@@ -81,6 +81,29 @@ class QuiverProcess:
             self.proc.wait()
 
 
+@pytest.fixture(scope="session")
+def services():
+    """etcd and three NATS servers for the tests that run a cluster."""
+    from cluster import Services
+    running = Services()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def cluster(services):
+    """A fresh local cluster (3 nodes, 2 dispatchers, replicas 2)."""
+    from cluster import Cluster
+    with tempfile.TemporaryDirectory(prefix="quiver-cluster-") as tmp:
+        running = Cluster(services, tmp)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
 @pytest.fixture
 def server():
     with tempfile.TemporaryDirectory(prefix="quiver-e2e-") as tmp:

@@ -120,6 +120,18 @@ def run_block(api, server, block, path, shards=1):
 @pytest.mark.parametrize("shards", [1, 4], ids=["1shard", "4shards"])
 @pytest.mark.parametrize("path", FILES, ids=[os.path.basename(p) for p in FILES])
 def test_api_file(server, path, shards):
+    run_file(server, path, shards)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[os.path.basename(p) for p in FILES])
+def test_api_file_on_a_cluster(cluster, path):
+    """The same files against a dispatcher of a local cluster (3 nodes, 2
+    dispatchers, 3 NATS servers, tables of 2 shards with 2 replicas each); a
+    restart kill -9s the dispatcher."""
+    run_file(cluster, path, 2)
+
+
+def run_file(server, path, shards):
     api = Api(server)
     blocks = parse(path)
     assert blocks, f"{path} has no tests"

@@ -36,6 +36,15 @@ def npm_ci_if_needed():
 
 
 def test_epsillajs_session(server):
+    run_epsillajs_session(server)
+
+
+def test_epsillajs_session_on_a_cluster(cluster):
+    """The same session against a dispatcher of a local cluster."""
+    run_epsillajs_session(cluster)
+
+
+def run_epsillajs_session(server):
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{' and '.join(missing)} not on PATH: install nodejs and npm (make deps)")
@@ -91,6 +100,14 @@ def ids(records):
 
 
 def test_pyepsilla_requests(server):
+    run_pyepsilla_requests(server)
+
+
+def test_pyepsilla_requests_on_a_cluster(cluster):
+    run_pyepsilla_requests(cluster)
+
+
+def run_pyepsilla_requests(server):
     c = PyEpsilla(server)
     db = "PyDB"
     assert c.send("GET", "/state", {})["message"] == "Server is online!"

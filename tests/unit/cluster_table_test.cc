@@ -8,8 +8,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <thread>
 
+#include "cluster/layout.h"
 #include "cluster/nats_log.h"
 #include "cluster/remote_shard.h"
 #include "cluster/shard_codec.h"
@@ -278,6 +281,42 @@ TEST(ShardCodec, PartialFacetsMergeAsTheyWouldInProcess) {
   EXPECT_EQ(merged.Finish().rows, in_process->Finish().rows);
   EXPECT_EQ(cluster::FromProto(wire_a, schema, {}).status().code(), StatusCode::kInvalidArgument)
       << "partial states for a request that asked for none";
+}
+
+}  // namespace
+}  // namespace quiver
+
+namespace quiver {
+namespace {
+
+TEST(Placement, ReplicasOnDistinctNodesSpreadAndStableWhenANodeGoes) {
+  const std::vector<std::string> nodes = {"n0", "n1", "n2", "n3", "n4"};
+  const cluster::Placement placed = cluster::Place(7, 64, 3, nodes);
+  ASSERT_EQ(placed.shards.size(), 64u);
+  std::map<std::string, int> load;
+  for (const auto& shard : placed.shards) {
+    ASSERT_EQ(shard.size(), 3u);
+    EXPECT_EQ(std::set<std::string>(shard.begin(), shard.end()).size(), 3u) << "distinct nodes";
+    for (const auto& n : shard) ++load[n];
+  }
+  for (const auto& [node, replicas] : load) {
+    EXPECT_GT(replicas, 64 * 3 / 5 / 2) << node << " holds too few";
+    EXPECT_LT(replicas, 64 * 3 / 5 * 2) << node << " holds too many";
+  }
+  // n2 goes: only the replicas it held move.
+  const cluster::Placement after = cluster::Place(7, 64, 3, {"n0", "n1", "n3", "n4"});
+  for (size_t s = 0; s < 64; ++s) {
+    for (const auto& n : placed.shards[s]) {
+      if (n == "n2") continue;
+      EXPECT_NE(std::find(after.shards[s].begin(), after.shards[s].end(), n), after.shards[s].end())
+          << "shard " << s << " lost its replica on " << n;
+    }
+  }
+  EXPECT_EQ(cluster::Place(7, 64, 3, nodes), placed) << "the same inputs, the same placement";
+  auto decoded = cluster::DecodePlacement(cluster::EncodePlacement(placed));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, placed);
+  EXPECT_FALSE(cluster::DecodePlacement("{\"shards\": 3}").ok());
 }
 
 }  // namespace

@@ -109,6 +109,7 @@ TEST(Auth, EveryRouteIsCoveredByAuthentication) {
       {"GET /ready", Access::kPublic},
       {"POST /api/load", Access::kWrite},
       {"POST /api/rebuild", Access::kAdmin},
+      {"GET /api/cluster", Access::kAdmin},
       {"POST /api/{db}/unload", Access::kWrite},
       {"DELETE /api/{db}/drop", Access::kWrite},
       {"POST /api/{db}/schema/tables", Access::kWrite},

@@ -1,0 +1,63 @@
+#pragma once
+
+// Where a cluster keeps things (docs/CLUSTER.md, "State"): its etcd keys,
+// all under one MetaStore prefix per cluster, and its stream names.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace quiver::cluster {
+
+// The MetaStore prefix of the cluster named `cluster`.
+inline std::string EtcdPrefix(const std::string& cluster) {
+  return "quiver/" + cluster + "/";
+}
+
+// Keys under that prefix.
+inline constexpr char kCatalogKey[] = "catalog";          // the catalog (catalog/catalog.h)
+inline constexpr char kNodesPrefix[] = "nodes/";          // nodes/<id>: a live node (leased)
+inline constexpr char kPlacementPrefix[] = "placement/";  // placement/<table id>
+inline constexpr char kCoordinatorKey[] = "coordinator";  // the elected coordinator (leased)
+
+inline std::string NodeKey(const std::string& node) {
+  return kNodesPrefix + node;
+}
+inline std::string PlacementKey(uint64_t table_id) {
+  return kPlacementPrefix + std::to_string(table_id);
+}
+
+// The stream of one shard of a table: named by ids, which are never reused.
+inline std::string StreamName(const std::string& cluster, uint64_t table_id, uint32_t shard) {
+  return cluster + "_t" + std::to_string(table_id) + "_s" + std::to_string(shard);
+}
+
+// A node as it announces itself.
+struct NodeInfo {
+  std::string id;
+  std::string grpc;  // host:port of its shard service
+  std::string http;  // http://host:port of /health and /ready
+};
+std::string EncodeNode(const NodeInfo& node);
+Result<NodeInfo> DecodeNode(const std::string& id, const std::string& json);
+
+// Where a table's shard replicas live: for each shard, the nodes hosting a
+// replica, in preference order.
+struct Placement {
+  uint32_t replicas = 1;
+  std::vector<std::vector<std::string>> shards;
+  bool operator==(const Placement&) const = default;
+};
+std::string EncodePlacement(const Placement& placement);
+Result<Placement> DecodePlacement(const std::string& json);
+
+// Rendezvous (highest random weight) placement: each shard's `replicas`
+// nodes are the ones whose hash with (table, shard) is highest, so replicas
+// of a shard are on distinct nodes, shards spread evenly, and when a node
+// comes or goes only the replicas it held or takes move.
+Placement Place(uint64_t table_id, uint32_t shards, uint32_t replicas,
+                const std::vector<std::string>& nodes);
+
+}  // namespace quiver::cluster

@@ -1,0 +1,346 @@
+#include "cluster/node.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "cluster/etcd_meta_store.h"
+#include "cluster/layout.h"
+#include "cluster/nats_log.h"
+#include "cluster/shard_service.h"
+#include "common/log.h"
+#include "common/mutex.h"
+
+namespace quiver::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+int StreamReplicas(const NodeOptions& options) {
+  if (options.stream_replicas > 0) return options.stream_replicas;
+  const int servers =
+      1 + static_cast<int>(std::count(options.nats.begin(), options.nats.end(), ','));
+  return std::min(servers, 3);
+}
+
+// One replica this node hosts, and the thread applying its log.
+struct Replica {
+  ShardId id;
+  uint64_t table_id = 0;
+  std::shared_ptr<Shard> shard;
+  Lsn target = 0;  // the stream's last LSN when opened: ready once applied
+  std::atomic<bool> caught_up{false};
+  std::atomic<bool> stop{false};
+  std::thread applier;
+};
+
+class NodeImpl final : public Node {
+ public:
+  explicit NodeImpl(NodeOptions options) : options_(std::move(options)) {}
+
+  ~NodeImpl() override {
+    stopping_ = true;
+    if (watcher_.joinable()) watcher_.join();
+    if (keeper_.joinable()) keeper_.join();
+    if (indexer_.joinable()) indexer_.join();
+    if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + 1s);
+    http_.stop();
+    if (http_thread_.joinable()) http_thread_.join();
+    std::map<std::pair<uint64_t, uint32_t>, std::unique_ptr<Replica>> replicas;
+    {
+      MutexLock lock(&mu_);
+      replicas.swap(replicas_);
+    }
+    for (auto& [key, replica] : replicas) Close(*replica);
+    if (lease_ != 0) (void)meta_->RevokeLease(lease_);  // gone at once, not after the TTL
+  }
+
+  Status Init() {
+    fs_ = NewPosixFileSystem();
+    QV_RETURN_IF_ERROR(fs_->CreateDirs(options_.data_dir));
+    meta_ = NewEtcdMetaStore({options_.etcd, EtcdPrefix(options_.cluster), options_.deadline});
+    QV_ASSIGN_OR_RETURN(nats_, ConnectNats({options_.nats, options_.id, options_.deadline}));
+
+    service_ = NewShardService(&registry_);
+    grpc::ServerBuilder builder;
+    int grpc_port = 0;
+    builder.AddListeningPort(options_.grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
+    builder.RegisterService(service_.get());
+    builder.SetMaxReceiveMessageSize(256 << 20);
+    builder.SetMaxSendMessageSize(256 << 20);
+    grpc_ = builder.BuildAndStart();
+    if (!grpc_ || grpc_port == 0)
+      return Status::Unavailable("cannot listen for gRPC on " + options_.grpc_address);
+    grpc_address_ = options_.grpc_address.substr(0, options_.grpc_address.rfind(':')) + ":" +
+                    std::to_string(grpc_port);
+
+    http_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("alive", "text/plain");
+    });
+    http_.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
+      const bool ready = Ready();
+      res.status = ready ? 200 : 503;
+      res.set_content(ready ? "ready" : "not ready", "text/plain");
+    });
+    http_.Get("/replicas", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(ReplicasJson().dump(), "application/json");
+    });
+    const std::string host = options_.http_address.substr(0, options_.http_address.rfind(':'));
+    const int port = std::stoi(options_.http_address.substr(options_.http_address.rfind(':') + 1));
+    const int bound =
+        port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
+    if (bound <= 0)
+      return Status::Unavailable("cannot listen for HTTP on " + options_.http_address);
+    http_url_ = "http://" + host + ":" + std::to_string(bound);
+    http_thread_ = std::thread([this] { http_.listen_after_bind(); });
+
+    QV_RETURN_IF_ERROR(Announce());
+    keeper_ = std::thread([this] { KeepAnnounced(); });
+    watcher_ = std::thread([this] { Watch(); });
+    indexer_ = std::thread([this] { BuildIndexes(); });
+    log::Get("cluster").info("node {} serving shards on {}, health on {}", options_.id,
+                             grpc_address_, http_url_);
+    return Status::OK();
+  }
+
+  std::string grpc_address() const override { return grpc_address_; }
+  std::string http_url() const override { return http_url_; }
+
+  bool Ready() const override {
+    if (!announced_ || !placed_) return false;
+    MutexLock lock(&mu_);
+    for (const auto& [key, replica] : replicas_) {
+      if (!replica->caught_up) return false;
+    }
+    return true;
+  }
+
+ private:
+  Status Announce() {
+    QV_ASSIGN_OR_RETURN(lease_, meta_->GrantLease(options_.lease_ttl));
+    QV_RETURN_IF_ERROR(
+        meta_
+            ->Put(NodeKey(options_.id), EncodeNode({options_.id, grpc_address_, http_url_}), lease_)
+            .status());
+    announced_ = true;
+    return Status::OK();
+  }
+
+  // Keeps the lease alive; announces itself again if it expired (etcd was
+  // away longer than the TTL).
+  void KeepAnnounced() {
+    while (!stopping_) {
+      std::this_thread::sleep_for(options_.lease_ttl / 3);
+      if (stopping_) break;
+      Status kept = meta_->KeepAlive(lease_);
+      if (kept.code() == StatusCode::kNotFound) {
+        log::Get("cluster").warn("node {}: its lease expired; announcing it again", options_.id);
+        announced_ = false;
+        kept = Announce();
+      }
+      if (!kept.ok()) log::Get("cluster").warn("node {}: {}", options_.id, kept.ToString());
+    }
+  }
+
+  // Follows the catalog and the placements; reconciles the replicas after
+  // every change.
+  void Watch() {
+    ResumingWatch catalog(meta_.get(), kCatalogKey);
+    ResumingWatch placements(meta_.get(), kPlacementPrefix);
+    bool catalog_known = false, placements_known = false;
+    while (!stopping_) {
+      bool changed = false;
+      for (auto* watch : {&catalog, &placements}) {
+        auto events = watch->Next(100ms);
+        if (!events.ok()) {
+          log::Get("cluster").warn("node {}: {}", options_.id, events.status().ToString());
+          std::this_thread::sleep_for(200ms);
+          continue;
+        }
+        if (watch == &catalog) catalog_known = true;
+        if (watch == &placements) placements_known = true;
+        changed = changed || !events->empty();
+      }
+      if (changed && catalog_known && placements_known)
+        Reconcile(catalog.keys(), placements.keys());
+      if (catalog_known && placements_known) placed_ = true;
+    }
+  }
+
+  void Reconcile(const std::map<std::string, KeyValue>& catalog_keys,
+                 const std::map<std::string, KeyValue>& placement_keys) {
+    CatalogState catalog;
+    if (auto it = catalog_keys.find(kCatalogKey); it != catalog_keys.end()) {
+      auto decoded = DecodeCatalog(it->second.value);
+      if (!decoded.ok()) {
+        log::Get("cluster").error("node {}: the catalog: {}", options_.id,
+                                  decoded.status().ToString());
+        return;
+      }
+      catalog = std::move(*decoded);
+    }
+    // What should be here: (table id, shard) -> (database, table entry).
+    std::map<std::pair<uint64_t, uint32_t>, std::pair<const DatabaseEntry*, const TableEntry*>>
+        wanted;
+    for (const DatabaseEntry& db : catalog.databases) {
+      for (const TableEntry& table : db.tables) {
+        auto it = placement_keys.find(PlacementKey(table.id));
+        if (it == placement_keys.end()) continue;
+        auto placement = DecodePlacement(it->second.value);
+        if (!placement.ok()) continue;
+        for (uint32_t s = 0; s < placement->shards.size(); ++s) {
+          const auto& nodes = placement->shards[s];
+          if (std::find(nodes.begin(), nodes.end(), options_.id) != nodes.end())
+            wanted[{table.id, s}] = {&db, &table};
+        }
+      }
+    }
+    std::vector<std::unique_ptr<Replica>> closing;
+    {
+      MutexLock lock(&mu_);
+      for (auto it = replicas_.begin(); it != replicas_.end();) {
+        if (wanted.contains(it->first)) {
+          ++it;
+          continue;
+        }
+        closing.push_back(std::move(it->second));
+        it = replicas_.erase(it);
+      }
+    }
+    for (auto& replica : closing) {
+      log::Get("cluster").info("node {}: closing replica {}", options_.id, replica->id.ToString());
+      registry_.Remove(replica->id);
+      Close(*replica);
+    }
+    for (const auto& [key, entry] : wanted) {
+      {
+        MutexLock lock(&mu_);
+        if (replicas_.contains(key)) continue;
+      }
+      auto opened = Open(*entry.first, *entry.second, key.second);
+      if (!opened.ok()) {
+        log::Get("cluster").error("node {}: cannot open shard {} of table '{}': {}", options_.id,
+                                  key.second, entry.second->schema.name,
+                                  opened.status().ToString());
+        continue;
+      }
+      MutexLock lock(&mu_);
+      replicas_[key] = std::move(*opened);
+    }
+  }
+
+  Result<std::unique_ptr<Replica>> Open(const DatabaseEntry& db, const TableEntry& table,
+                                        uint32_t shard) {
+    QV_ASSIGN_OR_RETURN(auto log, OpenNatsLog(nats_, {StreamName(options_.cluster, table.id, shard),
+                                                      StreamReplicas(options_)}));
+    std::shared_ptr<Log> shared_log = std::move(log);
+    const std::string dir =
+        JoinPath(options_.data_dir, "t" + std::to_string(table.id) + "/s" + std::to_string(shard));
+    QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+    QV_ASSIGN_OR_RETURN(
+        auto opened, Shard::OpenReplica(fs_.get(), dir, table.schema, options_.table, shared_log));
+    auto replica = std::make_unique<Replica>();
+    replica->id = {db.name, table.schema.name, shard};
+    replica->table_id = table.id;
+    replica->shard = std::move(opened);
+    replica->target = shared_log->LastLsn();
+    registry_.Put(replica->id, replica->shard);
+    Replica* r = replica.get();
+    replica->applier = std::thread([this, r] { Apply(r); });
+    log::Get("cluster").info("node {}: opened replica {} (stream at LSN {})", options_.id,
+                             r->id.ToString(), r->target);
+    return replica;
+  }
+
+  void Apply(Replica* replica) {
+    Status last;
+    while (!replica->stop) {
+      Status status = replica->shard->CatchUp(100ms);
+      if (status.ok()) status = replica->shard->MaybeSeal();
+      if (status.ok()) status = replica->shard->Compact();
+      if (status.ok() && !replica->caught_up &&
+          replica->shard->AwaitLsn(replica->target, 0ms).ok()) {
+        replica->caught_up = true;
+      }
+      if (!status.ok()) {
+        if (status.ToString() != last.ToString())
+          log::Get("cluster").error("node {}: replica {}: {}", options_.id, replica->id.ToString(),
+                                    status.ToString());
+        std::this_thread::sleep_for(200ms);
+      }
+      last = status;
+    }
+  }
+
+  void BuildIndexes() {
+    while (!stopping_) {
+      std::vector<std::shared_ptr<Shard>> shards;
+      {
+        MutexLock lock(&mu_);
+        for (const auto& [key, replica] : replicas_) shards.push_back(replica->shard);
+      }
+      bool built = false;
+      for (const auto& shard : shards) {
+        auto one = shard->BuildNextIndex(&stopping_);
+        built = built || (one.ok() && *one);
+      }
+      if (!built) std::this_thread::sleep_for(200ms);
+    }
+  }
+
+  static void Close(Replica& replica) {
+    replica.stop = true;
+    if (replica.applier.joinable()) replica.applier.join();
+  }
+
+  nlohmann::json ReplicasJson() const {
+    nlohmann::json out = nlohmann::json::array();
+    MutexLock lock(&mu_);
+    for (const auto& [key, replica] : replicas_) {
+      const ShardStats stats = replica->shard->Stats();
+      out.push_back({{"database", replica->id.database},
+                     {"table", replica->id.table},
+                     {"shard", replica->id.shard},
+                     {"state", replica->caught_up ? "ready" : "catching-up"},
+                     {"appliedLsn", stats.applied_lsn},
+                     {"checkpointLsn", stats.checkpoint_lsn},
+                     {"sealedSegments", stats.sealed_segments},
+                     {"rows", stats.live_rows}});
+    }
+    return out;
+  }
+
+  const NodeOptions options_;
+  std::unique_ptr<FileSystem> fs_;
+  std::unique_ptr<MetaStore> meta_;
+  std::shared_ptr<NatsClient> nats_;
+  ReplicaRegistry registry_;
+  std::unique_ptr<grpc::Service> service_;
+  std::unique_ptr<grpc::Server> grpc_;
+  std::string grpc_address_;
+  httplib::Server http_;
+  std::string http_url_;
+  std::thread http_thread_;
+  LeaseId lease_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> announced_{false};
+  std::atomic<bool> placed_{false};  // the catalog and placements were read once
+  std::thread keeper_, watcher_, indexer_;
+  mutable Mutex mu_;
+  std::map<std::pair<uint64_t, uint32_t>, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
+  if (options.id.empty()) return Status::InvalidArgument("a node needs an id (--id)");
+  auto node = std::make_unique<NodeImpl>(std::move(options));
+  QV_RETURN_IF_ERROR(node->Init());
+  return std::unique_ptr<Node>(std::move(node));
+}
+
+}  // namespace quiver::cluster

@@ -1,0 +1,187 @@
+"""A local Quiver cluster for end-to-end tests: etcd and three NATS servers
+(started once per test session, on free 127.0.0.1 ports), and per test a
+fresh cluster of nodes and dispatchers (its own cluster name, so nothing is
+shared with other tests but the servers), stopped by their PIDs."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import requests
+
+from conftest import BINARY
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, timeout=60, proc=None, log=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except (requests.RequestException, OSError):
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n" + (open(log).read() if log else ""))
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not become ready:\n" + (open(log).read()[-4000:] if log else ""))
+
+
+class Services:
+    """etcd and a 3-server NATS JetStream cluster."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="quiver-services-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        self.procs = []
+        client, peer = free_port(), free_port()
+        self.etcd = f"127.0.0.1:{client}"
+        log = os.path.join(self.dir, "etcd.log")
+        self._spawn(["etcd", "--name", "e", "--data-dir", os.path.join(self.dir, "etcd"),
+                     "--listen-client-urls", f"http://127.0.0.1:{client}",
+                     "--advertise-client-urls", f"http://127.0.0.1:{client}",
+                     "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                     "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                     "--initial-cluster", f"e=http://127.0.0.1:{peer}", "--logger=zap"], log)
+        wait_for("etcd", lambda: requests.get(f"http://{self.etcd}/health", timeout=1).ok,
+                 proc=self.procs[-1], log=log)
+        ports = [(free_port(), free_port(), free_port()) for _ in range(3)]
+        urls = []
+        for i, (port, route, monitor) in enumerate(ports):
+            routes = ",".join(f'"nats-route://127.0.0.1:{r}"' for j, (_, r, _) in enumerate(ports) if j != i)
+            conf = os.path.join(self.dir, f"nats-{i}.conf")
+            with open(conf, "w") as f:
+                f.write(f'server_name: "n{i}"\nhost: "127.0.0.1"\nport: {port}\n'
+                        f'http: "127.0.0.1:{monitor}"\n'
+                        f'max_payload: 8388608\n'
+                        f'jetstream {{\n  store_dir: "{self.dir}/nats-{i}"\n}}\n'
+                        f'cluster {{\n  name: "quiver"\n  host: "127.0.0.1"\n  port: {route}\n'
+                        f'  routes: [{routes}]\n}}\n')
+            self._spawn(["nats-server", "-c", conf], os.path.join(self.dir, f"nats-{i}.log"))
+            urls.append(f"nats://127.0.0.1:{port}")
+        self.nats = ",".join(urls)
+        # Ready once JetStream's cluster has elected its meta leader.
+        for i, (_, _, monitor) in enumerate(ports):
+            def has_leader(m=monitor):
+                jsz = requests.get(f"http://127.0.0.1:{m}/jsz", timeout=1).json()
+                return bool(jsz.get("meta_cluster", {}).get("leader"))
+            wait_for(f"nats-{i}", has_leader, proc=self.procs[1 + i],
+                     log=os.path.join(self.dir, f"nats-{i}.log"))
+
+    def _spawn(self, args, log):
+        with open(log, "a") as out:
+            self.procs.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL))
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Role:
+    """One node or dispatcher process."""
+
+    def __init__(self, args, log):
+        self.args, self.log_path = args, log
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "a") as out:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        return self
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                return self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait()
+        return None
+
+
+class Cluster:
+    """Nodes and dispatchers of one cluster name; looks like QuiverProcess to
+    tests (url, clients, restart, stop): `url` is the first dispatcher, and a
+    restart kills it with SIGKILL and starts it again."""
+
+    def __init__(self, services, tmp, nodes=3, dispatchers=2, replicas=2, node_args=()):
+        self.services, self.tmp = services, tmp
+        self.name = "c" + uuid.uuid4().hex[:12]
+        self.clients = []
+        self.nodes = []
+        common = ["--cluster", self.name, "--etcd", services.etcd, "--nats", services.nats]
+        for i in range(nodes):
+            http = free_port()
+            role = Role([BINARY, "node", "--id", f"node-{i}", *common,
+                         "--data", os.path.join(tmp, f"node-{i}"),
+                         "--http", f"127.0.0.1:{http}", *node_args],
+                        os.path.join(tmp, f"node-{i}.log"))
+            role.http = f"http://127.0.0.1:{http}"
+            self.nodes.append(role.start())
+        self.dispatchers = []
+        for i in range(dispatchers):
+            port = free_port()
+            role = Role([BINARY, "dispatcher", "--id", f"dispatcher-{i}", *common,
+                         "--port", str(port), "--replicas", str(replicas)],
+                        os.path.join(tmp, f"dispatcher-{i}.log"))
+            role.url = f"http://127.0.0.1:{port}"
+            self.dispatchers.append(role.start())
+        for node in self.nodes:
+            wait_for(node.args[3], lambda n=node: requests.get(n.http + "/ready", timeout=1).ok,
+                     proc=node.proc, log=node.log_path)
+        for d in self.dispatchers:
+            self._wait_dispatcher(d)
+
+    def _wait_dispatcher(self, d):
+        def sees_every_node():
+            r = requests.get(d.url + "/api/cluster", timeout=2)
+            return r.ok and len(r.json()["result"]["nodes"]) == len(self.nodes)
+        wait_for(d.args[3], sees_every_node, proc=d.proc, log=d.log_path)
+
+    @property
+    def url(self):
+        return self.dispatchers[0].url
+
+    @property
+    def port(self):
+        return int(self.url.rsplit(":", 1)[1])
+
+    def log(self):
+        return "\n".join(open(r.log_path).read()[-3000:] for r in self.nodes + self.dispatchers)
+
+    def restart(self):
+        for client in self.clients:
+            client.session.close()
+        self.dispatchers[0].kill9()
+        self.dispatchers[0].start()
+        self._wait_dispatcher(self.dispatchers[0])
+        return self
+
+    def stop(self):
+        for role in self.dispatchers + self.nodes:
+            role.stop()
