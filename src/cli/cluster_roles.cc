@@ -46,6 +46,9 @@ void ClusterRoles::Add(CLI::App& app) {
             &node_options_.nats, &node_options_.stream_replicas, &lease_ms_);
   node_->add_option("--data", node_options_.data_dir, "Directory of the replicas' files")
       ->required();
+  node_->add_option("--object-store", node_options_.object_store,
+                    "Sealed segments and indexes: dir:PATH or s3:http://HOST:PORT/BUCKET "
+                    "(keys from QUIVER_S3_ACCESS_KEY, QUIVER_S3_SECRET_KEY)");
   node_->add_option("--grpc", grpc_address_, "host:port of the shard service (port 0: any)")
       ->capture_default_str();
   node_->add_option("--http", http_address_, "host:port of /health, /ready, /replicas")

@@ -11,6 +11,7 @@
 #include "cluster/etcd_meta_store.h"
 #include "cluster/layout.h"
 #include "cluster/nats_log.h"
+#include "cluster/s3_object_store.h"
 #include "cluster/shard_service.h"
 #include "common/log.h"
 #include "common/mutex.h"
@@ -64,6 +65,9 @@ class NodeImpl final : public Node {
     QV_RETURN_IF_ERROR(fs_->CreateDirs(options_.data_dir));
     meta_ = NewEtcdMetaStore({options_.etcd, EtcdPrefix(options_.cluster), options_.deadline});
     QV_ASSIGN_OR_RETURN(nats_, ConnectNats({options_.nats, options_.id, options_.deadline}));
+    if (!options_.object_store.empty()) {
+      QV_ASSIGN_OR_RETURN(objects_, OpenObjectStore(fs_.get(), options_.object_store));
+    }
 
     service_ = NewShardService(&registry_);
     grpc::ServerBuilder builder;
@@ -241,8 +245,16 @@ class NodeImpl final : public Node {
     const std::string dir =
         JoinPath(options_.data_dir, "t" + std::to_string(table.id) + "/s" + std::to_string(shard));
     QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+    TableOptions table_options = options_.table;
+    if (objects_) {
+      // Each replica keeps its own segments for now (under its node's name);
+      // followers loading the leader's objects come with leader election.
+      table_options.object_store = objects_.get();
+      table_options.object_prefix = "t" + std::to_string(table.id) + "/s" + std::to_string(shard) +
+                                    "/replicas/" + options_.id;
+    }
     QV_ASSIGN_OR_RETURN(
-        auto opened, Shard::OpenReplica(fs_.get(), dir, table.schema, options_.table, shared_log));
+        auto opened, Shard::OpenReplica(fs_.get(), dir, table.schema, table_options, shared_log));
     auto replica = std::make_unique<Replica>();
     replica->id = {db.name, table.schema.name, shard};
     replica->table_id = table.id;
@@ -318,6 +330,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<FileSystem> fs_;
   std::unique_ptr<MetaStore> meta_;
   std::shared_ptr<NatsClient> nats_;
+  std::unique_ptr<ObjectStore> objects_;  // null: replicas keep their files locally
   ReplicaRegistry registry_;
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> grpc_;
@@ -335,6 +348,40 @@ class NodeImpl final : public Node {
 };
 
 }  // namespace
+
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(FileSystem* fs, const std::string& spec) {
+  if (spec.starts_with("dir:")) {
+    const std::string root = spec.substr(4);
+    if (root.empty()) return Status::InvalidArgument("--object-store dir: needs a directory");
+    QV_RETURN_IF_ERROR(fs->CreateDirs(root));
+    return NewLocalObjectStore(fs, root);
+  }
+  if (spec.starts_with("s3:")) {
+    const std::string url = spec.substr(3);
+    const size_t scheme = url.find("://");
+    const size_t slash =
+        scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+    if (slash == std::string::npos || slash + 1 >= url.size()) {
+      return Status::InvalidArgument("--object-store s3:http://HOST:PORT/BUCKET, not '" + spec +
+                                     "'");
+    }
+    S3Options options;
+    options.endpoint = url.substr(0, slash);
+    options.bucket = url.substr(slash + 1);
+    const char* access = std::getenv("QUIVER_S3_ACCESS_KEY");
+    const char* secret = std::getenv("QUIVER_S3_SECRET_KEY");
+    if (access == nullptr || secret == nullptr) {
+      return Status::InvalidArgument(
+          "an S3 object store needs QUIVER_S3_ACCESS_KEY and QUIVER_S3_SECRET_KEY in the "
+          "environment");
+    }
+    options.access_key = access;
+    options.secret_key = secret;
+    return NewS3ObjectStore(std::move(options));
+  }
+  return Status::InvalidArgument("--object-store is dir:PATH or s3:http://HOST:PORT/BUCKET, not '" +
+                                 spec + "'");
+}
 
 Result<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   if (options.id.empty()) return Status::InvalidArgument("a node needs an id (--id)");

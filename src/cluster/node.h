@@ -6,15 +6,21 @@
 
 #include "common/status.h"
 #include "engine/shard.h"
+#include "io/object_store.h"
 
 namespace quiver::cluster {
 
 struct NodeOptions {
-  std::string id;                            // unique in the cluster
-  std::string cluster = "quiver";            // names the cluster's etcd prefix and streams
-  std::string etcd;                          // host:port
-  std::string nats;                          // comma-separated nats:// URLs
-  std::string data_dir;                      // the replicas' files
+  std::string id;                  // unique in the cluster
+  std::string cluster = "quiver";  // names the cluster's etcd prefix and streams
+  std::string etcd;                // host:port
+  std::string nats;                // comma-separated nats:// URLs
+  std::string data_dir;            // the replicas' files
+  // Where sealed segments and indexes go: "dir:PATH" (a directory, e.g.
+  // shared by the processes of a local cluster) or "s3:http://HOST:PORT/BUCKET"
+  // (keys from QUIVER_S3_ACCESS_KEY / QUIVER_S3_SECRET_KEY); empty: the
+  // replica's own directory only.
+  std::string object_store;
   std::string grpc_address = "127.0.0.1:0";  // the shard service
   std::string http_address = "127.0.0.1:0";  // /health, /ready, /replicas
   // The node's lease: it is taken for dead this long after its last keep-alive.
@@ -23,6 +29,9 @@ struct NodeOptions {
   int stream_replicas = 0;  // copies of each stream; 0: one per NATS server given, at most 3
   TableOptions table;       // seal and compaction thresholds of the replicas
 };
+
+// Opens the object store named as in NodeOptions::object_store.
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(FileSystem* fs, const std::string& spec);
 
 // `quiver node`: hosts replicas of shards (docs/CLUSTER.md). It announces
 // itself under a lease, watches the catalog and the placements the

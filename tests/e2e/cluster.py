@@ -139,6 +139,7 @@ class Cluster:
             http = free_port()
             role = Role([BINARY, "node", "--id", f"node-{i}", *common,
                          "--data", os.path.join(tmp, f"node-{i}"),
+                         "--object-store", "dir:" + os.path.join(tmp, "objects"),
                          "--http", f"127.0.0.1:{http}", *node_args],
                         os.path.join(tmp, f"node-{i}.log"))
             role.http = f"http://127.0.0.1:{http}"
