@@ -43,6 +43,8 @@ std::string CephConfig(const CephRgwOptions& o, const std::string& fsid) {
       << "osd_objectstore = bluestore\nbluestore_block_create = true\n"
       << "bluestore_block_size = 10737418240\nbluestore_fsck_on_mkfs = false\n"
       << "bdev_aio_poll_ms = 10\n"
+      // radosgw stops after its lifecycle thread, which sleeps 5 s between tries.
+      << "rgw_enable_lc_threads = false\n"
       << "rgw_frontends = beast endpoint=127.0.0.1:" << o.rgw_port << "\n";
   return out.str();
 }
