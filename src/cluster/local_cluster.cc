@@ -89,7 +89,7 @@ class Launcher {
       : options_(options), progress_(progress), record_(std::move(record)), fresh_(fresh) {}
 
   Status Run() {
-    const Status started = StartAll();
+    Status started = StartAll();
     if (started.ok()) return started;
     if (!started_.empty()) {
       progress_ << "quiver cluster: stopping the " << started_.size()
@@ -364,7 +364,7 @@ class Launcher {
     const auto give_up = start + options_.ready_timeout;
     while (true) {
       QV_RETURN_IF_ERROR(NoneExited());
-      const Status ready = check();
+      Status ready = check();
       if (ready.ok()) {
         progress_ << "quiver cluster: " << what << " ready (" << SecondsSince(start) << ")\n";
         return ready;
