@@ -1,6 +1,7 @@
 # Quiver: two commands do everything on a fresh Debian 12 machine.
 #   make run   - install what is missing, build, start the standalone server
 #   make test  - install what is missing, build, run every test
+# And make cluster starts a whole cluster on this machine (docs/CLUSTER.md).
 SHELL := /bin/bash
 BUILD_DIR ?= build
 DATA_DIR ?= ./data
@@ -22,7 +23,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy python3-xxhash curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14
 
-.PHONY: all deps configure build run test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
+.PHONY: all deps configure build run cluster cluster-status cluster-down test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
 
 all: build
 
@@ -54,6 +55,26 @@ build: deps configure
 
 run: build
 	$(BUILD_DIR)/bin/quiver serve --data $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+# A cluster of local processes on 127.0.0.1 (docs/CLUSTER.md, "Running a
+# cluster locally"): etcd, 3 NATS servers, a directory as object store, 3
+# nodes, 2 dispatchers; data and logs in CLUSTER_DIR; left running. More
+# flags of `quiver cluster up` in CLUSTER_FLAGS, e.g. "--object-store rgw".
+# Run again after make cluster-down, it starts the same cluster again.
+CLUSTER_DIR ?= $(CURDIR)/cluster
+CLUSTER_FLAGS ?=
+cluster: build
+	@up=$$($(BUILD_DIR)/bin/quiver cluster up --dir $(CLUSTER_DIR) $(CLUSTER_FLAGS)) && \
+	  echo "$$up" | $(PYTHON) -c 'import json, sys; c = json.load(sys.stdin); \
+	    print("Dispatcher:", c["dispatchers"][0] if c["dispatchers"] else "none started"); \
+	    print("Processes: " + ", ".join(p["name"] for p in c["processes"]))'
+	@echo "Data and logs: $(CLUSTER_DIR); make cluster-status shows it; make cluster-down stops it."
+
+cluster-status:
+	$(BUILD_DIR)/bin/quiver cluster status --dir $(CLUSTER_DIR)
+
+cluster-down:
+	$(BUILD_DIR)/bin/quiver cluster down --dir $(CLUSTER_DIR)
 
 test: build
 	$(MAKE) --no-print-directory test-unit test-fuzz test-e2e

@@ -1,5 +1,5 @@
 // quiver: the single binary. `quiver serve` runs the standalone server;
-// `quiver inspect` dumps on-disk files.
+// `quiver inspect` dumps on-disk files; `quiver cluster` runs a cluster locally.
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/cluster_roles.h"
+#include "cli/cluster_command.h"
 #include "cli/inspect.h"
 #include "cli/version.h"
 #include "common/log.h"
@@ -184,6 +185,9 @@ int main(int argc, char** argv) {
   inspect_index->add_option("path", inspect_path, "Index file (table dir/indexes/*.qvi)")
       ->required();
 
+  quiver::ClusterCommand cluster;
+  quiver::AddClusterCommand(app, cluster);
+
   // CLI11 reads config files at the top level only: `serve --config F` is
   // moved in front of `serve`.
   std::vector<std::string> args(argv, argv + argc);
@@ -258,6 +262,7 @@ int main(int argc, char** argv) {
     return Serve(engine_options, server_options);
   }
   if (auto code = cluster_roles.Run()) return *code;
+  if (auto code = quiver::RunClusterCommand(cluster)) return *code;
   if (*inspect_wal) return quiver::InspectWal(inspect_path, std::cout);
   if (*inspect_catalog) return quiver::InspectCatalog(inspect_path, std::cout);
   if (*inspect_segment) return quiver::InspectSegment(inspect_path, std::cout);

@@ -1,17 +1,17 @@
 #pragma once
 
-// A real etcd server for tests: Debian's etcd 3.4 on 127.0.0.1, on ports
-// the kernel hands out, with its data on tmpfs; started on first use,
-// stopped by its PID when the test process exits.
+// A real etcd server for tests: Debian's etcd 3.4 on 127.0.0.1 (started as
+// the local cluster launcher starts it, cluster/local_services.h), on free
+// ports, with its data on tmpfs; started on first use, stopped by its PID
+// when the test process exits.
 
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <vector>
 
-#include "child_process.h"
-#include "cluster/etcd_meta_store.h"
+#include "cluster/local_process.h"
+#include "cluster/local_services.h"
 #include "test_util.h"
 
 namespace quiver::testing {
@@ -24,11 +24,11 @@ class EtcdServer {
   }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
 
-  ~EtcdServer() { Stop(pid_); }
+  ~EtcdServer() { (void)StopProcesses({process_}, std::chrono::seconds(10)); }
 
  private:
   EtcdServer() : dir_(/*in_memory=*/true) {
-    // A port another process took between FreePort and etcd's bind makes
+    // A port another process took between the probe and etcd's bind makes
     // etcd exit at once: then again, on new ports.
     for (int attempt = 1;; ++attempt) {
       if (Start(attempt)) return;
@@ -38,33 +38,22 @@ class EtcdServer {
 
   // True once etcd answers; false if it exited at start.
   bool Start(int attempt) {
-    client_port_ = FreePort();
-    peer_port_ = FreePort();
-    const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
-    const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+    client_port_ = Port();
+    peer_port_ = Port();
     const std::string data = dir_.path() + "/data" + std::to_string(attempt);
-    const std::string log = dir_.path() + "/etcd.log";
-    std::vector<std::string> args = {"etcd",
-                                     "--name=quiver-test",
-                                     "--data-dir=" + data,
-                                     "--listen-client-urls=" + client,
-                                     "--advertise-client-urls=" + client,
-                                     "--listen-peer-urls=" + peer,
-                                     "--initial-advertise-peer-urls=" + peer,
-                                     "--initial-cluster=quiver-test=" + peer,
-                                     "--logger=zap"};
-    pid_ = SpawnLogged(std::move(args), log, "etcd-server");
-    // Ready when it answers (a revision is 1 or more); bounded, and it
-    // notices at once when the process died.
-    EtcdOptions options;
-    options.endpoint = endpoint();
-    options.prefix = "ready/";
-    options.deadline = std::chrono::milliseconds(500);
+    auto spawned =
+        SpawnProcess({.argv = EtcdArgs("etcd", "quiver-test", data, client_port_, peer_port_),
+                      .log = dir_.path() + "/etcd.log",
+                      .new_session = false});
+    if (!spawned.ok()) {
+      throw std::runtime_error(spawned.status().ToString() + " (make deps installs etcd-server)");
+    }
+    process_ = *spawned;
+    // Ready when it answers; bounded, and it notices at once when the process died.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    // A new client each time: one channel would back off between attempts.
-    while (NewEtcdMetaStore(options)->CurrentRevision() <= 0) {
-      if (Exited(pid_)) {
-        pid_ = 0;
+    while (!CheckEtcd(endpoint()).ok()) {
+      if (ReapIfExited(process_.pid)) {
+        process_ = {};
         return false;
       }
       if (std::chrono::steady_clock::now() > give_up)
@@ -74,8 +63,15 @@ class EtcdServer {
     return true;
   }
 
+  int Port() {
+    auto port = ports_.Next();
+    if (!port.ok()) throw std::runtime_error(port.status().ToString());
+    return *port;
+  }
+
   TempDir dir_;
-  pid_t pid_ = 0;
+  PortPicker ports_;
+  SpawnedProcess process_;
   int client_port_ = 0, peer_port_ = 0;
 };
 

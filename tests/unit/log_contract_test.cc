@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "cluster/local_process.h"
 #include "cluster/nats_config.h"
 #include "cluster/nats_log.h"
 #include "nats_server.h"
@@ -207,9 +208,10 @@ TEST(NatsLog, ARecordLargerThanTheServerTakesIsRefusedAndChangesNothing) {
 }
 
 TEST(NatsLog, NoServerIsUnavailableWithinTheDeadline) {
-  const int port = testing::FreePort();
+  auto port = PortPicker().Next();
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
   auto client =
-      ConnectNats({.servers = "nats://127.0.0.1:" + std::to_string(port), .deadline = 500ms});
+      ConnectNats({.servers = "nats://127.0.0.1:" + std::to_string(*port), .deadline = 500ms});
   EXPECT_EQ(client.status().code(), StatusCode::kUnavailable);
 }
 

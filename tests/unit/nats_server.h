@@ -1,9 +1,10 @@
 #pragma once
 
 // A real nats-server with JetStream for tests: Debian's nats-server on
-// 127.0.0.1, on ports the kernel hands out, its store on tmpfs, configured
-// by the same generator the cluster uses; started on first use, stopped by
-// its PID when the test process exits.
+// 127.0.0.1, on a free port, its store on tmpfs, configured by the same
+// generator the cluster uses and checked as the local cluster launcher
+// checks it (cluster/local_services.h); started on first use, stopped by its
+// PID when the test process exits.
 
 #include <chrono>
 #include <fstream>
@@ -11,9 +12,9 @@
 #include <string>
 #include <thread>
 
-#include "child_process.h"
+#include "cluster/local_process.h"
+#include "cluster/local_services.h"
 #include "cluster/nats_config.h"
-#include "cluster/nats_log.h"
 #include "test_util.h"
 
 namespace quiver::testing {
@@ -26,7 +27,7 @@ class NatsServer {
   }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
 
-  ~NatsServer() { Stop(pid_); }
+  ~NatsServer() { (void)StopProcesses({process_}, std::chrono::seconds(10)); }
 
  private:
   NatsServer() : dir_(/*in_memory=*/true) {
@@ -38,34 +39,39 @@ class NatsServer {
 
   // True once the server takes JetStream requests; false if it exited at start.
   bool Start(int attempt) {
-    port_ = FreePort();
+    auto port = ports_.Next();
+    if (!port.ok()) throw std::runtime_error(port.status().ToString());
+    port_ = *port;
     NatsServerConfig config;
     config.name = "quiver-test";
     config.port = port_;
     config.store_dir = dir_.path() + "/store" + std::to_string(attempt);
     const std::string path = dir_.path() + "/nats.conf";
     std::ofstream(path) << RenderNatsConfig(config);
-    pid_ = SpawnLogged({"nats-server", "-c", path}, dir_.path() + "/nats.log", "nats-server");
+    auto spawned = SpawnProcess({.argv = {"nats-server", "-c", path},
+                                 .log = dir_.path() + "/nats.log",
+                                 .new_session = false});
+    if (!spawned.ok()) {
+      throw std::runtime_error(spawned.status().ToString() + " (make deps installs nats-server)");
+    }
+    process_ = *spawned;
     // Ready when a stream can be made (JetStream is up, not only the port).
-    NatsOptions options;
-    options.servers = url();
-    options.deadline = std::chrono::milliseconds(500);
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (true) {
-      auto client = ConnectNats(options);
-      if (client.ok() && OpenNatsLog(*client, {.stream = "ready"}).ok()) return true;
-      if (Exited(pid_)) {
-        pid_ = 0;
+    while (!CheckJetStream(url(), 1).ok()) {
+      if (ReapIfExited(process_.pid)) {
+        process_ = {};
         return false;
       }
       if (std::chrono::steady_clock::now() > give_up)
         throw std::runtime_error("nats-server never answered");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    return true;
   }
 
   TempDir dir_;
-  pid_t pid_ = 0;
+  PortPicker ports_;
+  SpawnedProcess process_;
   int port_ = 0;
 };
 
