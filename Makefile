@@ -23,7 +23,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy python3-xxhash curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14
 
-.PHONY: all deps configure build run cluster cluster-status cluster-down test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
+.PHONY: all deps configure build run cluster cluster-status cluster-down test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench-cluster bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
 
 all: build
 
@@ -159,6 +159,11 @@ bench-kernels: build
 DATA ?= ../shared/data/ocvsift-128
 bench-ann: build
 	$(BUILD_DIR)/bin/quiver_ann_bench $(DATA)
+
+# A local cluster (quiver cluster up) against standalone in the same run:
+# durable ingest through a dispatcher, search QPS/p99 over 2 shards, STRONG vs EVENTUAL.
+bench-cluster: build
+	$(PYTHON) bench/cluster_bench.py --bin $(BUILD_DIR)/bin/quiver
 
 # The same data through the REST API as a new user would: insert, rebuild,
 # query with the C++ load client (2 keep-alive threads), kill -9, restart.

@@ -180,6 +180,14 @@ class Dispatcher final : public ClusterService {
   }
 
   Result<std::vector<std::string>> ListTables(const std::string& db) const override {
+    {
+      MutexLock lock(&mu_);
+      const DatabaseEntry* entry = catalog_.FindDatabase(db);
+      if (entry == nullptr || !entry->loaded) {
+        lock.Unlock();
+        (void)ReadAgain();  // another dispatcher's new database?
+      }
+    }
     MutexLock lock(&mu_);
     const DatabaseEntry* entry = catalog_.FindDatabase(db);
     if (entry == nullptr || !entry->loaded) return DatabaseNotFound(db);
@@ -369,7 +377,7 @@ class Dispatcher final : public ClusterService {
     return Status::Unavailable("the catalog changed under every attempt to change it; try again");
   }
 
-  void Install(CatalogState state, Revision revision) {
+  void Install(CatalogState state, Revision revision) const {
     MutexLock lock(&mu_);
     if (revision <= catalog_revision_) return;
     catalog_ = std::move(state);
@@ -387,7 +395,43 @@ class Dispatcher final : public ClusterService {
     }
   }
 
+  // The table; on a miss the catalog and placement are read from etcd once
+  // more, so a table another dispatcher just created is found at once.
   Result<std::shared_ptr<Table>> FindTable(const std::string& db, const std::string& name) const {
+    auto found = FindCachedTable(db, name);
+    if (found.ok() || (found.status().code() != StatusCode::kNotFound &&
+                       found.status().code() != StatusCode::kUnavailable)) {
+      return found;
+    }
+    if (!ReadAgain().ok()) return found;
+    return FindCachedTable(db, name);
+  }
+
+  // Reads the catalog and every placement from etcd now (the watch brings
+  // the same a moment later).
+  Status ReadAgain() const {
+    QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(kCatalogKey));
+    if (stored) {
+      QV_ASSIGN_OR_RETURN(CatalogState state, DecodeCatalog(stored->value));
+      Install(std::move(state), stored->mod_revision);
+    }
+    QV_ASSIGN_OR_RETURN(KeyListing placements, meta_->List(kPlacementPrefix));
+    MutexLock lock(&mu_);
+    for (const KeyValue& kv : placements.kvs) {
+      uint64_t id = 0;
+      try {
+        id = std::stoull(kv.key.substr(std::string(kPlacementPrefix).size()));
+      } catch (const std::exception&) {
+        continue;
+      }
+      auto placement = DecodePlacement(kv.value);
+      if (placement.ok() && !placements_.contains(id)) placements_[id] = std::move(*placement);
+    }
+    return Status::OK();
+  }
+
+  Result<std::shared_ptr<Table>> FindCachedTable(const std::string& db,
+                                                 const std::string& name) const {
     MutexLock lock(&mu_);
     const DatabaseEntry* entry = catalog_.FindDatabase(db);
     if (entry == nullptr || !entry->loaded) return DatabaseNotFound(db);
@@ -427,9 +471,9 @@ class Dispatcher final : public ClusterService {
           channels.push_back(channel->second);
         }
       }
-      clients.push_back(std::make_shared<RemoteShard>(
-          table->schema, ShardId{db, name, s}, log->second, channels,
-          RemoteShardOptions{options_.read_deadline, Consistency::kStrong}));
+      clients.push_back(std::make_shared<RemoteShard>(table->schema, ShardId{db, name, s},
+                                                      log->second, channels,
+                                                      RemoteShardOptions{options_.read_deadline}));
     }
     QV_ASSIGN_OR_RETURN(auto remote,
                         Table::Remote(table->schema, table->slots, std::move(clients)));
@@ -590,10 +634,11 @@ class Dispatcher final : public ClusterService {
   LeaseId lease_ = 0;         // by the watcher thread only
 
   mutable Mutex mu_;
-  CatalogState catalog_ GUARDED_BY(mu_);
-  Revision catalog_revision_ GUARDED_BY(mu_) = 0;
+  // Mutable: a read that misses refreshes them (ReadAgain).
+  mutable CatalogState catalog_ GUARDED_BY(mu_);
+  mutable Revision catalog_revision_ GUARDED_BY(mu_) = 0;
   std::map<std::string, NodeInfo> nodes_ GUARDED_BY(mu_);
-  std::map<uint64_t, Placement> placements_ GUARDED_BY(mu_);
+  mutable std::map<uint64_t, Placement> placements_ GUARDED_BY(mu_);
   // Built on first use, dropped whenever the catalog, nodes or placements change.
   mutable std::map<uint64_t, std::shared_ptr<Table>> tables_ GUARDED_BY(mu_);
   mutable std::map<std::string, std::shared_ptr<Log>> logs_ GUARDED_BY(mu_);

@@ -76,9 +76,18 @@ Status RemoteShard::OnSomeReplica(const char* what, Rpc rpc) const {
   return last;
 }
 
-Result<Lsn> RemoteShard::ReadLsn() const {
-  if (options_.consistency == Consistency::kEventual) return Lsn{0};
-  // STRONG: the log's last record when the read began.
+Result<Lsn> RemoteShard::ReadLsn(const ReadOptions& read) const {
+  switch (read.level) {
+    case ReadOptions::Level::kEventual:
+      return Lsn{0};
+    case ReadOptions::Level::kSession: {
+      auto it = read.session.find(id_.shard);
+      return it == read.session.end() ? Lsn{0} : Lsn{it->second};
+    }
+    case ReadOptions::Level::kStrong:
+      break;
+  }
+  // The log's last record when the read began.
   return log_->LastLsn();
 }
 
@@ -136,7 +145,7 @@ Result<ResultSet> RemoteShard::Search(const SearchRequest& request) const {
   call.mutable_shard()->set_database(id_.database);
   call.mutable_shard()->set_table(id_.table);
   call.mutable_shard()->set_shard(id_.shard);
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn());
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
   call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
   proto::ResultReply reply;
@@ -151,7 +160,7 @@ Result<ResultSet> RemoteShard::HybridSearch(const HybridRequest& request) const 
   call.mutable_shard()->set_database(id_.database);
   call.mutable_shard()->set_table(id_.table);
   call.mutable_shard()->set_shard(id_.shard);
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn());
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
   call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
   proto::ResultReply reply;
@@ -166,7 +175,7 @@ Result<ResultSet> RemoteShard::Get(const GetRequest& request) const {
   call.mutable_shard()->set_database(id_.database);
   call.mutable_shard()->set_table(id_.table);
   call.mutable_shard()->set_shard(id_.shard);
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn());
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
   call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
   proto::ResultReply reply;

@@ -14,15 +14,8 @@
 
 namespace quiver::cluster {
 
-// How fresh a read must be (docs/CLUSTER.md, "Consistency").
-enum class Consistency {
-  kStrong,    // everything acknowledged before the read began
-  kEventual,  // whatever the replica has applied
-};
-
 struct RemoteShardOptions {
   std::chrono::milliseconds deadline{10000};  // of every call, waits included
-  Consistency consistency = Consistency::kStrong;
 };
 
 // A shard as a dispatcher's table sees it (engine/shard_client.h): writes
@@ -30,7 +23,9 @@ struct RemoteShardOptions {
 // skipped, deleted) a replica reports once it applied them; reads go to one
 // of the shard's replicas (the next one when a replica does not answer or
 // does not host the shard), which answers once it has applied the LSN the
-// read's consistency asks for. Thread-safe.
+// read's consistency asks for (ReadOptions: STRONG, the stream's last LSN
+// when the read began; SESSION, the LSN the client's write got on this
+// shard; EVENTUAL, none). Thread-safe.
 class RemoteShard final : public ShardClient {
  public:
   RemoteShard(TableSchema schema, ShardId id, std::shared_ptr<Log> log,
@@ -57,7 +52,7 @@ class RemoteShard final : public ShardClient {
   // Appends `payload`, then asks a replica what applying it did.
   Result<Shard::Applied> Write(RecordType type, const std::string& payload, Lsn* lsn);
   // The LSN a read must wait for.
-  Result<Lsn> ReadLsn() const;
+  Result<Lsn> ReadLsn(const ReadOptions& read) const;
   // Calls `rpc(stub, context)` on the replicas in turn, from the next one,
   // until one answers (or refuses: an error of the request itself).
   template <class Rpc>

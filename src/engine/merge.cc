@@ -207,6 +207,7 @@ SearchRequest HybridQuerySearch(const HybridRequest& request, size_t q, size_t c
   search.filter = request.filter;
   search.response = {key_field};
   search.with_distance = true;
+  search.read = request.read;
   return search;
 }
 

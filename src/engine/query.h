@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +11,18 @@
 #include "schema/types.h"
 
 namespace quiver {
+
+// How fresh a read must be (docs/CLUSTER.md, "Consistency"). A standalone
+// server applies every write before acknowledging it: every read is STRONG.
+struct ReadOptions {
+  enum class Level {
+    kStrong,    // everything acknowledged before the read began
+    kSession,   // at least the writes whose LSNs `session` names
+    kEventual,  // whatever the replica has applied
+  };
+  Level level = Level::kStrong;
+  std::map<uint32_t, uint64_t> session;  // shard -> LSN (a write reply's "lsn")
+};
 
 // The largest top-k / page a single request may ask for.
 inline constexpr size_t kMaxResultRows = 100000;
@@ -24,6 +38,7 @@ struct SearchRequest {
   std::optional<SparseVector> sparse_vector;  // sparse fields, instead of vector
   uint32_t ef = 0;                            // HNSW candidate list; 0: the field's default
   uint32_t nprobe = 0;                        // IVF lists to search; 0: the field's default
+  ReadOptions read;
 };
 
 // One request, several vector queries fused into one ranking (hybrid search).
@@ -44,6 +59,7 @@ struct HybridRequest {
   std::string filter;  // applied to every query
   std::vector<std::string> response;
   bool with_score = false;
+  ReadOptions read;
 };
 
 struct GetRequest {
@@ -57,6 +73,7 @@ struct GetRequest {
   // merged), not their results, and each row's key and stamp.
   bool partial_facets = false;
   bool for_merge = false;
+  ReadOptions read;
 };
 
 // Rows as plain values, ready to be encoded by any front end.

@@ -151,6 +151,32 @@ Result<InsertCounts> Table::Insert(const RecordBatch& batch, bool upsert) {
   return total;
 }
 
+Result<std::vector<ResultSet>> Table::OnEveryShard(
+    const std::function<Result<ResultSet>(const ShardClient&)>& read) const {
+  // The shards answer at once (a remote one is a network round trip away);
+  // the last runs in this thread.
+  std::vector<std::future<Result<ResultSet>>> answers;
+  answers.reserve(clients_.size());
+  for (size_t s = 0; s < clients_.size(); ++s) {
+    const auto policy = s + 1 == clients_.size() ? std::launch::deferred : std::launch::async;
+    answers.push_back(std::async(policy, [&read, this, s] { return read(*clients_[s]); }));
+  }
+  std::vector<ResultSet> parts;
+  parts.reserve(answers.size());
+  Status failed;
+  for (auto it = answers.rbegin(); it != answers.rend(); ++it) {
+    Result<ResultSet> part = it->get();
+    if (!part.ok()) {
+      if (failed.ok()) failed = part.status();
+      continue;
+    }
+    parts.push_back(std::move(*part));
+  }
+  if (!failed.ok()) return failed;
+  std::reverse(parts.begin(), parts.end());
+  return parts;
+}
+
 Result<DeleteCounts> Table::Delete(std::span<const PrimaryKey> keys) {
   if (clients_.size() == 1) {
     QV_ASSIGN_OR_RETURN(DeleteCounts counts, clients_[0]->Delete(keys));
@@ -193,10 +219,8 @@ Result<ResultSet> Table::Search(const SearchRequest& request) const {
   part.facets.clear();
   if (!request.facets.empty()) part.response.clear();  // facets may use any field
   std::vector<ResultSet> parts;
-  for (const auto& shard : clients_) {
-    QV_ASSIGN_OR_RETURN(ResultSet result, shard->Search(part));
-    parts.push_back(std::move(result));
-  }
+  QV_ASSIGN_OR_RETURN(
+      parts, OnEveryShard([&part](const ShardClient& shard) { return shard.Search(part); }));
   ResultSet merged = MergeSearch(std::move(parts), request.limit);
   if (!request.facets.empty()) {
     QV_ASSIGN_OR_RETURN(
@@ -233,6 +257,7 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
       scores.emplace(fused[next].first, fused[next].second);
     }
     GetRequest get;
+    get.read = request.read;
     get.keys = keys;
     get.response = request.response;
     QV_ASSIGN_OR_RETURN(ResultSet found, GetByKeys(get));
@@ -247,6 +272,7 @@ Result<ResultSet> Table::HybridSearch(const HybridRequest& request) const {
 
 Result<ResultSet> Table::GetByKeys(const GetRequest& request) const {
   GetRequest part;
+  part.read = request.read;
   part.for_merge = true;
   part.filter = request.filter;
   part.response = request.facets.empty() ? request.response : std::vector<std::string>{};
@@ -295,15 +321,15 @@ Result<ResultSet> Table::Get(const GetRequest& request) const {
   part.response = {schema().fields[*schema().PrimaryKeyIndex()].name};
   std::vector<ResultSet> parts;
   std::vector<std::vector<Facet>> facets;
-  for (const auto& shard : clients_) {
-    QV_ASSIGN_OR_RETURN(ResultSet result, shard->Get(part));
-    facets.push_back(std::move(result.partial_facets));
-    parts.push_back(std::move(result));
-  }
+  QV_ASSIGN_OR_RETURN(parts,
+                      OnEveryShard([&part](const ShardClient& shard) { return shard.Get(part); }));
+  facets.reserve(parts.size());
+  for (ResultSet& result : parts) facets.push_back(std::move(result.partial_facets));
   // The response's fields are checked (the shards saw only the key).
   QV_ASSIGN_OR_RETURN(auto fields, ResolveResponse(schema(), request.response));
   const ResultSet page = MergeGet(std::move(parts), request.skip, request.limit);
   GetRequest fetch;
+  fetch.read = request.read;
   fetch.keys = page.keys;
   fetch.response = request.response;
   QV_ASSIGN_OR_RETURN(ResultSet merged, GetByKeys(fetch));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -77,6 +78,9 @@ class Table final : public Collection {
   // Each key's shard: keys grouped by shard, in their given order.
   std::vector<std::vector<PrimaryKey>> KeysByShard(std::span<const PrimaryKey> keys) const;
   Result<ResultSet> GetByKeys(const GetRequest& request) const;
+  // `read` of every shard, at once; the parts in shard order, or the first error.
+  Result<std::vector<ResultSet>> OnEveryShard(
+      const std::function<Result<ResultSet>(const ShardClient&)>& read) const;
   // Runs `step` on every shard; the first error, after all ran.
   template <class Step>
   Status EachShard(Step step);

@@ -1,6 +1,7 @@
 #include "server/json_request.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 
@@ -312,10 +313,50 @@ Result<std::vector<PrimaryKey>> DecodeKeys(element keys) {
   return out;
 }
 
+// "consistency": "STRONG" (default) | "SESSION" | "EVENTUAL", and for
+// SESSION "session": the "lsn" object of the client's last write reply.
+Result<ReadOptions> DecodeReadOptions(const JsonBody& body) {
+  ReadOptions read;
+  QV_ASSIGN_OR_RETURN(auto level, body.OptionalString("consistency"));
+  const std::string name = level.value_or("STRONG");
+  if (name == "STRONG") {
+    read.level = ReadOptions::Level::kStrong;
+  } else if (name == "SESSION") {
+    read.level = ReadOptions::Level::kSession;
+  } else if (name == "EVENTUAL") {
+    read.level = ReadOptions::Level::kEventual;
+  } else if (name == "BOUNDED") {
+    return Invalid("consistency BOUNDED is not supported yet: use STRONG, SESSION or EVENTUAL");
+  } else {
+    return Invalid("consistency must be STRONG, SESSION or EVENTUAL, not \"" + name + "\"");
+  }
+  auto session = body.Get("session");
+  if (session && read.level != ReadOptions::Level::kSession) {
+    return Invalid("session is for \"consistency\": \"SESSION\"");
+  }
+  if (read.level == ReadOptions::Level::kSession) {
+    simdjson::dom::object obj;
+    if (!session || session->get_object().get(obj) != simdjson::SUCCESS) {
+      return Invalid("consistency SESSION needs session: the \"lsn\" object of a write's reply");
+    }
+    for (auto [key, value] : obj) {
+      uint32_t shard = 0;
+      auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), shard);
+      if (ec != std::errc() || end != key.data() + key.size() || shard >= 256) {
+        return Invalid("session keys are shard numbers, not \"" + std::string(key) + "\"");
+      }
+      QV_ASSIGN_OR_RETURN(int64_t lsn, JsonInteger(value, "session[\"" + std::string(key) + "\"]"));
+      if (lsn < 0) return Invalid("session LSNs must not be negative");
+      read.session[shard] = static_cast<uint64_t>(lsn);
+    }
+  }
+  return read;
+}
+
 Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
   static constexpr std::string_view kKeys[] = {
-      "table",  "queryField", "queryIndex",   "queryVector", "query", "limit",
-      "filter", "response",   "withDistance", "facets",      "ef",    "nprobe"};
+      "table",    "queryField",   "queryIndex", "queryVector", "query",  "limit",       "filter",
+      "response", "withDistance", "facets",     "ef",          "nprobe", "consistency", "session"};
   QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   if (body.Has("query")) {
     return Invalid(
@@ -351,13 +392,14 @@ Result<SearchRequest> DecodeSearchRequest(const JsonBody& body) {
     }
     *target = static_cast<uint32_t>(*value);
   }
+  QV_ASSIGN_OR_RETURN(request.read, DecodeReadOptions(body));
   return request;
 }
 
 Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
   static constexpr std::string_view kKeys[] = {
-      "table",  "queries",  "fusion",    "candidates",   "limit",
-      "filter", "response", "withScore", "withDistance", "queryVector"};
+      "table",    "queries",   "fusion",       "candidates",  "limit",       "filter",
+      "response", "withScore", "withDistance", "queryVector", "consistency", "session"};
   QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   HybridRequest request;
   if (body.Has("queryVector")) return Invalid("give queryVector or queries, not both");
@@ -432,12 +474,14 @@ Result<HybridRequest> DecodeHybridRequest(const JsonBody& body) {
   QV_ASSIGN_OR_RETURN(auto with_score, body.OptionalBool("withScore"));
   QV_ASSIGN_OR_RETURN(auto with_distance, body.OptionalBool("withDistance"));
   request.with_score = with_score.value_or(false) || with_distance.value_or(false);
+  QV_ASSIGN_OR_RETURN(request.read, DecodeReadOptions(body));
   return request;
 }
 
 Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
-  static constexpr std::string_view kKeys[] = {"table", "primaryKeys", "filter", "skip",
-                                               "limit", "response",    "facets"};
+  static constexpr std::string_view kKeys[] = {"table",  "primaryKeys", "filter",
+                                               "skip",   "limit",       "response",
+                                               "facets", "consistency", "session"};
   QV_RETURN_IF_ERROR(body.CheckKeys(kKeys));
   GetRequest request;
   if (auto keys = body.Get("primaryKeys")) {
@@ -458,6 +502,7 @@ Result<GetRequest> DecodeGetRequest(const JsonBody& body) {
   QV_ASSIGN_OR_RETURN(auto response, body.OptionalStringList("response"));
   request.response = response.value_or(std::vector<std::string>{});
   QV_ASSIGN_OR_RETURN(request.facets, DecodeFacets(body));
+  QV_ASSIGN_OR_RETURN(request.read, DecodeReadOptions(body));
   return request;
 }
 

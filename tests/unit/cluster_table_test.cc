@@ -100,7 +100,7 @@ class TestNode {
 // The dispatcher's table over the nodes' replicas.
 std::unique_ptr<Table> RemoteTable(const std::string& streams, uint32_t shards,
                                    const std::vector<const TestNode*>& nodes,
-                                   cluster::Consistency consistency) {
+                                   std::chrono::milliseconds deadline = 10s) {
   std::vector<std::shared_ptr<ShardClient>> clients;
   for (uint32_t s = 0; s < shards; ++s) {
     auto log = OpenNatsLog(Nats(), {.stream = streams + "_" + std::to_string(s)});
@@ -111,7 +111,7 @@ std::unique_ptr<Table> RemoteTable(const std::string& streams, uint32_t shards,
       channels.push_back(grpc::CreateChannel(node->address(), grpc::InsecureChannelCredentials()));
     clients.push_back(std::make_shared<cluster::RemoteShard>(
         Schema(), ShardId{"db", "t", s}, std::move(*log), std::move(channels),
-        cluster::RemoteShardOptions{.consistency = consistency}));
+        cluster::RemoteShardOptions{deadline}));
   }
   auto table = Table::Remote(Schema(), SlotMap::Even(shards), std::move(clients));
   EXPECT_TRUE(table.ok());
@@ -134,7 +134,7 @@ TEST(ClusterTable, TwoShardsOnTwoNodesAnswerExactlyAsStandalone) {
   auto standalone =
       std::move(Table::Open(fs.get(), standalone_dir.path(), Schema(), SmallSegments()).value());
   TestNode a(fs.get(), streams, kShards), b(fs.get(), streams, kShards);
-  auto remote = RemoteTable(streams, kShards, {&a, &b}, cluster::Consistency::kStrong);
+  auto remote = RemoteTable(streams, kShards, {&a, &b});
 
   std::mt19937 rng(11), reads(3);
   for (int round = 0; round < 30; ++round) {
@@ -190,12 +190,41 @@ TEST(ClusterTable, TwoShardsOnTwoNodesAnswerExactlyAsStandalone) {
   ExpectSameAnswers(*standalone, *remote, &reads, "after a write with one node down");
 }
 
+TEST(ClusterTable, ReadsWaitForTheLsnTheirConsistencyAsksFor) {
+  TempDir names;
+  auto fs = NewPosixFileSystem();
+  const std::string streams = StreamsFor(names);
+  TestNode node(fs.get(), streams, 1);
+  auto remote = RemoteTable(streams, 1, {&node}, 300ms);
+  auto written = remote->Insert(Rows(Schema(), {1, 2, 3}, 0), false);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  GetRequest get;
+  get.read.level = ReadOptions::Level::kSession;
+  get.read.session = {{0, written->shard_lsns[0].second}};
+  auto mine = remote->Get(get);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_EQ(mine->rows.size(), 3u) << "a session read sees the session's write";
+  // A session token beyond anything written: the read waits, then says so.
+  get.read.session = {{0, written->shard_lsns[0].second + 1000}};
+  const auto started = std::chrono::steady_clock::now();
+  auto future = remote->Get(get);
+  EXPECT_EQ(future.status().code(), StatusCode::kUnavailable) << future.status().ToString();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms) << "it waited for the LSN";
+  // EVENTUAL never waits; STRONG waits for what the stream holds.
+  get.read = {ReadOptions::Level::kEventual, {}};
+  EXPECT_TRUE(remote->Get(get).ok());
+  get.read = {};
+  auto strong = remote->Get(get);
+  ASSERT_TRUE(strong.ok());
+  EXPECT_EQ(strong->rows.size(), 3u);
+}
+
 TEST(ClusterTable, ErrorsKeepTheirCodeAcrossTheWire) {
   TempDir names;
   auto fs = NewPosixFileSystem();
   const std::string streams = StreamsFor(names);
   TestNode node(fs.get(), streams, 1);
-  auto remote = RemoteTable(streams, 1, {&node}, cluster::Consistency::kEventual);
+  auto remote = RemoteTable(streams, 1, {&node});
   GetRequest bad;
   bad.filter = "nope = 1";
   auto got = remote->Get(bad);
