@@ -28,10 +28,12 @@ void AddCommon(CLI::App* role, std::string* id, std::string* cluster, std::strin
       ->capture_default_str();
   role->add_option("--etcd", *etcd, "etcd endpoint host:port")->required();
   role->add_option("--nats", *nats, "NATS servers: nats://host:port[,nats://...]")->required();
-  role->add_option("--stream-replicas", *stream_replicas,
-                   "Copies of each shard's stream (0: one per NATS server, at most 3)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 5));
+  if (stream_replicas != nullptr) {  // streams are made by a table's creator
+    role->add_option("--stream-replicas", *stream_replicas,
+                     "Copies of each shard's stream (0: one per NATS server, at most 3)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 5));
+  }
   role->add_option("--lease-ms", *lease_ms,
                    "Lease TTL: taken for dead this long after the last keep-alive")
       ->capture_default_str()
@@ -43,7 +45,7 @@ void AddCommon(CLI::App* role, std::string* id, std::string* cluster, std::strin
 void ClusterRoles::Add(CLI::App& app) {
   node_ = app.add_subcommand("node", "Run a cluster node: hosts shard replicas");
   AddCommon(node_, &node_options_.id, &node_options_.cluster, &node_options_.etcd,
-            &node_options_.nats, &node_options_.stream_replicas, &lease_ms_);
+            &node_options_.nats, nullptr, &lease_ms_);
   node_->add_option("--data", node_options_.data_dir, "Directory of the replicas' files")
       ->required();
   node_->add_option("--object-store", node_options_.object_store,

@@ -126,15 +126,21 @@ class Dispatcher final : public ClusterService {
       return Status::InvalidArgument("shards must be between 1 and " + std::to_string(kMaxShards) +
                                      ", not " + std::to_string(shards));
     }
-    if (replicas == 0) replicas = options_.replicas;
     const std::vector<std::string> nodes = LiveNodes();
+    // The default fits the cluster; an explicit count must.
+    if (replicas == 0)
+      replicas = std::min<int64_t>(options_.replicas, std::max<size_t>(nodes.size(), 1));
     if (replicas < 1 || replicas > static_cast<int64_t>(std::max<size_t>(nodes.size(), 1))) {
       return Status::InvalidArgument("replicas must be between 1 and the cluster's " +
                                      std::to_string(nodes.size()) + " live nodes, not " +
                                      std::to_string(replicas));
     }
     if (nodes.empty()) return Status::Unavailable("the cluster has no live node to place it on");
-    QV_RETURN_IF_ERROR(CheckNewTable(CatalogSnapshot(), db, schema.name));
+    if (!CheckNewTable(CatalogSnapshot(), db, schema.name).ok()) {
+      // Maybe only this dispatcher's copy is behind (a drop elsewhere).
+      QV_RETURN_IF_ERROR(ReadAgain());
+      QV_RETURN_IF_ERROR(CheckNewTable(CatalogSnapshot(), db, schema.name));
+    }
     // An id of its own first (ids are never reused), so its streams and
     // placement exist before the catalog names the table.
     uint64_t id = 0;
@@ -302,8 +308,7 @@ class Dispatcher final : public ClusterService {
           for (uint32_t owner : table.slots.owner) slots += owner == s ? 1 : 0;
           nlohmann::json shard = {
               {"shard", s}, {"slots", slots}, {"replicas", std::move(replicas)}};
-          auto log =
-              OpenNatsLog(nats_, {StreamName(options_.cluster, table.id, s), StreamReplicas()});
+          auto log = OpenNatsLog(nats_, Existing(StreamName(options_.cluster, table.id, s)));
           if (log.ok()) shard["lastLsn"] = (*log)->LastLsn();
           shards.push_back(std::move(shard));
         }
@@ -322,6 +327,13 @@ class Dispatcher final : public ClusterService {
     const int servers =
         1 + static_cast<int>(std::count(options_.nats.begin(), options_.nats.end(), ','));
     return std::min(servers, 3);
+  }
+
+  // A stream its table's creator made (a dropped table's is not made again).
+  static NatsLogOptions Existing(const std::string& stream) {
+    NatsLogOptions options{stream};
+    options.create = false;
+    return options;
   }
 
   static Status CheckNewTable(const CatalogState& state, const std::string& db,
@@ -449,7 +461,7 @@ class Dispatcher final : public ClusterService {
       const std::string stream = StreamName(options_.cluster, table->id, s);
       auto log = logs_.find(stream);
       if (log == logs_.end()) {
-        QV_ASSIGN_OR_RETURN(auto opened, OpenNatsLog(nats_, {stream, StreamReplicas()}));
+        QV_ASSIGN_OR_RETURN(auto opened, OpenNatsLog(nats_, Existing(stream)));
         log = logs_.emplace(stream, std::shared_ptr<Log>(std::move(opened))).first;
       }
       std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -471,9 +483,9 @@ class Dispatcher final : public ClusterService {
           channels.push_back(channel->second);
         }
       }
-      clients.push_back(std::make_shared<RemoteShard>(table->schema, ShardId{db, name, s},
-                                                      log->second, channels,
-                                                      RemoteShardOptions{options_.read_deadline}));
+      clients.push_back(
+          std::make_shared<RemoteShard>(table->schema, ShardId{db, name, s, table->id}, log->second,
+                                        channels, RemoteShardOptions{options_.read_deadline}));
     }
     QV_ASSIGN_OR_RETURN(auto remote,
                         Table::Remote(table->schema, table->slots, std::move(clients)));
@@ -510,7 +522,7 @@ class Dispatcher final : public ClusterService {
         Campaign();
         next_keep_alive = std::chrono::steady_clock::now() + options_.lease_ttl / 3;
       }
-      if (coordinator_ && ready_ && (changed || !placed_once_)) {
+      if (coordinator_ && ready_ && (changed || !placed_once_ || placement_failed_)) {
         PlaceReplicas();
         placed_once_ = true;
       }
@@ -598,29 +610,44 @@ class Dispatcher final : public ClusterService {
     std::vector<std::string> live;
     live.reserve(nodes.size());
     for (const auto& [id, node] : nodes) live.push_back(id);
+    bool all_placed = true;
     for (const auto& db : catalog.databases) {
       for (const auto& table : db.tables) {
+        // Its creator writes a table's placement before the catalog names
+        // it; one not seen yet is on its way (never overwritten from here).
         auto it = placements.find(table.id);
-        const uint32_t replicas = it == placements.end() ? options_.replicas : it->second.replicas;
-        const Placement wanted =
-            Place(table.id, table.slots.shards(), std::min<uint32_t>(replicas, live.size()), live);
-        Placement next = wanted;
-        next.replicas = replicas;
-        if (it != placements.end() && it->second == next) continue;
-        bool all_alive = it != placements.end();
-        if (all_alive) {
-          for (const auto& shard : it->second.shards) {
-            for (const auto& node : shard) all_alive = all_alive && nodes.contains(node);
-            all_alive = all_alive && shard.size() >= std::min<size_t>(replicas, live.size());
+        if (it == placements.end()) continue;
+        const Placement& now = it->second;
+        const size_t want = std::min<size_t>(now.replicas, live.size());
+        // Each shard keeps its replicas on live nodes; only vacancies are
+        // filled, from the shard's ranking of the live nodes.
+        const Placement ranked =
+            Place(table.id, table.slots.shards(), static_cast<uint32_t>(live.size()), live);
+        Placement next = now;
+        next.shards.resize(table.slots.shards());
+        for (uint32_t s = 0; s < next.shards.size(); ++s) {
+          std::vector<std::string> kept;
+          for (const auto& node : next.shards[s]) {
+            if (nodes.contains(node)) kept.push_back(node);
           }
+          for (const auto& node : ranked.shards[s]) {
+            if (kept.size() >= want) break;
+            if (std::find(kept.begin(), kept.end(), node) == kept.end()) kept.push_back(node);
+          }
+          next.shards[s] = std::move(kept);
         }
-        if (all_alive) continue;  // nothing lost: no replica moves for a new node
-        log::Get("cluster").info("coordinator {}: placing table '{}' ({} replicas) on {} nodes",
-                                 options_.id, table.schema.name, replicas, live.size());
+        if (next == now) continue;
+        log::Get("cluster").info(
+            "coordinator {}: placing lost replicas of table '{}' on live nodes", options_.id,
+            table.schema.name);
         Status put = meta_->Put(PlacementKey(table.id), EncodePlacement(next)).status();
-        if (!put.ok()) log::Get("cluster").warn("coordinator {}: {}", options_.id, put.ToString());
+        if (!put.ok()) {
+          all_placed = false;
+          log::Get("cluster").warn("coordinator {}: {}", options_.id, put.ToString());
+        }
       }
     }
+    placement_failed_ = !all_placed;
   }
 
   const DispatcherOptions options_;
@@ -630,8 +657,9 @@ class Dispatcher final : public ClusterService {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
   std::atomic<bool> coordinator_{false};
-  bool placed_once_ = false;  // by the watcher thread only
-  LeaseId lease_ = 0;         // by the watcher thread only
+  bool placed_once_ = false;       // by the watcher thread only
+  bool placement_failed_ = false;  // a placement put failed: again next round (watcher only)
+  LeaseId lease_ = 0;              // by the watcher thread only
 
   mutable Mutex mu_;
   // Mutable: a read that misses refreshes them (ReadAgain).

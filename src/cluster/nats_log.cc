@@ -167,6 +167,12 @@ class NatsLog final : public Log {
     return last_.load();
   }
 
+  Result<Lsn> FetchLastLsn() const override {
+    QV_ASSIGN_OR_RETURN(StreamState state, State());
+    Observe(state.last);
+    return state.last;
+  }
+
   Status Health() const override {
     if (natsConnection_Status(client_->connection()) == NATS_CONN_STATUS_CLOSED) {
       return Status::Unavailable("the connection to NATS is closed");
@@ -302,8 +308,13 @@ Result<std::unique_ptr<Log>> OpenNatsLog(std::shared_ptr<NatsClient> client,
     return Status::InvalidArgument("stream name '" + options.stream +
                                    "' must be 1 to 200 of [A-Za-z0-9_-]");
   }
+  const bool create = options.create;
   auto log = std::make_unique<NatsLog>(std::move(client), std::move(options));
-  QV_RETURN_IF_ERROR(log->Create());
+  if (create) {
+    QV_RETURN_IF_ERROR(log->Create());
+  } else {
+    QV_RETURN_IF_ERROR(log->FetchLastLsn().status());
+  }
   return std::unique_ptr<Log>(std::move(log));
 }
 

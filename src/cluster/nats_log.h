@@ -30,6 +30,9 @@ struct NatsLogOptions {
   int replicas = 1;  // copies of each record (R3 with three servers)
   // A retried publish with the same request id within this window is stored once.
   std::chrono::seconds duplicate_window{120};
+  // Create the stream when missing (its table's creator does); else a
+  // missing stream is kNotFound (a dropped table's stream stays dropped).
+  bool create = true;
 };
 
 // The Log port over a JetStream stream (created when missing): the stream

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -20,13 +21,6 @@ namespace quiver::cluster {
 namespace {
 
 using namespace std::chrono_literals;
-
-int StreamReplicas(const NodeOptions& options) {
-  if (options.stream_replicas > 0) return options.stream_replicas;
-  const int servers =
-      1 + static_cast<int>(std::count(options.nats.begin(), options.nats.end(), ','));
-  return std::min(servers, 3);
-}
 
 // One replica this node hosts, and the thread applying its log.
 struct Replica {
@@ -93,8 +87,18 @@ class NodeImpl final : public Node {
     http_.Get("/replicas", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(ReplicasJson().dump(), "application/json");
     });
-    const std::string host = options_.http_address.substr(0, options_.http_address.rfind(':'));
-    const int port = std::stoi(options_.http_address.substr(options_.http_address.rfind(':') + 1));
+    const size_t colon = options_.http_address.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos) {
+      const std::string_view digits = std::string_view(options_.http_address).substr(colon + 1);
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+      if (ec != std::errc() || end != digits.data() + digits.size()) port = -1;
+    }
+    if (port < 0 || port > 65535) {
+      return Status::InvalidArgument("--http must be host:port, not '" + options_.http_address +
+                                     "'");
+    }
+    const std::string host = options_.http_address.substr(0, colon);
     const int bound =
         port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
     if (bound <= 0)
@@ -117,6 +121,7 @@ class NodeImpl final : public Node {
   bool Ready() const override {
     if (!announced_ || !placed_) return false;
     MutexLock lock(&mu_);
+    if (replicas_.size() != wanted_) return false;  // some placed here did not open
     for (const auto& [key, replica] : replicas_) {
       if (!replica->caught_up) return false;
     }
@@ -125,6 +130,7 @@ class NodeImpl final : public Node {
 
  private:
   Status Announce() {
+    announced_ = false;  // until the put below succeeds
     QV_ASSIGN_OR_RETURN(lease_, meta_->GrantLease(options_.lease_ttl));
     QV_RETURN_IF_ERROR(
         meta_
@@ -140,7 +146,7 @@ class NodeImpl final : public Node {
     while (!stopping_) {
       std::this_thread::sleep_for(options_.lease_ttl / 3);
       if (stopping_) break;
-      Status kept = meta_->KeepAlive(lease_);
+      Status kept = announced_ ? meta_->KeepAlive(lease_) : Announce();
       if (kept.code() == StatusCode::kNotFound) {
         log::Get("cluster").warn("node {}: its lease expired; announcing it again", options_.id);
         announced_ = false;
@@ -156,6 +162,7 @@ class NodeImpl final : public Node {
     ResumingWatch catalog(meta_.get(), kCatalogKey);
     ResumingWatch placements(meta_.get(), kPlacementPrefix);
     bool catalog_known = false, placements_known = false;
+    auto retry_at = std::chrono::steady_clock::now();
     while (!stopping_) {
       bool changed = false;
       for (auto* watch : {&catalog, &placements}) {
@@ -169,13 +176,19 @@ class NodeImpl final : public Node {
         if (watch == &placements) placements_known = true;
         changed = changed || !events->empty();
       }
-      if (changed && catalog_known && placements_known)
-        Reconcile(catalog.keys(), placements.keys());
+      // Again after a failure (an open that NATS or etcd refused), once a second.
+      const bool retry = incomplete_ && std::chrono::steady_clock::now() >= retry_at;
+      if ((changed || retry) && catalog_known && placements_known) {
+        incomplete_ = !Reconcile(catalog.keys(), placements.keys());
+        retry_at = std::chrono::steady_clock::now() + 1s;
+      }
       if (catalog_known && placements_known) placed_ = true;
     }
   }
 
-  void Reconcile(const std::map<std::string, KeyValue>& catalog_keys,
+  // Opens the replicas placed here, closes the others; false when some
+  // could not be opened (tried again later).
+  bool Reconcile(const std::map<std::string, KeyValue>& catalog_keys,
                  const std::map<std::string, KeyValue>& placement_keys) {
     CatalogState catalog;
     if (auto it = catalog_keys.find(kCatalogKey); it != catalog_keys.end()) {
@@ -183,7 +196,7 @@ class NodeImpl final : public Node {
       if (!decoded.ok()) {
         log::Get("cluster").error("node {}: the catalog: {}", options_.id,
                                   decoded.status().ToString());
-        return;
+        return false;
       }
       catalog = std::move(*decoded);
     }
@@ -203,6 +216,7 @@ class NodeImpl final : public Node {
         }
       }
     }
+    wanted_ = wanted.size();
     std::vector<std::unique_ptr<Replica>> closing;
     {
       MutexLock lock(&mu_);
@@ -220,6 +234,7 @@ class NodeImpl final : public Node {
       registry_.Remove(replica->id);
       Close(*replica);
     }
+    bool complete = true;
     for (const auto& [key, entry] : wanted) {
       {
         MutexLock lock(&mu_);
@@ -227,6 +242,7 @@ class NodeImpl final : public Node {
       }
       auto opened = Open(*entry.first, *entry.second, key.second);
       if (!opened.ok()) {
+        complete = false;
         log::Get("cluster").error("node {}: cannot open shard {} of table '{}': {}", options_.id,
                                   key.second, entry.second->schema.name,
                                   opened.status().ToString());
@@ -235,12 +251,14 @@ class NodeImpl final : public Node {
       MutexLock lock(&mu_);
       replicas_[key] = std::move(*opened);
     }
+    return complete;
   }
 
   Result<std::unique_ptr<Replica>> Open(const DatabaseEntry& db, const TableEntry& table,
                                         uint32_t shard) {
-    QV_ASSIGN_OR_RETURN(auto log, OpenNatsLog(nats_, {StreamName(options_.cluster, table.id, shard),
-                                                      StreamReplicas(options_)}));
+    NatsLogOptions stream{StreamName(options_.cluster, table.id, shard)};
+    stream.create = false;  // its table's creator made it
+    QV_ASSIGN_OR_RETURN(auto log, OpenNatsLog(nats_, stream));
     std::shared_ptr<Log> shared_log = std::move(log);
     const std::string dir =
         JoinPath(options_.data_dir, "t" + std::to_string(table.id) + "/s" + std::to_string(shard));
@@ -256,10 +274,10 @@ class NodeImpl final : public Node {
     QV_ASSIGN_OR_RETURN(
         auto opened, Shard::OpenReplica(fs_.get(), dir, table.schema, table_options, shared_log));
     auto replica = std::make_unique<Replica>();
-    replica->id = {db.name, table.schema.name, shard};
+    replica->id = {db.name, table.schema.name, shard, table.id};
     replica->table_id = table.id;
     replica->shard = std::move(opened);
-    replica->target = shared_log->LastLsn();
+    QV_ASSIGN_OR_RETURN(replica->target, shared_log->FetchLastLsn());
     registry_.Put(replica->id, replica->shard);
     Replica* r = replica.get();
     replica->applier = std::thread([this, r] { Apply(r); });
@@ -342,6 +360,8 @@ class NodeImpl final : public Node {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> announced_{false};
   std::atomic<bool> placed_{false};  // the catalog and placements were read once
+  std::atomic<size_t> wanted_{0};    // replicas placed on this node
+  bool incomplete_ = false;          // the last Reconcile left some unopened (watcher thread only)
   std::thread keeper_, watcher_, indexer_;
   mutable Mutex mu_;
   std::map<std::pair<uint64_t, uint32_t>, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);

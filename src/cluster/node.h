@@ -26,8 +26,7 @@ struct NodeOptions {
   // The node's lease: it is taken for dead this long after its last keep-alive.
   std::chrono::milliseconds lease_ttl{3000};
   std::chrono::milliseconds deadline{5000};  // of calls to etcd and NATS
-  int stream_replicas = 0;  // copies of each stream; 0: one per NATS server given, at most 3
-  TableOptions table;       // seal and compaction thresholds of the replicas
+  TableOptions table;                        // seal and compaction thresholds of the replicas
 };
 
 // Opens the object store named as in NodeOptions::object_store.

@@ -29,6 +29,13 @@ std::string NewRequestId() {
   return id;
 }
 
+void SetRef(const ShardId& id, proto::ShardRef* ref) {
+  ref->set_database(id.database);
+  ref->set_table(id.table);
+  ref->set_shard(id.shard);
+  ref->set_table_id(id.table_id);
+}
+
 bool TryAnother(const Status& status) {
   // Not this replica's fault: an error of the request itself is final.
   return status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kNotFound ||
@@ -87,16 +94,15 @@ Result<Lsn> RemoteShard::ReadLsn(const ReadOptions& read) const {
     case ReadOptions::Level::kStrong:
       break;
   }
-  // The log's last record when the read began.
-  return log_->LastLsn();
+  // The log's last record when the read began (asked of its server: never
+  // a stale answer).
+  return log_->FetchLastLsn();
 }
 
 Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& payload, Lsn* lsn) {
   QV_ASSIGN_OR_RETURN(*lsn, log_->Append(type, payload, NewRequestId()));
   proto::AppliedCall call;
-  call.mutable_shard()->set_database(id_.database);
-  call.mutable_shard()->set_table(id_.table);
-  call.mutable_shard()->set_shard(id_.shard);
+  SetRef(id_, call.mutable_shard());
   call.set_lsn(*lsn);
   proto::AppliedReply reply;
   Status status = OnSomeReplica("applied", [&](auto& stub, grpc::ClientContext* context) {
@@ -142,9 +148,7 @@ Result<DeleteCounts> RemoteShard::DeleteWhere(std::string_view filter) {
 
 Result<ResultSet> RemoteShard::Search(const SearchRequest& request) const {
   proto::SearchCall call;
-  call.mutable_shard()->set_database(id_.database);
-  call.mutable_shard()->set_table(id_.table);
-  call.mutable_shard()->set_shard(id_.shard);
+  SetRef(id_, call.mutable_shard());
   QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
   call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
@@ -157,9 +161,7 @@ Result<ResultSet> RemoteShard::Search(const SearchRequest& request) const {
 
 Result<ResultSet> RemoteShard::HybridSearch(const HybridRequest& request) const {
   proto::HybridCall call;
-  call.mutable_shard()->set_database(id_.database);
-  call.mutable_shard()->set_table(id_.table);
-  call.mutable_shard()->set_shard(id_.shard);
+  SetRef(id_, call.mutable_shard());
   QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
   call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
@@ -172,9 +174,7 @@ Result<ResultSet> RemoteShard::HybridSearch(const HybridRequest& request) const 
 
 Result<ResultSet> RemoteShard::Get(const GetRequest& request) const {
   proto::GetCall call;
-  call.mutable_shard()->set_database(id_.database);
-  call.mutable_shard()->set_table(id_.table);
-  call.mutable_shard()->set_shard(id_.shard);
+  SetRef(id_, call.mutable_shard());
   QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
   call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
@@ -188,9 +188,7 @@ Result<ResultSet> RemoteShard::Get(const GetRequest& request) const {
 
 Result<ShardStats> RemoteShard::Stats() const {
   proto::StatsCall call;
-  call.mutable_shard()->set_database(id_.database);
-  call.mutable_shard()->set_table(id_.table);
-  call.mutable_shard()->set_shard(id_.shard);
+  SetRef(id_, call.mutable_shard());
   proto::StatsReply reply;
   QV_RETURN_IF_ERROR(OnSomeReplica("statistics", [&](auto& stub, grpc::ClientContext* context) {
     return stub.Stats(context, call, &reply);
@@ -204,11 +202,10 @@ Status RemoteShard::Health() const {
 
 Status RemoteShard::Rebuild() {
   proto::RebuildCall call;
-  call.mutable_shard()->set_database(id_.database);
-  call.mutable_shard()->set_table(id_.table);
-  call.mutable_shard()->set_shard(id_.shard);
+  SetRef(id_, call.mutable_shard());
   // Every replica first applies what the log holds now.
-  call.set_min_lsn(log_->LastLsn());
+  QV_ASSIGN_OR_RETURN(Lsn last, log_->FetchLastLsn());
+  call.set_min_lsn(last);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::minutes(10);
   for (const auto& stub : stubs_->replicas) {
     // A replica just placed may not be open yet: asked again until the deadline.

@@ -6,7 +6,8 @@
 namespace quiver::cluster {
 
 std::string ShardId::ToString() const {
-  return database + "/" + table + "/" + std::to_string(shard);
+  return database + "/" + table + "/" + std::to_string(shard) + " (table id " +
+         std::to_string(table_id) + ")";
 }
 
 void ReplicaRegistry::Put(const ShardId& id, std::shared_ptr<Shard> replica) {
@@ -28,7 +29,7 @@ std::shared_ptr<Shard> ReplicaRegistry::Find(const ShardId& id) const {
 namespace {
 
 ShardId IdOf(const proto::ShardRef& ref) {
-  return {ref.database(), ref.table(), ref.shard()};
+  return {ref.database(), ref.table(), ref.shard(), ref.table_id()};
 }
 
 // What is left of the call's deadline (a minute when it has none).

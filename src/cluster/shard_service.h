@@ -18,6 +18,7 @@ struct ShardId {
   std::string database;
   std::string table;
   uint32_t shard = 0;
+  uint64_t table_id = 0;  // a table dropped and created again has a new id
   auto operator<=>(const ShardId&) const = default;  // NOLINT(modernize-use-nullptr): tidy 14
   std::string ToString() const;
 };

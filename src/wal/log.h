@@ -59,8 +59,12 @@ class Log {
   // answers the retry with the first LSN. A local log ignores the id.
   virtual Result<Lsn> Append(RecordType type, std::string_view payload,
                              std::string_view request_id) = 0;
-  // LSN of the last durable record (0 when empty).
+  // LSN of the last durable record (0 when empty). A remote log answers
+  // the last it knows when its server cannot be asked.
   virtual Lsn LastLsn() const = 0;
+  // The same, asked of the log's server now: an error when it cannot be
+  // (a STRONG read must not settle for a stale answer).
+  virtual Result<Lsn> FetchLastLsn() const { return LastLsn(); }
   // The error that poisoned the log, or OK.
   virtual Status Health() const = 0;
   // Every durable record from `lsn` on. kNotFound when records at `lsn` were

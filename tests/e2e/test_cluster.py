@@ -84,3 +84,21 @@ def test_a_dead_nodes_replicas_are_placed_again(cluster):
         assert replica["appliedLsn"] >= 1, (shard, node, replica)
     code, body = api.post("/api/db/data/get", {"table": "t"})
     assert code == 200 and [r["id"] for r in body["result"]] == list(range(60)), body
+
+
+def test_a_table_created_again_under_its_name_starts_empty(cluster):
+    """Replicas are named by table id: the dropped table's never answer for
+    the new one, even on a node that has not closed them yet."""
+    api = Api(cluster)
+    other = Api(type("S", (), {"url": cluster.dispatchers[1].url, "clients": []})())
+    setup_table(api)
+    for round in range(3):
+        assert api.post("/api/db/data/insert", {"table": "t", "data": rows(range(10))})[0] == 200
+        assert api.delete("/api/db/schema/tables/t")[0] == 200
+        code, body = other.post("/api/db/schema/tables",
+                                {"name": "t", "shards": 2, "replicas": 2, "fields": FIELDS})
+        assert code == 200, body
+        code, body = api.post("/api/db/data/insert", {"table": "t", "data": rows([100 + round])})
+        assert code == 200 and body["result"]["inserted"] == 1, body
+        code, body = api.post("/api/db/data/get", {"table": "t"})
+        assert code == 200 and [r["id"] for r in body["result"]] == [100 + round], body
