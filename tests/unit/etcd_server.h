@@ -44,7 +44,8 @@ class EtcdServer {
     auto spawned =
         SpawnProcess({.argv = EtcdArgs("etcd", "quiver-test", data, client_port_, peer_port_),
                       .log = dir_.path() + "/etcd.log",
-                      .new_session = false});
+                      .new_session = false,
+                      .die_with_parent = true});
     if (!spawned.ok()) {
       throw std::runtime_error(spawned.status().ToString() + " (make deps installs etcd-server)");
     }

@@ -50,7 +50,8 @@ class NatsServer {
     std::ofstream(path) << RenderNatsConfig(config);
     auto spawned = SpawnProcess({.argv = {"nats-server", "-c", path},
                                  .log = dir_.path() + "/nats.log",
-                                 .new_session = false});
+                                 .new_session = false,
+                                 .die_with_parent = true});
     if (!spawned.ok()) {
       throw std::runtime_error(spawned.status().ToString() + " (make deps installs nats-server)");
     }
