@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "cluster/cluster_view.h"
+#include "cluster/coordinator.h"
 #include "cluster/etcd_meta_store.h"
 #include "cluster/layout.h"
 #include "cluster/nats_log.h"
@@ -41,18 +43,19 @@ class Dispatcher final : public ClusterService {
   ~Dispatcher() override {
     stopping_ = true;
     if (watcher_.joinable()) watcher_.join();
-    if (lease_ != 0) (void)meta_->RevokeLease(lease_);
+    coordinator_.reset();  // gives the role up at once
   }
 
   Status Init() {
     meta_ = NewEtcdMetaStore({options_.etcd, EtcdPrefix(options_.cluster), options_.deadline});
     QV_ASSIGN_OR_RETURN(nats_, ConnectNats({options_.nats, options_.id, options_.deadline}));
+    coordinator_ = std::make_unique<Coordinator>(meta_.get(), options_.id, options_.lease_ttl);
     watcher_ = std::thread([this] { Watch(); });
     return Status::OK();
   }
 
   bool Ready() const override { return ready_; }
-  bool IsCoordinator() const override { return coordinator_; }
+  bool IsCoordinator() const override { return coordinator_ && coordinator_->IsCoordinator(); }
 
   // --- Databases -----------------------------------------------------------
 
@@ -256,69 +259,24 @@ class Dispatcher final : public ClusterService {
   }
 
   Result<std::string> DescribeCluster() const override {
-    nlohmann::json nodes = nlohmann::json::array();
-    std::map<std::string, NodeInfo> live;
     CatalogState catalog;
+    std::map<std::string, NodeInfo> nodes;
     std::map<uint64_t, Placement> placements;
     {
       MutexLock lock(&mu_);
-      live = nodes_;
       catalog = catalog_;
+      nodes = nodes_;
       placements = placements_;
     }
-    // Each live node's replicas, as it reports them.
-    std::map<std::string, nlohmann::json> reported;
-    for (const auto& [id, node] : live) {
-      nodes.push_back({{"id", id}, {"url", node.http}, {"grpc", node.grpc}, {"alive", true}});
-      const auto at = node.http.find("://");
-      httplib::Client client(node.http.substr(at == std::string::npos ? 0 : at + 3));
-      client.set_connection_timeout(1);
-      client.set_read_timeout(2);
-      if (auto res = client.Get("/replicas"); res && res->status == 200) {
-        try {
-          reported[id] = nlohmann::json::parse(res->body);
-        } catch (const std::exception&) {
-        }
-      }
-    }
-    nlohmann::json tables = nlohmann::json::array();
-    for (const auto& db : catalog.databases) {
-      for (const auto& table : db.tables) {
-        nlohmann::json shards = nlohmann::json::array();
-        const auto placement = placements.find(table.id);
-        for (uint32_t s = 0; s < table.slots.shards(); ++s) {
-          nlohmann::json replicas = nlohmann::json::array();
-          if (placement != placements.end() && s < placement->second.shards.size()) {
-            for (const auto& node : placement->second.shards[s]) {
-              nlohmann::json replica = {{"node", node}, {"role", "replica"}, {"state", "unknown"}};
-              for (const auto& r : reported[node]) {
-                if (r.value("database", "") == db.name &&
-                    r.value("table", "") == table.schema.name && r.value("shard", 0u) == s) {
-                  replica.update(r);
-                  replica.erase("database");
-                  replica.erase("table");
-                  replica.erase("shard");
-                }
-              }
-              replica["node"] = node;
-              replicas.push_back(std::move(replica));
-            }
-          }
-          uint32_t slots = 0;
-          for (uint32_t owner : table.slots.owner) slots += owner == s ? 1 : 0;
-          nlohmann::json shard = {
-              {"shard", s}, {"slots", slots}, {"replicas", std::move(replicas)}};
-          auto log = OpenNatsLog(nats_, Existing(StreamName(options_.cluster, table.id, s)));
-          if (log.ok()) shard["lastLsn"] = (*log)->LastLsn();
-          shards.push_back(std::move(shard));
-        }
-        tables.push_back({{"db", db.name},
-                          {"table", table.schema.name},
-                          {"slotMapVersion", table.slots.version},
-                          {"shards", std::move(shards)}});
-      }
-    }
-    return nlohmann::json{{"nodes", std::move(nodes)}, {"tables", std::move(tables)}}.dump();
+    return DescribeClusterState(
+               catalog, nodes, placements,
+               [this](uint64_t table_id, uint32_t shard) -> std::optional<Lsn> {
+                 auto log =
+                     OpenNatsLog(nats_, Existing(StreamName(options_.cluster, table_id, shard)));
+                 if (!log.ok()) return std::nullopt;
+                 return (*log)->LastLsn();
+               })
+        .dump();
   }
 
  private:
@@ -430,14 +388,11 @@ class Dispatcher final : public ClusterService {
     QV_ASSIGN_OR_RETURN(KeyListing placements, meta_->List(kPlacementPrefix));
     MutexLock lock(&mu_);
     for (const KeyValue& kv : placements.kvs) {
-      uint64_t id = 0;
-      try {
-        id = std::stoull(kv.key.substr(std::string(kPlacementPrefix).size()));
-      } catch (const std::exception&) {
-        continue;
-      }
+      const auto id = PlacementTableId(kv.key);
       auto placement = DecodePlacement(kv.value);
-      if (placement.ok() && !placements_.contains(id)) placements_[id] = std::move(*placement);
+      if (id && placement.ok() && !placements_.contains(*id)) {
+        placements_[*id] = std::move(*placement);
+      }
     }
     return Status::OK();
   }
@@ -500,7 +455,6 @@ class Dispatcher final : public ClusterService {
     ResumingWatch catalog(meta_.get(), kCatalogKey);
     ResumingWatch nodes(meta_.get(), kNodesPrefix);
     ResumingWatch placements(meta_.get(), kPlacementPrefix);
-    auto next_keep_alive = std::chrono::steady_clock::now();
     bool known[3] = {false, false, false};
     while (!stopping_) {
       bool changed = false;
@@ -518,14 +472,10 @@ class Dispatcher final : public ClusterService {
       }
       if (changed) Refresh(catalog.keys(), nodes.keys(), placements.keys());
       if (known[0] && known[1] && known[2]) ready_ = true;
-      if (std::chrono::steady_clock::now() >= next_keep_alive) {
-        Campaign();
-        next_keep_alive = std::chrono::steady_clock::now() + options_.lease_ttl / 3;
-      }
-      if (coordinator_ && ready_ && (changed || !placed_once_ || placement_failed_)) {
-        PlaceReplicas();
-        placed_once_ = true;
-      }
+      coordinator_->Tick(changed, ready_, [this] {
+        MutexLock lock(&mu_);
+        return Coordinator::View{catalog_, nodes_, placements_};
+      });
     }
   }
 
@@ -540,14 +490,9 @@ class Dispatcher final : public ClusterService {
     }
     std::map<uint64_t, Placement> placed;
     for (const auto& [key, kv] : placements) {
-      uint64_t id = 0;
-      try {
-        id = std::stoull(key.substr(std::string(kPlacementPrefix).size()));
-      } catch (const std::exception&) {
-        continue;
-      }
+      const auto id = PlacementTableId(key);
       auto placement = DecodePlacement(kv.value);
-      if (placement.ok()) placed[id] = std::move(*placement);
+      if (id && placement.ok()) placed[*id] = std::move(*placement);
     }
     auto it = catalog.find(kCatalogKey);
     MutexLock lock(&mu_);
@@ -566,100 +511,13 @@ class Dispatcher final : public ClusterService {
     tables_.clear();  // rebuilt with the replicas where they are now
   }
 
-  // The coordinator is whoever holds the leased key; the others try to take
-  // it whenever it is free.
-  void Campaign() {
-    if (lease_ != 0) {
-      Status kept = meta_->KeepAlive(lease_);
-      if (kept.ok() && coordinator_) return;
-      if (!kept.ok()) {
-        if (coordinator_)
-          log::Get("cluster").warn("dispatcher {}: no longer the coordinator: {}", options_.id,
-                                   kept.ToString());
-        coordinator_ = false;
-        lease_ = 0;
-      }
-    }
-    if (lease_ == 0) {
-      auto lease = meta_->GrantLease(options_.lease_ttl);
-      if (!lease.ok()) return;
-      lease_ = *lease;
-    }
-    auto won = meta_->CompareAndPut(kCoordinatorKey, options_.id, 0, lease_);
-    if (won.ok()) {
-      coordinator_ = true;
-      placed_once_ = false;
-      log::Get("cluster").info("dispatcher {} is the coordinator", options_.id);
-    }
-  }
-
-  // Every table's replicas on live nodes: a table without a placement gets
-  // one, a shard with a replica on a dead node is placed again (only the
-  // moved replicas change: rendezvous placement).
-  void PlaceReplicas() {
-    CatalogState catalog;
-    std::map<std::string, NodeInfo> nodes;
-    std::map<uint64_t, Placement> placements;
-    {
-      MutexLock lock(&mu_);
-      catalog = catalog_;
-      nodes = nodes_;
-      placements = placements_;
-    }
-    if (nodes.empty()) return;
-    std::vector<std::string> live;
-    live.reserve(nodes.size());
-    for (const auto& [id, node] : nodes) live.push_back(id);
-    bool all_placed = true;
-    for (const auto& db : catalog.databases) {
-      for (const auto& table : db.tables) {
-        // Its creator writes a table's placement before the catalog names
-        // it; one not seen yet is on its way (never overwritten from here).
-        auto it = placements.find(table.id);
-        if (it == placements.end()) continue;
-        const Placement& now = it->second;
-        const size_t want = std::min<size_t>(now.replicas, live.size());
-        // Each shard keeps its replicas on live nodes; only vacancies are
-        // filled, from the shard's ranking of the live nodes.
-        const Placement ranked =
-            Place(table.id, table.slots.shards(), static_cast<uint32_t>(live.size()), live);
-        Placement next = now;
-        next.shards.resize(table.slots.shards());
-        for (uint32_t s = 0; s < next.shards.size(); ++s) {
-          std::vector<std::string> kept;
-          for (const auto& node : next.shards[s]) {
-            if (nodes.contains(node)) kept.push_back(node);
-          }
-          for (const auto& node : ranked.shards[s]) {
-            if (kept.size() >= want) break;
-            if (std::find(kept.begin(), kept.end(), node) == kept.end()) kept.push_back(node);
-          }
-          next.shards[s] = std::move(kept);
-        }
-        if (next == now) continue;
-        log::Get("cluster").info(
-            "coordinator {}: placing lost replicas of table '{}' on live nodes", options_.id,
-            table.schema.name);
-        Status put = meta_->Put(PlacementKey(table.id), EncodePlacement(next)).status();
-        if (!put.ok()) {
-          all_placed = false;
-          log::Get("cluster").warn("coordinator {}: {}", options_.id, put.ToString());
-        }
-      }
-    }
-    placement_failed_ = !all_placed;
-  }
-
   const DispatcherOptions options_;
   std::unique_ptr<MetaStore> meta_;
   std::shared_ptr<NatsClient> nats_;
   std::thread watcher_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
-  std::atomic<bool> coordinator_{false};
-  bool placed_once_ = false;       // by the watcher thread only
-  bool placement_failed_ = false;  // a placement put failed: again next round (watcher only)
-  LeaseId lease_ = 0;              // by the watcher thread only
+  std::unique_ptr<Coordinator> coordinator_;  // driven by the watcher thread
 
   mutable Mutex mu_;
   // Mutable: a read that misses refreshes them (ReadAgain).

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace quiver::cluster {
@@ -54,6 +55,36 @@ Placement Place(uint64_t table_id, uint32_t shards, uint32_t replicas,
     out.shards.push_back(std::move(chosen));
   }
   return out;
+}
+
+Placement FillVacancies(uint64_t table_id, uint32_t shards, const Placement& now,
+                        const std::vector<std::string>& live) {
+  const size_t want = std::min<size_t>(now.replicas, live.size());
+  const Placement ranked = Place(table_id, shards, static_cast<uint32_t>(live.size()), live);
+  Placement next = now;
+  next.shards.resize(shards);
+  for (uint32_t s = 0; s < shards; ++s) {
+    std::vector<std::string> kept;
+    for (const auto& node : next.shards[s]) {
+      if (std::find(live.begin(), live.end(), node) != live.end()) kept.push_back(node);
+    }
+    for (const auto& node : ranked.shards[s]) {
+      if (kept.size() >= want) break;
+      if (std::find(kept.begin(), kept.end(), node) == kept.end()) kept.push_back(node);
+    }
+    next.shards[s] = std::move(kept);
+  }
+  return next;
+}
+
+std::optional<uint64_t> PlacementTableId(std::string_view key) {
+  const std::string_view prefix = kPlacementPrefix;
+  if (!key.starts_with(prefix)) return std::nullopt;
+  key.remove_prefix(prefix.size());
+  uint64_t id = 0;
+  auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+  if (ec != std::errc() || end != key.data() + key.size()) return std::nullopt;
+  return id;
 }
 
 }  // namespace quiver::cluster

@@ -4,7 +4,9 @@
 // all under one MetaStore prefix per cluster, and its stream names.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -59,5 +61,14 @@ Result<Placement> DecodePlacement(const std::string& json);
 // comes or goes only the replicas it held or takes move.
 Placement Place(uint64_t table_id, uint32_t shards, uint32_t replicas,
                 const std::vector<std::string>& nodes);
+
+// `now` after some nodes died: each shard keeps its replicas on `live`
+// nodes, and only its vacancies are filled, from the shard's ranking of the
+// live nodes (min(replicas, live) per shard).
+Placement FillVacancies(uint64_t table_id, uint32_t shards, const Placement& now,
+                        const std::vector<std::string>& live);
+
+// The table id a placement key names (placement/<id>); nullopt for another key.
+std::optional<uint64_t> PlacementTableId(std::string_view key);
 
 }  // namespace quiver::cluster

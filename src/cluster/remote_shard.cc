@@ -42,6 +42,23 @@ bool TryAnother(const Status& status) {
          status.code() == StatusCode::kInternal;
 }
 
+// Calls `attempt(i)` for i = 0, 1, ... until it succeeds, fails for a reason
+// of the request itself, or the deadline is near; pauses (10 ms, doubling up
+// to 200 ms) after every `round` attempts. The last attempt's status.
+template <class Attempt>
+Status Retrying(std::chrono::system_clock::time_point deadline, size_t round, Attempt attempt) {
+  auto pause = std::chrono::milliseconds(10);
+  for (size_t i = 0;; ++i) {
+    Status last = attempt(i);
+    if (last.ok() || !TryAnother(last) || std::chrono::system_clock::now() + pause >= deadline)
+      return last;
+    if ((i + 1) % round == 0) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    }
+  }
+}
+
 }  // namespace
 
 RemoteShard::RemoteShard(TableSchema schema, ShardId id, std::shared_ptr<Log> log,
@@ -64,23 +81,31 @@ Status RemoteShard::OnSomeReplica(const char* what, Rpc rpc) const {
     return Status::Unavailable("shard " + id_.ToString() + " has no replica to ask");
   const auto deadline = std::chrono::system_clock::now() + options_.deadline;
   const size_t first = next_.fetch_add(1);
-  Status last;
+  const size_t n = stubs_->replicas.size();
   // Round after round (a replica just placed may not be open yet, one just
   // restarted not reachable yet), until one answers or the deadline passes.
-  auto pause = std::chrono::milliseconds(10);
-  for (size_t i = 0;; ++i) {
+  return Retrying(deadline, n, [&](size_t i) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
-    last = FromGrpc(rpc(*stubs_->replicas[(first + i) % stubs_->replicas.size()], &context),
+    return FromGrpc(rpc(*stubs_->replicas[(first + i) % n], &context),
                     std::string(what) + " on a replica of shard " + id_.ToString());
-    if (last.ok() || !TryAnother(last)) return last;
-    if (std::chrono::system_clock::now() + pause >= deadline) break;
-    if ((i + 1) % stubs_->replicas.size() == 0) {
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(200));
-    }
-  }
-  return last;
+  });
+}
+
+template <class Call, class Request, class Rpc>
+Result<ResultSet> RemoteShard::Read(const char* what, const Request& request,
+                                    const std::vector<FacetRequest>& partial_facets,
+                                    Rpc rpc) const {
+  Call call;
+  SetRef(id_, call.mutable_shard());
+  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
+  call.set_min_lsn(lsn);
+  ToProto(request, call.mutable_request());
+  proto::ResultReply reply;
+  QV_RETURN_IF_ERROR(OnSomeReplica(what, [&](auto& stub, grpc::ClientContext* context) {
+    return rpc(stub, context, call, &reply);
+  }));
+  return FromProto(reply.result(), schema_, partial_facets);
 }
 
 Result<Lsn> RemoteShard::ReadLsn(const ReadOptions& read) const {
@@ -147,43 +172,25 @@ Result<DeleteCounts> RemoteShard::DeleteWhere(std::string_view filter) {
 }
 
 Result<ResultSet> RemoteShard::Search(const SearchRequest& request) const {
-  proto::SearchCall call;
-  SetRef(id_, call.mutable_shard());
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
-  call.set_min_lsn(lsn);
-  ToProto(request, call.mutable_request());
-  proto::ResultReply reply;
-  QV_RETURN_IF_ERROR(OnSomeReplica("search", [&](auto& stub, grpc::ClientContext* context) {
-    return stub.Search(context, call, &reply);
-  }));
-  return FromProto(reply.result(), schema_, request.facets);
+  return Read<proto::SearchCall>("search", request, request.facets,
+                                 [](auto& stub, auto* context, const auto& call, auto* reply) {
+                                   return stub.Search(context, call, reply);
+                                 });
 }
 
 Result<ResultSet> RemoteShard::HybridSearch(const HybridRequest& request) const {
-  proto::HybridCall call;
-  SetRef(id_, call.mutable_shard());
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
-  call.set_min_lsn(lsn);
-  ToProto(request, call.mutable_request());
-  proto::ResultReply reply;
-  QV_RETURN_IF_ERROR(OnSomeReplica("hybrid search", [&](auto& stub, grpc::ClientContext* context) {
-    return stub.HybridSearch(context, call, &reply);
-  }));
-  return FromProto(reply.result(), schema_, {});
+  return Read<proto::HybridCall>("hybrid search", request, {},
+                                 [](auto& stub, auto* context, const auto& call, auto* reply) {
+                                   return stub.HybridSearch(context, call, reply);
+                                 });
 }
 
 Result<ResultSet> RemoteShard::Get(const GetRequest& request) const {
-  proto::GetCall call;
-  SetRef(id_, call.mutable_shard());
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
-  call.set_min_lsn(lsn);
-  ToProto(request, call.mutable_request());
-  proto::ResultReply reply;
-  QV_RETURN_IF_ERROR(OnSomeReplica("get", [&](auto& stub, grpc::ClientContext* context) {
-    return stub.Get(context, call, &reply);
-  }));
-  return FromProto(reply.result(), schema_,
-                   request.partial_facets ? request.facets : std::vector<FacetRequest>{});
+  return Read<proto::GetCall>("get", request,
+                              request.partial_facets ? request.facets : std::vector<FacetRequest>{},
+                              [](auto& stub, auto* context, const auto& call, auto* reply) {
+                                return stub.Get(context, call, reply);
+                              });
 }
 
 Result<ShardStats> RemoteShard::Stats() const {
@@ -209,19 +216,13 @@ Status RemoteShard::Rebuild() {
   const auto deadline = std::chrono::system_clock::now() + std::chrono::minutes(10);
   for (const auto& stub : stubs_->replicas) {
     // A replica just placed may not be open yet: asked again until the deadline.
-    auto pause = std::chrono::milliseconds(10);
-    while (true) {
+    QV_RETURN_IF_ERROR(Retrying(deadline, 1, [&](size_t) {
       grpc::ClientContext context;
       context.set_deadline(deadline);
       proto::RebuildReply reply;
-      Status status = FromGrpc(stub->Rebuild(&context, call, &reply),
-                               "rebuild on a replica of shard " + id_.ToString());
-      if (status.ok()) break;
-      if (!TryAnother(status) || std::chrono::system_clock::now() + pause >= deadline)
-        return status;
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(200));
-    }
+      return FromGrpc(stub->Rebuild(&context, call, &reply),
+                      "rebuild on a replica of shard " + id_.ToString());
+    }));
   }
   return Status::OK();
 }

@@ -57,6 +57,11 @@ class RemoteShard final : public ShardClient {
   // until one answers (or refuses: an error of the request itself).
   template <class Rpc>
   Status OnSomeReplica(const char* what, Rpc rpc) const;
+  // One read: the call for this shard at the LSN `request.read` asks for,
+  // on some replica; partial facet states parsed for `partial_facets`.
+  template <class Call, class Request, class Rpc>
+  Result<ResultSet> Read(const char* what, const Request& request,
+                         const std::vector<FacetRequest>& partial_facets, Rpc rpc) const;
 
   const TableSchema schema_;
   const ShardId id_;

@@ -211,9 +211,8 @@ def test_a_node_that_never_gets_ready_fails_up_after_the_timeout():
         assert processes_mentioning(tmp) == []
 
 
-@pytest.mark.skipif(shutil.which("radosgw") is None,
-                    reason="radosgw not installed (make deps installs Ceph)")
 def test_up_with_ceph_rgw_and_one_nats_server():
+    assert shutil.which("radosgw"), "radosgw is not installed: make deps installs Ceph"
     with cluster_dir() as tmp:
         started = time.time()
         cluster = up(tmp, "--nats", "1", "--object-store", "rgw")

@@ -342,6 +342,24 @@ TEST(Placement, ReplicasOnDistinctNodesSpreadAndStableWhenANodeGoes) {
     }
   }
   EXPECT_EQ(cluster::Place(7, 64, 3, nodes), placed) << "the same inputs, the same placement";
+  // The coordinator fills vacancies only: survivors stay, a joining node takes nothing.
+  const std::vector<std::string> live = {"n0", "n1", "n3", "n4"};
+  const cluster::Placement filled = cluster::FillVacancies(7, 64, placed, live);
+  for (size_t s = 0; s < 64; ++s) {
+    ASSERT_EQ(filled.shards[s].size(), 3u);
+    EXPECT_EQ(std::set<std::string>(filled.shards[s].begin(), filled.shards[s].end()).size(), 3u);
+    for (const auto& n : placed.shards[s]) {
+      if (n != "n2") {
+        EXPECT_NE(std::find(filled.shards[s].begin(), filled.shards[s].end(), n),
+                  filled.shards[s].end());
+      }
+    }
+  }
+  EXPECT_EQ(cluster::FillVacancies(7, 64, placed, {"n0", "n1", "n2", "n3", "n4", "n5"}), placed)
+      << "nothing moves to a node that joins";
+  EXPECT_EQ(cluster::PlacementTableId("placement/42"), 42u);
+  EXPECT_FALSE(cluster::PlacementTableId("placement/4x"));
+  EXPECT_FALSE(cluster::PlacementTableId("nodes/4"));
   auto decoded = cluster::DecodePlacement(cluster::EncodePlacement(placed));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, placed);
