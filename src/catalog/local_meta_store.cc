@@ -86,9 +86,43 @@ class LocalMetaStore final : public MetaStore {
     return Write(key, value, lease);
   }
 
+  Result<Revision> FencedPut(std::string_view key, std::string_view value, Revision expected,
+                             const Fence& fence) override {
+    MutexLock lock(&mu_);
+    ExpireLeases();
+    QV_RETURN_IF_ERROR(Load(fence.key));
+    auto guard = keys_.find(fence.key);
+    if (guard == keys_.end() || guard->second.create_revision != fence.create_revision) {
+      return FenceConflict(fence, guard == keys_.end() ? 0 : guard->second.create_revision);
+    }
+    QV_RETURN_IF_ERROR(Load(key));
+    auto it = keys_.find(std::string(key));
+    const Revision current = it == keys_.end() ? 0 : it->second.mod_revision;
+    if (current != expected) {
+      return Status::Conflict("meta key " + Quoted(key) + " is at revision " +
+                              std::to_string(current) + ", not " + std::to_string(expected) +
+                              ": someone else changed it");
+    }
+    return Write(key, value, 0);
+  }
+
   Result<Revision> Delete(std::string_view key) override {
     MutexLock lock(&mu_);
     ExpireLeases();
+    return Remove(std::string(key));
+  }
+
+  Result<Revision> CompareAndDelete(std::string_view key, Revision expected) override {
+    MutexLock lock(&mu_);
+    ExpireLeases();
+    QV_RETURN_IF_ERROR(Load(key));
+    auto it = keys_.find(std::string(key));
+    const Revision current = it == keys_.end() ? 0 : it->second.mod_revision;
+    if (it == keys_.end() || current != expected) {
+      return Status::Conflict("meta key " + Quoted(key) + " is at revision " +
+                              std::to_string(current) + ", not " + std::to_string(expected) +
+                              ": not deleted");
+    }
     return Remove(std::string(key));
   }
 
@@ -183,7 +217,7 @@ class LocalMetaStore final : public MetaStore {
     }
     QV_ASSIGN_OR_RETURN(std::string value, fs_->ReadFile(path));
     // What the files held at open counts as revision 1 (not an event).
-    keys_[name] = {name, std::move(value), 1, 0};
+    keys_[name] = {name, std::move(value), 1, 0, 1};
     return Status::OK();
   }
 
@@ -195,8 +229,10 @@ class LocalMetaStore final : public MetaStore {
     const std::string name(key);
     QV_RETURN_IF_ERROR(fs_->WriteFileAtomic(JoinPath(dir_, name), value, AsciiLower(name)));
     absent_.erase(name);
-    KeyValue& kv = keys_[name];
-    kv = {name, std::string(value), ++revision_, lease};
+    auto [it, created] = keys_.try_emplace(name);
+    KeyValue& kv = it->second;
+    ++revision_;
+    kv = {name, std::string(value), revision_, lease, created ? revision_ : kv.create_revision};
     Record({MetaEvent::Type::kPut, kv});
     return revision_;
   }
@@ -270,6 +306,14 @@ Result<std::vector<MetaEvent>> LocalWatch::Next(std::chrono::milliseconds timeou
 }
 
 }  // namespace
+
+Status FenceConflict(const Fence& fence, Revision found) {
+  return Status::Conflict("fence key " + Quoted(fence.key) +
+                          (found == 0 ? std::string(" is gone")
+                                      : " was created again at revision " + std::to_string(found)) +
+                          ", not held since revision " + std::to_string(fence.create_revision) +
+                          ": a newer leader took over");
+}
 
 std::unique_ptr<MetaStore> NewLocalMetaStore(FileSystem* fs, std::string dir) {
   return std::make_unique<LocalMetaStore>(fs, std::move(dir));

@@ -38,7 +38,19 @@ struct KeyValue {
   std::string value;
   Revision mod_revision = 0;
   LeaseId lease = 0;
+  Revision create_revision = 0;  // of the change that created it (since its last delete)
 };
+
+// A condition on another key that a guarded write needs: `key` exists and
+// was created at `create_revision`. A leader's election key and its epoch:
+// once the leader is deposed (its key deleted, or created again by another),
+// its writes are refused.
+struct Fence {
+  std::string key;
+  Revision create_revision = 0;
+};
+// The refusal of a write whose fence key was found created at `found` (0: absent).
+Status FenceConflict(const Fence& fence, Revision found);
 
 struct MetaEvent {
   enum class Type { kPut, kDelete } type = Type::kPut;
@@ -73,8 +85,15 @@ class MetaStore {
   // (changing nothing) otherwise.
   virtual Result<Revision> CompareAndPut(std::string_view key, std::string_view value,
                                          Revision expected, LeaseId lease = 0) = 0;
+  // CompareAndPut, only while `fence` holds: kConflict (changing nothing)
+  // naming the fence when it does not.
+  virtual Result<Revision> FencedPut(std::string_view key, std::string_view value,
+                                     Revision expected, const Fence& fence) = 0;
   // The delete's revision (the current one when the key did not exist).
   virtual Result<Revision> Delete(std::string_view key) = 0;
+  // Deletes the key only if its mod revision is `expected`; kConflict
+  // (changing nothing) otherwise -- an absent key included.
+  virtual Result<Revision> CompareAndDelete(std::string_view key, Revision expected) = 0;
   virtual Revision CurrentRevision() = 0;
   // Forgets the history before `revision` (etcd's compaction): a watch
   // from an earlier revision is then told to read again (kNotFound).

@@ -53,6 +53,11 @@ nlohmann::json DescribeClusterState(
         for (uint32_t owner : table.slots.owner) slots += owner == s ? 1 : 0;
         nlohmann::json shard = {{"shard", s}, {"slots", slots}, {"replicas", std::move(replicas)}};
         if (auto lsn = last_lsn(table.id, s)) shard["lastLsn"] = *lsn;
+        for (const auto& replica : shard["replicas"]) {
+          // What the leader committed last.
+          if (replica.value("role", "") == "leader" && replica.contains("checkpointLsn"))
+            shard["checkpointLsn"] = replica["checkpointLsn"];
+        }
         shards.push_back(std::move(shard));
       }
       tables.push_back({{"db", db.name},

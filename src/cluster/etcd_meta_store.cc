@@ -117,6 +117,7 @@ class EtcdWatch final : public MetaWatch {
         out.kv.value = event.kv().value();
         out.kv.mod_revision = event.kv().mod_revision();
         out.kv.lease = event.kv().lease();
+        out.kv.create_revision = event.kv().create_revision();
         events_.push_back(std::move(out));
       }
       if (response.events_size() > 0) changed_.SignalAll();
@@ -198,6 +199,56 @@ class EtcdMetaStore final : public MetaStore {
     if (!response.succeeded()) {
       return Status::Conflict("key '" + std::string(key) + "' changed since revision " +
                               std::to_string(expected));
+    }
+    return Revision{response.header().revision()};
+  }
+
+  Result<Revision> FencedPut(std::string_view key, std::string_view value, Revision expected,
+                             const Fence& fence) override {
+    pb::TxnRequest request;
+    pb::Compare* compare = request.add_compare();
+    compare->set_result(pb::Compare::EQUAL);
+    compare->set_target(pb::Compare::MOD);
+    compare->set_key(Key(key));
+    compare->set_mod_revision(expected);
+    pb::Compare* guard = request.add_compare();
+    guard->set_result(pb::Compare::EQUAL);
+    guard->set_target(pb::Compare::CREATE);  // 0 for a key that does not exist
+    guard->set_key(Key(fence.key));
+    guard->set_create_revision(fence.create_revision);
+    pb::PutRequest* put = request.add_success()->mutable_request_put();
+    put->set_key(Key(key));
+    put->set_value(std::string(value));
+    // Refused: which compare failed is in the fence key's state.
+    request.add_failure()->mutable_request_range()->set_key(Key(fence.key));
+    pb::TxnResponse response;
+    QV_RETURN_IF_ERROR(Call(
+        "fenced put", [&](grpc::ClientContext* c) { return kv_->Txn(c, request, &response); }));
+    if (response.succeeded()) return Revision{response.header().revision()};
+    Revision found = 0;
+    if (response.responses_size() > 0 && response.responses(0).response_range().kvs_size() > 0)
+      found = response.responses(0).response_range().kvs(0).create_revision();
+    if (found != fence.create_revision) return FenceConflict(fence, found);
+    return Status::Conflict("key '" + std::string(key) + "' changed since revision " +
+                            std::to_string(expected));
+  }
+
+  Result<Revision> CompareAndDelete(std::string_view key, Revision expected) override {
+    pb::TxnRequest request;
+    pb::Compare* compare = request.add_compare();
+    compare->set_result(pb::Compare::EQUAL);
+    compare->set_target(pb::Compare::MOD);
+    compare->set_key(Key(key));
+    compare->set_mod_revision(expected);
+    request.add_success()->mutable_request_delete_range()->set_key(Key(key));
+    pb::TxnResponse response;
+    QV_RETURN_IF_ERROR(Call("compare-and-delete", [&](grpc::ClientContext* c) {
+      return kv_->Txn(c, request, &response);
+    }));
+    // An absent key has mod revision 0 in a compare: never "deleted" here.
+    if (!response.succeeded() || expected == 0) {
+      return Status::Conflict("key '" + std::string(key) + "' is not at revision " +
+                              std::to_string(expected) + ": not deleted");
     }
     return Revision{response.header().revision()};
   }
@@ -284,7 +335,8 @@ class EtcdMetaStore final : public MetaStore {
   std::string Key(std::string_view key) const { return options_.prefix + std::string(key); }
 
   KeyValue ToKeyValue(const mvccpb::KeyValue& kv) const {
-    return {kv.key().substr(options_.prefix.size()), kv.value(), kv.mod_revision(), kv.lease()};
+    return {kv.key().substr(options_.prefix.size()), kv.value(), kv.mod_revision(), kv.lease(),
+            kv.create_revision()};
   }
 
   template <class Rpc>

@@ -23,12 +23,29 @@ inline constexpr char kCatalogKey[] = "catalog";          // the catalog (catalo
 inline constexpr char kNodesPrefix[] = "nodes/";          // nodes/<id>: a live node (leased)
 inline constexpr char kPlacementPrefix[] = "placement/";  // placement/<table id>
 inline constexpr char kCoordinatorKey[] = "coordinator";  // the elected coordinator (leased)
+// leaders/<table id>/<shard>: the node leading the shard (leased to it); the
+// key's create revision is the leader's epoch.
+inline constexpr char kLeaderPrefix[] = "leaders/";
+// manifests/<table id>/<shard>: the shard's manifest, committed by its leader.
+inline constexpr char kManifestPrefix[] = "manifests/";
 
 inline std::string NodeKey(const std::string& node) {
   return kNodesPrefix + node;
 }
 inline std::string PlacementKey(uint64_t table_id) {
   return kPlacementPrefix + std::to_string(table_id);
+}
+
+inline std::string LeaderKey(uint64_t table_id, uint32_t shard) {
+  return kLeaderPrefix + std::to_string(table_id) + "/" + std::to_string(shard);
+}
+inline std::string ManifestKey(uint64_t table_id, uint32_t shard) {
+  return kManifestPrefix + std::to_string(table_id) + "/" + std::to_string(shard);
+}
+// Where one shard's sealed segments and indexes live in the object store,
+// written by its leader and read by every replica.
+inline std::string ShardObjectPrefix(uint64_t table_id, uint32_t shard) {
+  return "t" + std::to_string(table_id) + "/s" + std::to_string(shard);
 }
 
 // The stream of one shard of a table: named by ids, which are never reused.

@@ -22,6 +22,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// How often a replica reads its shard's leader key (a dead leader's key
+// goes with its node's lease; the first ready replica to see it gone runs).
+constexpr auto kLeaderPoll = 300ms;
+
 // One replica this node hosts, and the thread applying its log.
 struct Replica {
   ShardId id;
@@ -31,6 +35,13 @@ struct Replica {
   std::atomic<bool> caught_up{false};
   std::atomic<bool> stop{false};
   std::thread applier;
+  // Replicas of a shard share its manifest and files (an object store is
+  // configured): one leads, the others follow.
+  bool shared = false;
+  std::string leader_key;
+  Revision epoch = 0;  // the leader key this replica won (applier thread only)
+  Mutex mu;
+  std::optional<KeyValue> manifest GUARDED_BY(mu);  // the newest one the watch saw
 };
 
 class NodeImpl final : public Node {
@@ -161,12 +172,13 @@ class NodeImpl final : public Node {
   void Watch() {
     ResumingWatch catalog(meta_.get(), kCatalogKey);
     ResumingWatch placements(meta_.get(), kPlacementPrefix);
+    ResumingWatch manifests(meta_.get(), kManifestPrefix);
     bool catalog_known = false, placements_known = false;
     auto retry_at = std::chrono::steady_clock::now();
     while (!stopping_) {
       bool changed = false;
-      for (auto* watch : {&catalog, &placements}) {
-        auto events = watch->Next(100ms);
+      for (auto* watch : {&catalog, &placements, &manifests}) {
+        auto events = watch->Next(watch == &manifests ? 0ms : 100ms);
         if (!events.ok()) {
           log::Get("cluster").warn("node {}: {}", options_.id, events.status().ToString());
           std::this_thread::sleep_for(200ms);
@@ -174,6 +186,10 @@ class NodeImpl final : public Node {
         }
         if (watch == &catalog) catalog_known = true;
         if (watch == &placements) placements_known = true;
+        if (watch == &manifests) {
+          if (!events->empty()) NoteManifests(manifests.keys());
+          continue;
+        }
         changed = changed || !events->empty();
       }
       // Again after a failure (an open that NATS or etcd refused), once a second.
@@ -183,6 +199,18 @@ class NodeImpl final : public Node {
         retry_at = std::chrono::steady_clock::now() + 1s;
       }
       if (catalog_known && placements_known) placed_ = true;
+    }
+  }
+
+  // Hands each follower the newest manifest of its shard (its applier adopts it).
+  void NoteManifests(const std::map<std::string, KeyValue>& manifests) {
+    MutexLock lock(&mu_);
+    for (const auto& [key, replica] : replicas_) {
+      auto it = manifests.find(ManifestKey(key.first, key.second));
+      if (it == manifests.end()) continue;
+      MutexLock replica_lock(&replica->mu);
+      if (!replica->manifest || replica->manifest->mod_revision < it->second.mod_revision)
+        replica->manifest = it->second;
     }
   }
 
@@ -265,11 +293,12 @@ class NodeImpl final : public Node {
     QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
     TableOptions table_options = options_.table;
     if (objects_) {
-      // Each replica keeps its own segments for now (under its node's name);
-      // followers loading the leader's objects come with leader election.
+      // The shard's leader writes its files and manifest; every replica
+      // (this one too, until it leads) loads them.
       table_options.object_store = objects_.get();
-      table_options.object_prefix = "t" + std::to_string(table.id) + "/s" + std::to_string(shard) +
-                                    "/replicas/" + options_.id;
+      table_options.object_prefix = ShardObjectPrefix(table.id, shard);
+      table_options.manifest_store = meta_.get();
+      table_options.manifest_key = ManifestKey(table.id, shard);
     }
     QV_ASSIGN_OR_RETURN(
         auto opened, Shard::OpenReplica(fs_.get(), dir, table.schema, table_options, shared_log));
@@ -277,6 +306,8 @@ class NodeImpl final : public Node {
     replica->id = {db.name, table.schema.name, shard, table.id};
     replica->table_id = table.id;
     replica->shard = std::move(opened);
+    replica->shared = objects_ != nullptr;
+    replica->leader_key = LeaderKey(table.id, shard);
     QV_ASSIGN_OR_RETURN(replica->target, shared_log->FetchLastLsn());
     registry_.Put(replica->id, replica->shard);
     Replica* r = replica.get();
@@ -288,8 +319,20 @@ class NodeImpl final : public Node {
 
   void Apply(Replica* replica) {
     Status last;
+    auto poll_at = std::chrono::steady_clock::now();
     while (!replica->stop) {
       Status status = replica->shard->CatchUp(100ms);
+      if (status.code() == StatusCode::kNotFound && replica->shared) {
+        // Trimmed below what it applied: the manifest that covers it.
+        auto latest = meta_->Get(ManifestKey(replica->table_id, replica->id.shard));
+        status = latest.ok() && *latest ? replica->shard->Adopt(**latest) : latest.status();
+      }
+      if (status.ok() && replica->shared) status = Follow(*replica);
+      if (status.ok() && replica->shared && std::chrono::steady_clock::now() >= poll_at) {
+        status = Elect(*replica);
+        poll_at = std::chrono::steady_clock::now() + kLeaderPoll;
+      }
+      // Followers leave these to their leader.
       if (status.ok()) status = replica->shard->MaybeSeal();
       if (status.ok()) status = replica->shard->Compact();
       if (status.ok() && !replica->caught_up &&
@@ -304,6 +347,59 @@ class NodeImpl final : public Node {
       }
       last = status;
     }
+  }
+
+  // A follower adopts the newest manifest the watch saw.
+  static Status Follow(Replica& replica) {
+    if (replica.shard->Leading()) return Status::OK();
+    std::optional<KeyValue> manifest;
+    {
+      MutexLock lock(&replica.mu);
+      manifest = replica.manifest;
+    }
+    if (!manifest || manifest->mod_revision <= replica.shard->ManifestRevision())
+      return Status::OK();
+    return replica.shard->Adopt(*manifest);
+  }
+
+  // Reads the shard's leader key: steps down when it is no longer this
+  // replica's, and runs for leader when there is none and this replica is
+  // caught up (the put that creates the key, leased to this node, decides;
+  // its create revision is the new leader's epoch).
+  Status Elect(Replica& replica) {
+    QV_ASSIGN_OR_RETURN(auto leader, meta_->Get(replica.leader_key));
+    const bool mine = replica.epoch != 0 && leader && leader->value == options_.id &&
+                      leader->create_revision == replica.epoch;
+    if (replica.shard->Leading()) {
+      if (!mine) {
+        log::Get("cluster").warn("node {}: replica {} lost its leadership (epoch {})", options_.id,
+                                 replica.id.ToString(), replica.epoch);
+        replica.shard->StepDown();
+        replica.epoch = 0;
+      }
+      return Status::OK();
+    }
+    if (leader && leader->value == options_.id) {
+      // This node's key, but the replica does not lead (a commit was
+      // refused, or the key is from before a restart): resign, so that an
+      // election runs again.
+      replica.epoch = 0;
+      auto resigned = meta_->CompareAndDelete(replica.leader_key, leader->mod_revision);
+      return resigned.status().code() == StatusCode::kConflict ? Status::OK() : resigned.status();
+    }
+    if (leader || !replica.caught_up || !announced_) return Status::OK();
+    auto won = meta_->CompareAndPut(replica.leader_key, options_.id, 0, lease_);
+    if (won.status().code() == StatusCode::kConflict) return Status::OK();  // another was first
+    QV_RETURN_IF_ERROR(won.status());
+    Status led = replica.shard->Lead({replica.leader_key, *won});
+    if (!led.ok()) {
+      (void)meta_->CompareAndDelete(replica.leader_key, *won);
+      return led;
+    }
+    replica.epoch = *won;
+    log::Get("cluster").info("node {}: leads shard {} (epoch {})", options_.id,
+                             replica.id.ToString(), *won);
+    return Status::OK();
   }
 
   void BuildIndexes() {
@@ -322,9 +418,14 @@ class NodeImpl final : public Node {
     }
   }
 
-  static void Close(Replica& replica) {
+  void Close(Replica& replica) {
     replica.stop = true;
     if (replica.applier.joinable()) replica.applier.join();
+    if (replica.epoch != 0) {
+      // Hands the shard over at once rather than when this node's lease ends.
+      replica.shard->StepDown();
+      (void)meta_->CompareAndDelete(replica.leader_key, replica.epoch);
+    }
   }
 
   nlohmann::json ReplicasJson() const {
@@ -336,6 +437,11 @@ class NodeImpl final : public Node {
                      {"table", replica->id.table},
                      {"shard", replica->id.shard},
                      {"state", replica->caught_up ? "ready" : "catching-up"},
+                     {"role", !replica->shared            ? "replica"
+                              : replica->shard->Leading() ? "leader"
+                                                          : "follower"},
+                     {"manifestRevision", replica->shard->ManifestRevision()},
+                     {"indexBuilds", stats.index_builds},
                      {"appliedLsn", stats.applied_lsn},
                      {"checkpointLsn", stats.checkpoint_lsn},
                      {"sealedSegments", stats.sealed_segments},
@@ -356,7 +462,7 @@ class NodeImpl final : public Node {
   httplib::Server http_;
   std::string http_url_;
   std::thread http_thread_;
-  LeaseId lease_ = 0;
+  std::atomic<LeaseId> lease_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> announced_{false};
   std::atomic<bool> placed_{false};  // the catalog and placements were read once

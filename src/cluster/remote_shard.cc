@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <future>
 #include <thread>
 
 #include "cluster/proto/shard.grpc.pb.h"
@@ -214,17 +215,26 @@ Status RemoteShard::Rebuild() {
   QV_ASSIGN_OR_RETURN(Lsn last, log_->FetchLastLsn());
   call.set_min_lsn(last);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::minutes(10);
+  // All at once: a follower answers when it has what its leader built.
+  std::vector<std::future<Status>> calls;
   for (const auto& stub : stubs_->replicas) {
-    // A replica just placed may not be open yet: asked again until the deadline.
-    QV_RETURN_IF_ERROR(Retrying(deadline, 1, [&](size_t) {
-      grpc::ClientContext context;
-      context.set_deadline(deadline);
-      proto::RebuildReply reply;
-      return FromGrpc(stub->Rebuild(&context, call, &reply),
-                      "rebuild on a replica of shard " + id_.ToString());
+    calls.push_back(std::async(std::launch::async, [&, stub = stub.get()] {
+      // A replica just placed may not be open yet: asked again until the deadline.
+      return Retrying(deadline, 1, [&](size_t) {
+        grpc::ClientContext context;
+        context.set_deadline(deadline);
+        proto::RebuildReply reply;
+        return FromGrpc(stub->Rebuild(&context, call, &reply),
+                        "rebuild on a replica of shard " + id_.ToString());
+      });
     }));
   }
-  return Status::OK();
+  Status first;
+  for (auto& done : calls) {
+    Status status = done.get();
+    if (first.ok()) first = std::move(status);
+  }
+  return first;
 }
 
 }  // namespace quiver::cluster

@@ -106,8 +106,13 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     if (!shard)
       return ToGrpc(Status::NotFound("this node has no replica of shard " + id.ToString()));
     Status sealed = shard->AwaitLsn(call->min_lsn(), Left(context));
-    if (sealed.ok()) sealed = shard->Seal();
-    if (sealed.ok()) sealed = shard->BuildAllIndexes();
+    if (sealed.ok() && shard->Maintains()) {
+      sealed = shard->Seal();
+      if (sealed.ok()) sealed = shard->BuildAllIndexes();
+    } else if (sealed.ok()) {
+      // A follower: the leader seals and builds; this one adopts what it commits.
+      sealed = shard->AwaitSynced(call->min_lsn(), Left(context));
+    }
     return ToGrpc(sealed);
   }
 

@@ -25,6 +25,7 @@ Shard::Shard(FileSystem* fs, std::string dir, TableSchema schema, TableOptions o
       files_(options_.object_store == nullptr
                  ? SegmentStore::Local(fs, dir_)
                  : SegmentStore::Remote(fs, dir_, options_.object_store, options_.object_prefix)),
+      epoch_(options_.epoch),
       growing_since_(std::chrono::steady_clock::now()) {}
 
 Result<std::shared_ptr<SealedSegment>> Shard::OpenSegment(uint64_t id, uint64_t epoch) {
@@ -58,6 +59,10 @@ Result<std::unique_ptr<Shard>> Shard::OpenReplica(FileSystem* fs, const std::str
                                                   TableSchema schema, TableOptions options,
                                                   std::shared_ptr<Log> log) {
   if (!schema.PrimaryKeyIndex()) return Status::InvalidArgument("table has no primary key");
+  if (options.manifest_store != nullptr && options.object_store == nullptr) {
+    return Status::InvalidArgument(
+        "replicas that share a manifest share its files too: an object store is needed");
+  }
   std::unique_ptr<Shard> table(new Shard(fs, dir, std::move(schema), std::move(options)));
   table->log_ = std::move(log);
   table->owns_log_ = false;
@@ -81,6 +86,21 @@ Status Shard::CatchUp(std::chrono::milliseconds wait) {
     auto record = reader_->Next(first ? wait : std::chrono::milliseconds(0));
     Status status = record.status();
     if (status.ok() && !*record) return Status::OK();
+    if (status.ok()) {
+      // This thread is the only applier: the record must be the next one.
+      Lsn applied;
+      {
+        MutexLock order(&order_mu_);
+        applied = applied_lsn_;
+      }
+      if ((*record)->lsn <= applied) continue;  // applied already (an adopted manifest's tail)
+      if ((*record)->lsn != applied + 1) {
+        status = Status::NotFound("table '" + schema_.name + "': the log holds LSN " +
+                                  std::to_string((*record)->lsn) + " but not " +
+                                  std::to_string(applied + 1) +
+                                  ": trimmed below a checkpoint; adopt its manifest");
+      }
+    }
     if (status.ok()) status = ApplyInOrder(**record, /*trusted=*/false).status();
     if (!status.ok()) {
       reader_.reset();  // the next call starts again after what was applied
@@ -95,9 +115,18 @@ Status Shard::Recover() {
   MutexLock order(&order_mu_);
   MutexLock state(&state_mu_);
   QV_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(dir_, "segments")));
-  const std::string manifest_path = JoinPath(dir_, kManifestKey);
-  meta_ = NewLocalMetaStore(fs_, dir_);
-  QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(kManifestKey));
+  const bool shared = options_.manifest_store != nullptr;
+  if (shared) {
+    meta_ = options_.manifest_store;
+    manifest_key_ = options_.manifest_key;
+  } else {
+    own_meta_ = NewLocalMetaStore(fs_, dir_);
+    meta_ = own_meta_.get();
+    manifest_key_ = kManifestKey;
+  }
+  const std::string manifest_path =
+      shared ? "manifest " + manifest_key_ : JoinPath(dir_, kManifestKey);
+  QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(manifest_key_));
   Manifest manifest;
   if (stored) {
     auto decoded = DecodeManifest(stored->value);
@@ -138,10 +167,16 @@ Status Shard::Recover() {
   }
   // Files no manifest names were left by a seal or compaction that crashed
   // before its manifest (or after it, before removing what it replaced).
+  // Shared files are the leader's to remove (they may be its newest): a
+  // replica of a shared manifest only drops its cache copies.
   QV_ASSIGN_OR_RETURN(auto names, files_->List("segments"));
   for (const auto& file : names) {
     const std::string name = JoinPath("segments", file);
     if (referenced.contains(name)) continue;
+    if (shared) {
+      QV_RETURN_IF_ERROR(files_->Evict(name));
+      continue;
+    }
     log::Get("engine").info("table {}: removing unreferenced segment file {}", schema_.name,
                             files_->Where(name));
     QV_RETURN_IF_ERROR(files_->Remove(name));

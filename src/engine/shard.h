@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -47,8 +48,15 @@ struct TableOptions {
   ObjectStore* object_store = nullptr;
   std::string object_prefix;
   // The writer's epoch, in the names of the files it writes (a leader's
-  // election epoch in a cluster; 0 standalone).
+  // election epoch in a cluster, set by Shard::Lead; 0 standalone).
   uint64_t epoch = 0;
+  // Where the manifest lives. Null: in the shard's directory (a local
+  // MetaStore), written by this shard alone. Else under `manifest_key` in
+  // this store (etcd in a cluster), shared by every replica of the shard
+  // like the files under `object_prefix`: one replica leads and writes
+  // them, the others follow (Shard::Lead, Shard::Adopt).
+  MetaStore* manifest_store = nullptr;
+  std::string manifest_key;
 };
 
 struct LiveRows;  // shard_maintenance.cc
@@ -82,7 +90,40 @@ class Shard {
                                                     std::shared_ptr<Log> log);
   // Applies every record of the log after the last one applied that has
   // reached this replica; when none has, waits up to `wait` for one first.
+  // kNotFound when the records it needs next were trimmed from the log
+  // (Adopt a manifest whose checkpoint covers them).
   Status CatchUp(std::chrono::milliseconds wait = {}) EXCLUDES(order_mu_, state_mu_);
+
+  // Leader and followers (a replica whose manifest is shared:
+  // TableOptions::manifest_store). A follower applies the log and serves
+  // reads, but never seals, compacts or builds an index: it adopts what the
+  // leader commits. Lead makes this replica the leader: it adopts the latest
+  // manifest first (continuing from what the last leader committed), then
+  // seals, compacts, builds and trims the log, names its files with the
+  // fence's create revision (its epoch), and commits each manifest only
+  // while `fence` holds (a deposed leader's commit is refused, and it steps
+  // down). StepDown makes it a follower again.
+  Status Lead(const Fence& fence) EXCLUDES(maintenance_mu_, catch_up_mu_);
+  void StepDown() EXCLUDES(maintenance_mu_);
+  // Whether this replica writes segments, indexes and the manifest: a
+  // standalone shard or a replica with its own manifest always, a shared
+  // one while it leads.
+  bool Maintains() const { return options_.manifest_store == nullptr || leading_; }
+  bool Leading() const { return leading_; }
+  // A follower's sync with the manifest committed at `manifest.mod_revision`
+  // (a newer one than it has): downloads the segments and indexes it names
+  // that this replica lacks (verifying each), then swaps them in at once,
+  // with the log records after the manifest's checkpoint applied again on
+  // top (records it had not applied yet and the checkpoint covers are
+  // skipped). Reads go on meanwhile, on the old state; on an error nothing
+  // changed.
+  Status Adopt(const KeyValue& manifest) EXCLUDES(catch_up_mu_, maintenance_mu_);
+  // The revision of the manifest this replica last wrote or adopted.
+  Revision ManifestRevision() const EXCLUDES(maintenance_mu_);
+  // A follower: waits until it has adopted a manifest whose checkpoint is
+  // at least `lsn` and that indexes every sealed segment; kUnavailable
+  // after `timeout`.
+  Status AwaitSynced(Lsn lsn, std::chrono::milliseconds timeout) const;
   // What applying one record did.
   struct Applied {
     uint64_t inserted = 0, skipped = 0, deleted = 0;
@@ -189,7 +230,7 @@ class Shard {
                                                       const LiveRows& live, Lsn min_lsn,
                                                       Lsn max_lsn);
   // Removes the log files the checkpoint covers.
-  Status TrimLog(Lsn checkpoint);
+  Status TrimLog(Lsn checkpoint) REQUIRES(maintenance_mu_);
   // Maps and verifies the sealed segment `name`.
   Result<std::shared_ptr<SealedSegment>> OpenSegment(uint64_t id, uint64_t epoch);
   // Names in the SegmentStore.
@@ -231,9 +272,14 @@ class Shard {
   std::atomic<Lsn> checkpoint_lsn_{0};               // written under maintenance_mu_, read anywhere
   uint64_t next_segment_id_ GUARDED_BY(maintenance_mu_) = 1;
   // The manifest goes through the MetaStore port, as a compare-and-swap on
-  // the revision this table last wrote.
-  std::unique_ptr<MetaStore> meta_;
-  Revision manifest_revision_ GUARDED_BY(maintenance_mu_) = 0;
+  // the revision this table last wrote (fenced while it leads).
+  std::unique_ptr<MetaStore> own_meta_;  // standalone: the shard's directory
+  MetaStore* meta_ = nullptr;            // own_meta_ or TableOptions::manifest_store
+  std::string manifest_key_;
+  std::atomic<Revision> manifest_revision_{0};  // written under maintenance_mu_
+  std::atomic<bool> leading_{false};
+  std::optional<Fence> fence_ GUARDED_BY(maintenance_mu_);
+  std::atomic<uint64_t> epoch_;  // in the names of the files this replica writes
 
   mutable Mutex order_mu_ ACQUIRED_BEFORE(state_mu_);
   mutable CondVar order_cv_;  // with order_mu_: applied_lsn_ moved

@@ -74,7 +74,15 @@ Status Shard::LoadIndexes(const Manifest& manifest) {
         QV_RETURN_IF_ERROR(files_->Evict(name));  // a damaged cache copy: fetched again
         opened = OpenIndex(segment, field, epoch);
       }
-      if (opened.ok()) {
+      if (opened.ok() || options_.manifest_store != nullptr) {
+        if (!opened.ok()) {
+          // The leader's file: it is not ours to quarantine. Searched
+          // exactly meanwhile; the leader builds a missing index again.
+          log::Get("index").error("table {}: index {} does not open: {}", schema_.name,
+                                  files_->Where(name), opened.status().ToString());
+          referenced.insert(name);
+          continue;
+        }
         auto& slots = indexes_[segment.id()];
         slots.resize(schema_.fields.size());
         slots[field] = std::move(opened).value();
@@ -97,6 +105,10 @@ Status Shard::LoadIndexes(const Manifest& manifest) {
   for (const auto& file : names) {
     const std::string name = JoinPath("indexes", file);
     if (referenced.contains(name)) continue;
+    if (options_.manifest_store != nullptr) {
+      QV_RETURN_IF_ERROR(files_->Evict(name));  // shared files are the leader's to remove
+      continue;
+    }
     log::Get("index").info("table {}: removing unreferenced index file {}", schema_.name,
                            files_->Where(name));
     QV_RETURN_IF_ERROR(files_->Remove(name));
@@ -105,6 +117,7 @@ Status Shard::LoadIndexes(const Manifest& manifest) {
 }
 
 Result<bool> Shard::BuildNextIndex(const std::atomic<bool>* stop) {
+  if (!Maintains()) return false;  // a follower takes the leader's indexes
   std::shared_ptr<SealedSegment> segment;
   size_t field = 0;
   {
@@ -150,11 +163,14 @@ Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
   // the shared_ptr keeps it alive even if compaction replaces it meanwhile.
   QV_ASSIGN_OR_RETURN(std::string bytes, index::BuildIndexFile(VectorSetOf(*segment, field),
                                                                schema_.fields[field].index, stop));
-  const std::string name = IndexName(segment->id(), field, options_.epoch);
+  const uint64_t epoch = epoch_;
+  const std::string name = IndexName(segment->id(), field, epoch);
   QV_RETURN_IF_ERROR(files_->Write(name, bytes, "index"));
-  auto opened = OpenIndex(*segment, field, options_.epoch);
+  auto opened = OpenIndex(*segment, field, epoch);
   const Status open_status = opened.status();
   MutexLock maintenance(&maintenance_mu_);
+  if (!Maintains())
+    return Status::Unavailable("table '" + schema_.name + "' stepped down while building an index");
   bool replaced = false;
   {
     MutexLock state(&state_mu_);
@@ -163,7 +179,7 @@ Status Shard::BuildIndex(const std::shared_ptr<SealedSegment>& segment, size_t f
       auto& slots = indexes_[segment->id()];
       slots.resize(schema_.fields.size());
       slots[field] = std::move(opened).value();
-      index_epochs_[{segment->id(), field}] = options_.epoch;
+      index_epochs_[{segment->id(), field}] = epoch;
       Publish();
     }
   }

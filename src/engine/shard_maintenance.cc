@@ -72,7 +72,8 @@ Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
                                                            const std::vector<SegmentView>& views,
                                                            const LiveRows& live, Lsn min_lsn,
                                                            Lsn max_lsn) {
-  const std::string name = SegmentName(id, options_.epoch);
+  const uint64_t epoch = epoch_;
+  const std::string name = SegmentName(id, epoch);
   QV_RETURN_IF_ERROR(files_->WriteFrom(
       name,
       [&](WritableFile* out) -> Status {
@@ -105,7 +106,7 @@ Result<std::shared_ptr<SealedSegment>> Shard::WriteSegment(uint64_t id,
         return writer.Finish(live.stamps, min_lsn, max_lsn);
       },
       "segment"));
-  return OpenSegment(id, options_.epoch);
+  return OpenSegment(id, epoch);
 }
 
 Status Shard::WriteManifest(Lsn checkpoint) {
@@ -139,10 +140,23 @@ Status Shard::WriteManifest(Lsn checkpoint) {
   }
   // A compare-and-swap on the revision this table last wrote: a manifest
   // changed by anyone else (a newer leader, in a cluster) is never
-  // overwritten.
-  QV_ASSIGN_OR_RETURN(
-      manifest_revision_,
-      meta_->CompareAndPut(kManifestKey, EncodeManifest(manifest), manifest_revision_));
+  // overwritten; and while leading, only while its election key holds.
+  if (!Maintains()) {
+    return Status::Unavailable("table '" + schema_.name +
+                               "' is a follower: its leader commits the manifest");
+  }
+  const std::string encoded = EncodeManifest(manifest);
+  auto written = fence_ ? meta_->FencedPut(manifest_key_, encoded, manifest_revision_, *fence_)
+                        : meta_->CompareAndPut(manifest_key_, encoded, manifest_revision_);
+  if (written.status().code() == StatusCode::kConflict && fence_) {
+    // Deposed, or another wrote the manifest: this replica's files are
+    // no one's now. It follows again and adopts what the manifest says.
+    log::Get("engine").warn("table {}: stepping down: {}", schema_.name,
+                            written.status().ToString());
+    leading_ = false;
+    fence_.reset();
+  }
+  QV_ASSIGN_OR_RETURN(manifest_revision_, std::move(written));
   checkpoint_lsn_ = checkpoint;
   return Status::OK();
 }
@@ -151,6 +165,10 @@ Status Shard::Seal() {
   // No checkpoint may pass a record that did not apply (Health).
   if (apply_failed_) return Health();
   MutexLock maintenance(&maintenance_mu_);
+  if (!Maintains()) {
+    return Status::Unavailable("table '" + schema_.name +
+                               "' is a follower: its leader seals (AwaitSynced)");
+  }
   std::optional<Lsn> checkpoint_only;
   {
     MutexLock state(&state_mu_);
@@ -219,11 +237,13 @@ Status Shard::SealFrozen() {
 }
 
 Status Shard::TrimLog(Lsn checkpoint) {
-  if (!owns_log_) return Status::OK();  // the log's writer trims it
+  // The writer of a local log, or the leader of a shared one.
+  if (!owns_log_ && !fence_) return Status::OK();
   return log_->TrimBefore(checkpoint + 1);
 }
 
 Status Shard::MaybeSeal() {
+  if (!Maintains()) return Status::OK();  // the leader's work
   bool due;
   {
     MutexLock state(&state_mu_);
@@ -242,6 +262,7 @@ Status Shard::MaybeSeal() {
 Status Shard::Compact(bool force) {
   if (apply_failed_) return Health();
   MutexLock maintenance(&maintenance_mu_);
+  if (!Maintains()) return Status::OK();  // the leader's work
   // Compaction reads a pinned version: sealed segments are immutable, and
   // deletes after its LSN are carried over at the swap.
   const auto version = Pin();

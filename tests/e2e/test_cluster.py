@@ -102,3 +102,97 @@ def test_a_table_created_again_under_its_name_starts_empty(cluster):
         assert code == 200 and body["result"]["inserted"] == 1, body
         code, body = api.post("/api/db/data/get", {"table": "t"})
         assert code == 200 and [r["id"] for r in body["result"]] == [100 + round], body
+
+
+def shards_of(api):
+    code, body = api.get("/api/cluster")
+    assert code == 200, body
+    return [s for t in body["result"]["tables"] for s in t["shards"]]
+
+
+def wait_until(what, check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def leaders_and_followers(shard):
+    roles = sorted(r.get("role") for r in shard["replicas"])
+    return roles == ["follower", "leader"] and all(r.get("state") == "ready"
+                                                  for r in shard["replicas"])
+
+
+def test_one_leader_per_shard_seals_and_builds_and_followers_load_its_files(services, tmp_path):
+    """The leader of each shard seals and builds indexes; its followers load
+    the segments and indexes from the object store (and build none). When the
+    leader's node dies, a follower is elected and seals in its place."""
+    from cluster import Cluster
+    cluster = Cluster(services, str(tmp_path), node_args=("--seal-rows", "150"))
+    try:
+        api = Api(cluster)
+        setup_table(api, shards=2, replicas=2)
+        wait_until("a leader and a follower per shard",
+                   lambda: all(leaders_and_followers(s) for s in shards_of(api)))
+        for start in range(0, 1200, 200):
+            assert api.post("/api/db/data/insert",
+                            {"table": "t", "data": rows(range(start, start + 200))})[0] == 200
+        assert api.post("/api/db/data/delete", {"table": "t", "primaryKeys": [3, 700]})[0] == 200
+        code, body = api.post("/api/rebuild", {})
+        assert code == 200, body
+
+        def synced():
+            shards = shards_of(api)
+            for s in shards:
+                leader = next(r for r in s["replicas"] if r["role"] == "leader")
+                follower = next(r for r in s["replicas"] if r["role"] == "follower")
+                if not (leader["sealedSegments"] >= 1 and leader["indexBuilds"] >= 1
+                        and follower["manifestRevision"] == leader["manifestRevision"]
+                        and follower["rows"] == leader["rows"]):
+                    return None
+            return shards
+        shards = wait_until("followers in step with their leaders", synced)
+        for s in shards:
+            leader = next(r for r in s["replicas"] if r["role"] == "leader")
+            follower = next(r for r in s["replicas"] if r["role"] == "follower")
+            assert follower["indexBuilds"] == 0, s
+            assert follower["sealedSegments"] == leader["sealedSegments"], s
+            assert s["checkpointLsn"] == leader["checkpointLsn"] > 0, s
+        # Each replica answers alike when asked directly (a follower's
+        # searches run on the indexes it downloaded).
+        for level in ("STRONG", "EVENTUAL"):
+            code, body = api.post("/api/db/data/get", {"table": "t", "consistency": level})
+            assert code == 200 and len(body["result"]) == 1198, (level, len(body["result"]))
+
+        # The node of shard 0's leader dies: a follower takes over and seals.
+        leader_node = next(r["node"] for r in shards[0]["replicas"] if r["role"] == "leader")
+        killed_at = time.monotonic()
+        cluster.nodes[int(leader_node.split("-")[1])].kill9()
+
+        def new_leader():
+            s = shards_of(api)[0]
+            return any(r.get("role") == "leader" and r["node"] != leader_node
+                       for r in s["replicas"])
+        wait_until("a new leader for shard 0", new_leader)
+        print(f"shard 0 led again {time.monotonic() - killed_at:.1f} s after kill -9")
+        wait_until("the lost replicas placed again and every shard led",
+                   lambda: all(leaders_and_followers(s)
+                               and all(r["node"] != leader_node for r in s["replicas"])
+                               for s in shards_of(api)))
+        for start in range(1200, 1600, 200):
+            code, body = api.post("/api/db/data/insert",
+                                  {"table": "t", "data": rows(range(start, start + 200))})
+            assert code == 200, body
+        code, body = api.post("/api/rebuild", {})
+        assert code == 200, body
+        code, body = api.post("/api/db/data/get", {"table": "t"})
+        assert code == 200 and len(body["result"]) == 1598, len(body["result"])
+        s0 = shards_of(api)[0]
+        new = next(r for r in s0["replicas"] if r.get("role") == "leader")
+        assert new["checkpointLsn"] > shards[0]["checkpointLsn"], (new, shards[0])
+        assert new["indexBuilds"] >= 1, new
+    finally:
+        cluster.stop()

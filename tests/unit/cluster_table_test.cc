@@ -48,25 +48,56 @@ TableOptions SmallSegments() {
   return options;
 }
 
+// Where the replicas of a shard share their manifest and files; without
+// it, each replica keeps its own.
+struct SharedFiles {
+  MetaStore* meta;
+  ObjectStore* objects;
+  static std::string ManifestKey(uint32_t shard) { return "manifest_s" + std::to_string(shard); }
+  static std::string LeaderKey(uint32_t shard) { return "leader_s" + std::to_string(shard); }
+};
+
 // A node: a replica of every shard, each applying its log in a thread (and
-// sealing and compacting as it goes), served over gRPC on 127.0.0.1.
+// sealing and compacting as it goes, or following its leader's manifest),
+// served over gRPC on 127.0.0.1.
 class TestNode {
  public:
-  TestNode(FileSystem* fs, const std::string& streams, uint32_t shards) {
+  TestNode(FileSystem* fs, const std::string& streams, uint32_t shards,
+           const SharedFiles* shared = nullptr)
+      : shared_(shared) {
     for (uint32_t s = 0; s < shards; ++s) {
       auto log = OpenNatsLog(Nats(), {.stream = streams + "_" + std::to_string(s)});
       EXPECT_TRUE(log.ok()) << log.status().ToString();
+      TableOptions options = SmallSegments();
+      if (shared) {
+        options.object_store = shared->objects;
+        options.object_prefix = "s" + std::to_string(s);
+        options.manifest_store = shared->meta;
+        options.manifest_key = SharedFiles::ManifestKey(s);
+      }
       auto replica = Shard::OpenReplica(fs, JoinPath(dir_.path(), std::to_string(s)), Schema(),
-                                        SmallSegments(), std::move(*log));
+                                        options, std::move(*log));
       EXPECT_TRUE(replica.ok()) << replica.status().ToString();
       std::shared_ptr<Shard> shard = std::move(*replica);
       registry_.Put({"db", "t", s}, shard);
-      appliers_.emplace_back([this, shard] {
+      appliers_.emplace_back([this, shard, s] {
         while (!stop_) {
-          const Status applied = shard->CatchUp(20ms);
-          EXPECT_TRUE(applied.ok()) << applied.ToString();
-          EXPECT_TRUE(shard->MaybeSeal().ok());
-          EXPECT_TRUE(shard->Compact().ok());
+          Status status = shard->CatchUp(20ms);
+          if (shared_ && (status.code() == StatusCode::kNotFound || !shard->Leading())) {
+            // A follower adopts the newest manifest (trimmed below it too).
+            auto manifest = shared_->meta->Get(SharedFiles::ManifestKey(s));
+            if (manifest.ok() && *manifest &&
+                (status.code() == StatusCode::kNotFound ||
+                 (*manifest)->mod_revision > shard->ManifestRevision()))
+              status = shard->Adopt(**manifest);
+          }
+          if (status.ok()) status = shard->MaybeSeal();
+          if (status.ok()) status = shard->Compact();
+          if (status.ok() && shared_) status = shard->BuildNextIndex().status();
+          if (!status.ok()) {
+            MutexLock lock(&mu_);
+            errors_.push_back(status);
+          }
         }
       });
     }
@@ -80,6 +111,22 @@ class TestNode {
     Stop();
     stop_ = true;
     for (auto& t : appliers_) t.join();
+    if (!shared_) {
+      EXPECT_EQ(errors().size(), 0u) << errors()[0].ToString();
+    }
+  }
+  // Makes this node's replica of shard `s` its leader (the election a
+  // real node runs: the put that creates the leader key decides).
+  void Lead(uint32_t s) {
+    auto won = shared_->meta->CompareAndPut(SharedFiles::LeaderKey(s), "node", 0);
+    ASSERT_TRUE(won.ok()) << won.status().ToString();
+    const Status led = replica(s)->Lead({SharedFiles::LeaderKey(s), *won});
+    ASSERT_TRUE(led.ok()) << led.ToString();
+  }
+  // What the appliers could not do.
+  std::vector<Status> errors() const {
+    MutexLock lock(&mu_);
+    return errors_;
   }
   void Stop() {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
@@ -93,7 +140,10 @@ class TestNode {
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  const SharedFiles* const shared_;
   std::atomic<bool> stop_{false};
+  mutable Mutex mu_;
+  std::vector<Status> errors_ GUARDED_BY(mu_);
   std::vector<std::thread> appliers_;
 };
 
@@ -188,6 +238,122 @@ TEST(ClusterTable, TwoShardsOnTwoNodesAnswerExactlyAsStandalone) {
   ASSERT_TRUE(inserted.ok()) << inserted.status().ToString();
   EXPECT_EQ(inserted->inserted, 3u);
   ExpectSameAnswers(*standalone, *remote, &reads, "after a write with one node down");
+}
+
+// Waits (bounded) until every replica of shard `s` of `nodes` has
+// applied the stream and adopted the leader's manifest with its indexes.
+void ExpectSynced(const std::vector<const TestNode*>& nodes, const TestNode& leader, uint32_t s) {
+  const Lsn last = leader.replica(s)->log()->LastLsn();
+  for (const TestNode* node : nodes) ASSERT_TRUE(node->replica(s)->AwaitLsn(last, 30s).ok());
+  // A last seal of what is growing, with its indexes, to compare sealed state.
+  ASSERT_TRUE(leader.replica(s)->Seal().ok());
+  ASSERT_TRUE(leader.replica(s)->BuildAllIndexes().ok());
+  const Lsn checkpoint = leader.replica(s)->Stats().checkpoint_lsn;
+  for (const TestNode* node : nodes) {
+    const Status synced = node->replica(s)->AwaitSynced(checkpoint, 30s);
+    ASSERT_TRUE(synced.ok()) << synced.ToString();
+  }
+}
+
+TEST(ClusterTable, FollowersServeTheSegmentsAndIndexesTheirLeaderCommitsAndNeverBuild) {
+  constexpr uint32_t kShards = 2;
+  TempDir standalone_dir, names, shared_dir;
+  auto fs = NewPosixFileSystem();
+  const std::string streams = StreamsFor(names);
+  auto meta = NewLocalMetaStore(fs.get(), JoinPath(shared_dir.path(), "meta"));
+  auto objects = NewLocalObjectStore(fs.get(), JoinPath(shared_dir.path(), "objects"));
+  const SharedFiles shared{meta.get(), objects.get()};
+  auto standalone =
+      std::move(Table::Open(fs.get(), standalone_dir.path(), Schema(), SmallSegments()).value());
+  TestNode a(fs.get(), streams, kShards, &shared), b(fs.get(), streams, kShards, &shared);
+  for (uint32_t s = 0; s < kShards; ++s) a.Lead(s);
+  auto remote = RemoteTable(streams, kShards, {&a, &b});
+
+  std::mt19937 rng(17), reads(5);
+  auto write = [&](int round) {
+    std::vector<int64_t> ids(12);
+    for (auto& id : ids) id = static_cast<int64_t>(rng() % 300);
+    const RecordBatch batch = Rows(Schema(), ids, round);
+    auto x = standalone->Insert(batch, round % 3 != 0);
+    auto y = remote->Insert(batch, round % 3 != 0);
+    ASSERT_TRUE(x.ok() && y.ok()) << y.status().ToString();
+    EXPECT_EQ(x->inserted, y->inserted);
+    if (round % 4 == 3) {
+      // Deletes of sealed and growing rows alike.
+      std::vector<PrimaryKey> keys = {int64_t(rng() % 300), int64_t(rng() % 300)};
+      auto deleted = remote->Delete(keys);
+      ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+      EXPECT_EQ(standalone->Delete(keys)->deleted, deleted->deleted);
+    }
+    ASSERT_TRUE(standalone->MaybeSeal().ok() && standalone->Compact().ok());
+  };
+  for (int round = 0; round < 40; ++round) {
+    write(round);
+    if (round % 10 == 9) ExpectSameAnswers(*standalone, *remote, &reads, "while writing");
+  }
+  GetRequest all;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    ExpectSynced({&a, &b}, a, s);
+    const ShardStats leader = a.replica(s)->Stats(), follower = b.replica(s)->Stats();
+    EXPECT_TRUE(a.replica(s)->Leading());
+    EXPECT_FALSE(b.replica(s)->Leading());
+    EXPECT_GT(leader.sealed_segments, 1u) << "the leader sealed (and compacted)";
+    EXPECT_GT(leader.index_builds, 0u);
+    EXPECT_EQ(follower.index_builds, 0u) << "a follower never builds what its leader built";
+    EXPECT_EQ(follower.sealed_segments, leader.sealed_segments);
+    EXPECT_EQ(follower.checkpoint_lsn, leader.checkpoint_lsn);
+    ASSERT_EQ(follower.indexes.size(), leader.indexes.size());
+    for (size_t f = 0; f < leader.indexes.size(); ++f)
+      EXPECT_EQ(follower.indexes[f].indexed_rows, leader.indexes[f].indexed_rows);
+    EXPECT_EQ(b.replica(s)->ManifestRevision(), a.replica(s)->ManifestRevision());
+    EXPECT_EQ(b.replica(s)->Seal().code(), StatusCode::kUnavailable) << "a follower does not seal";
+    auto x = a.replica(s)->Get(all);
+    auto y = b.replica(s)->Get(all);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_EQ(x->rows, y->rows) << "shard " << s;
+  }
+  EXPECT_TRUE(b.errors().empty()) << b.errors()[0].ToString();
+  ExpectSameAnswers(*standalone, *remote, &reads, "synced");
+
+  // A replica added now starts from the leader's objects and the log's
+  // tail: the stream no longer holds what the checkpoints cover.
+  TestNode c(fs.get(), streams, kShards, &shared);
+  for (uint32_t s = 0; s < kShards; ++s) {
+    ASSERT_TRUE(c.replica(s)->AwaitLsn(a.replica(s)->log()->LastLsn(), 30s).ok());
+    EXPECT_EQ(c.replica(s)->Stats().index_builds, 0u);
+    EXPECT_EQ(c.replica(s)->Stats().sealed_segments, a.replica(s)->Stats().sealed_segments);
+    EXPECT_EQ(c.replica(s)->Get(all)->rows, a.replica(s)->Get(all)->rows) << "shard " << s;
+    auto from_start = c.replica(s)->log()->ReadFrom(1);
+    EXPECT_EQ(from_start.status().code(), StatusCode::kNotFound) << "the leader trimmed its log";
+  }
+
+  // The leader is deposed (its key is gone; b wins the next election):
+  // its commits are refused, it steps down and follows; b leads from
+  // where a left off.
+  for (uint32_t s = 0; s < kShards; ++s) {
+    ASSERT_TRUE(meta->Delete(SharedFiles::LeaderKey(s)).ok());
+    b.Lead(s);
+  }
+  auto before = meta->Get(SharedFiles::ManifestKey(0));
+  for (int round = 40; round < 70; ++round) write(round);
+  for (uint32_t s = 0; s < kShards; ++s) {
+    ASSERT_TRUE(a.replica(s)->AwaitLsn(b.replica(s)->log()->LastLsn(), 30s).ok());
+    const Status zombie = a.replica(s)->Seal();
+    EXPECT_FALSE(zombie.ok()) << "a deposed leader's seal is never committed";
+    EXPECT_FALSE(a.replica(s)->Leading());
+    ExpectSynced({&a, &b, &c}, b, s);
+    EXPECT_EQ(a.replica(s)->Get(all)->rows, b.replica(s)->Get(all)->rows) << "shard " << s;
+    EXPECT_EQ(c.replica(s)->Get(all)->rows, b.replica(s)->Get(all)->rows) << "shard " << s;
+    EXPECT_EQ(c.replica(s)->Stats().index_builds, 0u);
+  }
+  EXPECT_NE((*meta->Get(SharedFiles::ManifestKey(0)))->mod_revision, (*before)->mod_revision)
+      << "the new leader committed";
+  ExpectSameAnswers(*standalone, *remote, &reads, "after the leader changed");
+  for (const Status& error : a.errors()) {
+    // What the deposed leader was refused, and nothing else.
+    EXPECT_TRUE(error.code() == StatusCode::kConflict || error.code() == StatusCode::kUnavailable)
+        << error.ToString();
+  }
 }
 
 TEST(ClusterTable, ReadsWaitForTheLsnTheirConsistencyAsksFor) {

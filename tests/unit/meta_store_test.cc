@@ -74,6 +74,52 @@ TEST_P(MetaStoreContract, CompareAndPutRefusesAStaleRevisionAndChangesNothing) {
   EXPECT_EQ((*store->Get("manifest"))->mod_revision, *second);
 }
 
+TEST_P(MetaStoreContract, AFencedPutHoldsOnlyWhileItsFenceKeyIsTheSame) {
+  auto store = Open();
+  // A leader's election key: its create revision is the leader's epoch.
+  auto elected = store->CompareAndPut("leader", "node-a", 0);
+  ASSERT_TRUE(elected.ok()) << elected.status().ToString();
+  auto key = store->Get("leader");
+  ASSERT_TRUE(key.ok() && *key);
+  EXPECT_EQ((*key)->create_revision, *elected);
+  ASSERT_TRUE(store->Put("leader", "node-a, renewed").ok());
+  EXPECT_EQ((*store->Get("leader"))->create_revision, *elected)
+      << "a later put keeps the create revision";
+  const Fence fence{"leader", *elected};
+
+  auto first = store->FencedPut("manifest", "m1", 0, fence);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto stale = store->FencedPut("manifest", "m-stale", 0, fence);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict) << "the CAS part still holds";
+
+  // Deposed: the key is gone, then created again by another leader.
+  ASSERT_TRUE(store->Delete("leader").ok());
+  auto gone = store->FencedPut("manifest", "zombie", *first, fence);
+  EXPECT_EQ(gone.status().code(), StatusCode::kConflict);
+  EXPECT_NE(gone.status().message().find("leader"), std::string::npos) << gone.status().ToString();
+  auto next = store->CompareAndPut("leader", "node-b", 0);
+  ASSERT_TRUE(next.ok());
+  auto zombie = store->FencedPut("manifest", "zombie", *first, fence);
+  EXPECT_EQ(zombie.status().code(), StatusCode::kConflict);
+  EXPECT_EQ((*store->Get("manifest"))->value, "m1") << "a refused fenced put changes nothing";
+  auto taken = store->FencedPut("manifest", "m2", *first, Fence{"leader", *next});
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ((*store->Get("manifest"))->value, "m2");
+}
+
+TEST_P(MetaStoreContract, CompareAndDeleteDeletesOnlyTheRevisionItRead) {
+  auto store = Open();
+  auto mine = store->Put("leader", "node-a");
+  ASSERT_TRUE(mine.ok());
+  auto theirs = store->Put("leader", "node-b");
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_EQ(store->CompareAndDelete("leader", *mine).status().code(), StatusCode::kConflict);
+  EXPECT_EQ((*store->Get("leader"))->value, "node-b");
+  EXPECT_EQ(store->CompareAndDelete("absent", 0).status().code(), StatusCode::kConflict);
+  ASSERT_TRUE(store->CompareAndDelete("leader", *theirs).ok());
+  EXPECT_FALSE(*store->Get("leader"));
+}
+
 TEST_P(MetaStoreContract, WatchSeesEveryChangeUnderItsPrefixInOrder) {
   auto store = Open();
   ASSERT_TRUE(store->Put("shard.1", "a").ok());
