@@ -3,15 +3,21 @@
 durable ingest through a dispatcher (wrk, 1,000-row upserts of 128-d
 vectors, every reply after the shards' streams acknowledged the records and
 a replica applied them) and search QPS / p99 through a dispatcher over a
-table of 2 shards vs one standalone server (one client, sequential).
+table of 2 shards vs one standalone server (one client, sequential). Then
+a follower's bootstrap: a table of one shard with 2 replicas holds
+--boot-rows rows, sealed and indexed by its leader; the follower's node
+stops, the coordinator places the replica on the third node, which loads
+the leader's segments and indexes from the object store plus the stream's
+tail: timed from the stop to 2 ready replicas again.
 
-  python3 bench/cluster_bench.py --bin build/bin/quiver [--seconds 10] [--rows 20000]
+  python3 bench/cluster_bench.py --bin build/bin/quiver [--seconds 10] [--boot-rows 200000]
 """
 
 import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -60,6 +66,48 @@ def searches(url, queries, consistency="STRONG"):
     return len(queries) / elapsed, float(np.percentile(latencies, 99)) * 1000
 
 
+def boot_shard(url):
+    body = requests.get(url + "/api/cluster").json()["result"]
+    return next(t["shards"][0] for t in body["tables"] if t["table"] == "boot")
+
+
+def bootstrap(binary, cluster_dir, url, rng, rows, dims):
+    requests.post(url + "/api/bench/schema/tables", json={
+        "name": "boot", "shards": 1, "replicas": 2, "fields": [
+            {"name": "id", "dataType": "INT", "primaryKey": True},
+            {"name": "v", "dataType": "VECTOR_FLOAT", "dimensions": dims}]}).raise_for_status()
+    session = requests.Session()
+    for start in range(0, rows, 2000):
+        vectors = rng.random((min(2000, rows - start), dims), dtype=np.float32).round(6).tolist()
+        data = [{"id": start + i, "v": v} for i, v in enumerate(vectors)]
+        session.post(url + "/api/bench/data/insert",
+                     data=json.dumps({"table": "boot", "data": data})).raise_for_status()
+    started = time.monotonic()
+    session.post(url + "/api/rebuild", timeout=3600).raise_for_status()
+    built = time.monotonic() - started
+    shard = boot_shard(url)
+    follower = next(r for r in shard["replicas"] if r.get("role") == "follower")
+    status = json.loads(subprocess.run([binary, "cluster", "status", "--dir", cluster_dir],
+                                       capture_output=True, text=True, check=True).stdout)
+    pid = next(p["pid"] for p in status["processes"] if p["name"] == follower["node"])
+    started = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    while True:
+        shard = boot_shard(url)
+        replicas = shard["replicas"]
+        if (len(replicas) == 2 and all(r["node"] != follower["node"] for r in replicas)
+                and all(r.get("state") == "ready" for r in replicas)):
+            break
+        if time.monotonic() - started > 600:
+            sys.exit(f"no second ready replica after 10 minutes: {shard}")
+        time.sleep(0.05)
+    ready = time.monotonic() - started
+    new = next(r for r in replicas if r.get("role") == "follower")
+    if new["rows"] != rows or new["indexBuilds"] != 0:
+        sys.exit(f"the new replica is not the leader's copy: {new}")
+    return built, ready, new["sealedSegments"]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bin", default="build/bin/quiver")
@@ -69,6 +117,7 @@ def main():
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--dims", type=int, default=128)
     p.add_argument("--queries", type=int, default=500)
+    p.add_argument("--boot-rows", type=int, default=200000)
     args = p.parse_args()
     binary = os.path.abspath(args.bin)
     rng = np.random.default_rng(1)
@@ -106,6 +155,7 @@ def main():
                                          args.connections, args.batch),
                                   *searches(url, queries))
             results["EVENTUAL"] = (0, *searches(url, queries, "EVENTUAL"))
+            boot = bootstrap(binary, cluster_dir, url, rng, args.boot_rows, args.dims)
         finally:
             subprocess.run([binary, "cluster", "down", "--dir", cluster_dir], capture_output=True)
 
@@ -119,6 +169,10 @@ def main():
     print(f"cluster / standalone: ingest {c[0] / s[0]:.2f}x, search QPS {c[1] / s[1]:.2f}x, "
           f"p99 {c[2] / s[2]:.2f}x (3 nodes, 2 dispatchers, 3 NATS servers on this machine; "
           f"table of 2 shards x 1 replica vs 1 shard)")
+    print(f"follower bootstrap: {args.boot_rows:,} rows of {args.dims}-d in {boot[2]} sealed, "
+          f"indexed segments (the leader sealed and indexed them in {boot[0]:.1f} s): a new replica "
+          f"ready {boot[1]:.1f} s after the old one's node stopped (placement, download, "
+          f"stream tail), building no index")
 
 
 if __name__ == "__main__":

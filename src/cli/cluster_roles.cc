@@ -73,6 +73,12 @@ void ClusterRoles::Add(CLI::App& app) {
                    "Replicas of each shard of a table created without \"replicas\"")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
+  dispatcher_
+      ->add_option("--bounded-staleness-ms", bounded_staleness_ms_,
+                   "A read at consistency BOUNDED sees every write acknowledged this long "
+                   "before it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
 }
 
 std::optional<int> ClusterRoles::Run() {
@@ -96,6 +102,7 @@ std::optional<int> ClusterRoles::Run() {
     return 0;
   }
   dispatcher_options_.lease_ttl = std::chrono::milliseconds(lease_ms_);
+  dispatcher_options_.bounded_staleness = std::chrono::milliseconds(bounded_staleness_ms_);
   HttpServer server(nullptr, server_options_);
   auto port = server.Bind();
   if (!port.ok()) {

@@ -29,6 +29,7 @@ class ClusterRoles {
   std::string grpc_address_ = "127.0.0.1:0", http_address_ = "127.0.0.1:0";
   size_t seal_rows_ = 100000;
   int64_t lease_ms_ = 3000;
+  int64_t bounded_staleness_ms_ = 1000;
 };
 
 }  // namespace quiver

@@ -438,9 +438,9 @@ class Dispatcher final : public ClusterService {
           channels.push_back(channel->second);
         }
       }
-      clients.push_back(
-          std::make_shared<RemoteShard>(table->schema, ShardId{db, name, s, table->id}, log->second,
-                                        channels, RemoteShardOptions{options_.read_deadline}));
+      clients.push_back(std::make_shared<RemoteShard>(
+          table->schema, ShardId{db, name, s, table->id}, log->second, channels,
+          RemoteShardOptions{options_.read_deadline, options_.bounded_staleness}));
     }
     QV_ASSIGN_OR_RETURN(auto remote,
                         Table::Remote(table->schema, table->slots, std::move(clients)));

@@ -20,6 +20,8 @@ struct DispatcherOptions {
   std::chrono::milliseconds lease_ttl{3000};       // of the coordinator's election
   std::chrono::milliseconds deadline{5000};        // of calls to etcd and NATS
   std::chrono::milliseconds read_deadline{10000};  // of a read or write, waits included
+  // A BOUNDED read sees every write acknowledged this long before it.
+  std::chrono::milliseconds bounded_staleness{1000};
 };
 
 // `quiver dispatcher`: the REST API of a cluster (docs/CLUSTER.md). It keeps

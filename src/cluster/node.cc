@@ -328,8 +328,10 @@ class NodeImpl final : public Node {
         status = latest.ok() && *latest ? replica->shard->Adopt(**latest) : latest.status();
       }
       if (status.ok() && replica->shared) status = Follow(*replica);
-      if (status.ok() && replica->shared && std::chrono::steady_clock::now() >= poll_at) {
-        status = Elect(*replica);
+      if (replica->shared && std::chrono::steady_clock::now() >= poll_at) {
+        // Whatever else failed: a leader that cannot go on hands over.
+        Status elected = Elect(*replica);
+        if (status.ok()) status = elected;
         poll_at = std::chrono::steady_clock::now() + kLeaderPoll;
       }
       // Followers leave these to their leader.
@@ -370,12 +372,17 @@ class NodeImpl final : public Node {
     QV_ASSIGN_OR_RETURN(auto leader, meta_->Get(replica.leader_key));
     const bool mine = replica.epoch != 0 && leader && leader->value == options_.id &&
                       leader->create_revision == replica.epoch;
+    // A replica that refuses writes (a record it could not apply) neither
+    // leads nor runs: its checkpoints would pass that record.
+    const Status health = replica.shard->Health();
     if (replica.shard->Leading()) {
-      if (!mine) {
-        log::Get("cluster").warn("node {}: replica {} lost its leadership (epoch {})", options_.id,
-                                 replica.id.ToString(), replica.epoch);
+      if (!mine || !health.ok()) {
+        log::Get("cluster").warn("node {}: replica {} gives up its leadership (epoch {}): {}",
+                                 options_.id, replica.id.ToString(), replica.epoch,
+                                 mine ? health.ToString() : "its key is gone");
         replica.shard->StepDown();
         replica.epoch = 0;
+        if (mine) (void)meta_->CompareAndDelete(replica.leader_key, leader->mod_revision);
       }
       return Status::OK();
     }
@@ -387,7 +394,7 @@ class NodeImpl final : public Node {
       auto resigned = meta_->CompareAndDelete(replica.leader_key, leader->mod_revision);
       return resigned.status().code() == StatusCode::kConflict ? Status::OK() : resigned.status();
     }
-    if (leader || !replica.caught_up || !announced_) return Status::OK();
+    if (leader || !replica.caught_up || !announced_ || !health.ok()) return Status::OK();
     auto won = meta_->CompareAndPut(replica.leader_key, options_.id, 0, lease_);
     if (won.status().code() == StatusCode::kConflict) return Status::OK();  // another was first
     QV_RETURN_IF_ERROR(won.status());

@@ -3,10 +3,12 @@
 #include <openssl/rand.h>
 
 #include <future>
+#include <set>
 #include <thread>
 
 #include "cluster/proto/shard.grpc.pb.h"
 #include "cluster/shard_codec.h"
+#include "common/mutex.h"
 #include "engine/log_payload.h"
 
 namespace quiver::cluster {
@@ -117,12 +119,32 @@ Result<Lsn> RemoteShard::ReadLsn(const ReadOptions& read) const {
       auto it = read.session.find(id_.shard);
       return it == read.session.end() ? Lsn{0} : Lsn{it->second};
     }
+    case ReadOptions::Level::kBounded: {
+      // The last LSN fetched, while that fetch is recent enough: everything
+      // acknowledged before it was sent is at or below it.
+      MutexLock lock(&known_mu_);
+      if (known_at_.time_since_epoch().count() != 0 &&
+          std::chrono::steady_clock::now() - known_at_ <= options_.bounded_staleness)
+        return known_lsn_;
+      break;
+    }
     case ReadOptions::Level::kStrong:
       break;
   }
   // The log's last record when the read began (asked of its server: never
   // a stale answer).
-  return log_->FetchLastLsn();
+  return FetchLastLsn();
+}
+
+Result<Lsn> RemoteShard::FetchLastLsn() const {
+  const auto sent = std::chrono::steady_clock::now();
+  QV_ASSIGN_OR_RETURN(Lsn last, log_->FetchLastLsn());
+  MutexLock lock(&known_mu_);
+  if (sent > known_at_) {
+    known_at_ = sent;
+    known_lsn_ = std::max(known_lsn_, last);
+  }
+  return last;
 }
 
 Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& payload, Lsn* lsn) {
@@ -197,6 +219,9 @@ Result<ResultSet> RemoteShard::Get(const GetRequest& request) const {
 Result<ShardStats> RemoteShard::Stats() const {
   proto::StatsCall call;
   SetRef(id_, call.mutable_shard());
+  // As of now, like a standalone table's (and a read at STRONG).
+  QV_ASSIGN_OR_RETURN(Lsn last, FetchLastLsn());
+  call.set_min_lsn(last);
   proto::StatsReply reply;
   QV_RETURN_IF_ERROR(OnSomeReplica("statistics", [&](auto& stub, grpc::ClientContext* context) {
     return stub.Stats(context, call, &reply);
@@ -215,26 +240,43 @@ Status RemoteShard::Rebuild() {
   QV_ASSIGN_OR_RETURN(Lsn last, log_->FetchLastLsn());
   call.set_min_lsn(last);
   const auto deadline = std::chrono::system_clock::now() + std::chrono::minutes(10);
-  // All at once: a follower answers when it has what its leader built.
-  std::vector<std::future<Status>> calls;
+  // All at once: a follower answers when it has what its leader built. The
+  // first failure ends the other calls (a follower would wait for a
+  // leader that failed until the deadline).
+  struct Calls {
+    Mutex mu;
+    std::set<grpc::ClientContext*> live GUARDED_BY(mu);
+    Status failed GUARDED_BY(mu);
+  } calls;
+  std::vector<std::future<void>> done;
   for (const auto& stub : stubs_->replicas) {
-    calls.push_back(std::async(std::launch::async, [&, stub = stub.get()] {
+    done.push_back(std::async(std::launch::async, [&, stub = stub.get()] {
       // A replica just placed may not be open yet: asked again until the deadline.
-      return Retrying(deadline, 1, [&](size_t) {
+      Status status = Retrying(deadline, 1, [&](size_t) {
         grpc::ClientContext context;
         context.set_deadline(deadline);
+        {
+          MutexLock lock(&calls.mu);
+          if (!calls.failed.ok()) return calls.failed;
+          calls.live.insert(&context);
+        }
         proto::RebuildReply reply;
-        return FromGrpc(stub->Rebuild(&context, call, &reply),
-                        "rebuild on a replica of shard " + id_.ToString());
+        Status answered = FromGrpc(stub->Rebuild(&context, call, &reply),
+                                   "rebuild on a replica of shard " + id_.ToString());
+        MutexLock lock(&calls.mu);
+        calls.live.erase(&context);
+        return answered;
       });
+      if (status.ok()) return;
+      MutexLock lock(&calls.mu);
+      if (!calls.failed.ok()) return;
+      calls.failed = std::move(status);
+      for (grpc::ClientContext* context : calls.live) context->TryCancel();
     }));
   }
-  Status first;
-  for (auto& done : calls) {
-    Status status = done.get();
-    if (first.ok()) first = std::move(status);
-  }
-  return first;
+  for (auto& call_done : done) call_done.get();
+  MutexLock lock(&calls.mu);
+  return calls.failed;
 }
 
 }  // namespace quiver::cluster

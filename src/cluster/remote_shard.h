@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cluster/shard_service.h"
+#include "common/mutex.h"
 #include "engine/shard_client.h"
 #include "schema/schema.h"
 #include "wal/log.h"
@@ -16,6 +17,8 @@ namespace quiver::cluster {
 
 struct RemoteShardOptions {
   std::chrono::milliseconds deadline{10000};  // of every call, waits included
+  // A BOUNDED read sees every write acknowledged this long before it began.
+  std::chrono::milliseconds bounded_staleness{1000};
 };
 
 // A shard as a dispatcher's table sees it (engine/shard_client.h): writes
@@ -53,6 +56,8 @@ class RemoteShard final : public ShardClient {
   Result<Shard::Applied> Write(RecordType type, const std::string& payload, Lsn* lsn);
   // The LSN a read must wait for.
   Result<Lsn> ReadLsn(const ReadOptions& read) const;
+  // The stream's last LSN, asked of its server; remembered for BOUNDED reads.
+  Result<Lsn> FetchLastLsn() const EXCLUDES(known_mu_);
   // Calls `rpc(stub, context)` on the replicas in turn, from the next one,
   // until one answers (or refuses: an error of the request itself).
   template <class Rpc>
@@ -69,6 +74,11 @@ class RemoteShard final : public ShardClient {
   const RemoteShardOptions options_;
   std::unique_ptr<Stubs> stubs_;
   mutable std::atomic<size_t> next_{0};
+  // The last LSN fetched, and when the fetch was sent: every write
+  // acknowledged before then is at or below it.
+  mutable Mutex known_mu_;
+  mutable Lsn known_lsn_ GUARDED_BY(known_mu_) = 0;
+  mutable std::chrono::steady_clock::time_point known_at_ GUARDED_BY(known_mu_);
 };
 
 }  // namespace quiver::cluster

@@ -80,12 +80,13 @@ class ShardServiceImpl final : public proto::ShardService::Service {
 
   grpc::Status Stats(grpc::ServerContext* context, const proto::StatsCall* call,
                      proto::StatsReply* reply) override {
-    return ToGrpc(Answer(context, call->shard(), 0, [&](const Shard& shard) -> Status {
-      ToProto(shard.Stats(), reply->mutable_stats());
-      const Status health = shard.Health();
-      if (!health.ok()) reply->set_health(health.message());
-      return Status::OK();
-    }));
+    return ToGrpc(
+        Answer(context, call->shard(), call->min_lsn(), [&](const Shard& shard) -> Status {
+          ToProto(shard.Stats(), reply->mutable_stats());
+          const Status health = shard.Health();
+          if (!health.ok()) reply->set_health(health.message());
+          return Status::OK();
+        }));
   }
 
   grpc::Status Applied(grpc::ServerContext* context, const proto::AppliedCall* call,
@@ -105,15 +106,22 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     std::shared_ptr<Shard> shard = registry_->Find(id);
     if (!shard)
       return ToGrpc(Status::NotFound("this node has no replica of shard " + id.ToString()));
-    Status sealed = shard->AwaitLsn(call->min_lsn(), Left(context));
-    if (sealed.ok() && shard->Maintains()) {
-      sealed = shard->Seal();
-      if (sealed.ok()) sealed = shard->BuildAllIndexes();
-    } else if (sealed.ok()) {
-      // A follower: the leader seals and builds; this one adopts what it commits.
-      sealed = shard->AwaitSynced(call->min_lsn(), Left(context));
+    if (Status applied = shard->AwaitLsn(call->min_lsn(), Left(context)); !applied.ok())
+      return ToGrpc(applied);
+    using namespace std::chrono_literals;
+    while (true) {
+      // The leader seals and builds; a follower waits until it adopted what
+      // its leader committed (and builds itself if it is elected meanwhile).
+      if (shard->Maintains()) {
+        Status sealed = shard->Seal();
+        if (sealed.ok()) sealed = shard->BuildAllIndexes();
+        return ToGrpc(sealed);
+      }
+      const auto left = Left(context);
+      Status synced =
+          shard->AwaitSynced(call->min_lsn(), std::min<std::chrono::milliseconds>(left, 100ms));
+      if (synced.ok() || left <= 100ms || context->IsCancelled()) return ToGrpc(synced);
     }
-    return ToGrpc(sealed);
   }
 
  private:

@@ -18,6 +18,7 @@ struct ReadOptions {
   enum class Level {
     kStrong,    // everything acknowledged before the read began
     kSession,   // at least the writes whose LSNs `session` names
+    kBounded,   // everything acknowledged at least a configured bound before the read
     kEventual,  // whatever the replica has applied
   };
   Level level = Level::kStrong;

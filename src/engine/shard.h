@@ -236,6 +236,12 @@ class Shard {
   // Names in the SegmentStore.
   static std::string SegmentName(uint64_t id, uint64_t epoch);
 
+  // A new leader's removal of the shared files that no manifest names and
+  // earlier epochs wrote.
+  void CollectGarbage() REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
+  // The epoch in a file's name (0: none).
+  static uint64_t EpochOfFile(std::string_view file);
+
   // Index helpers.
   using IndexKey = std::pair<uint64_t, size_t>;  // segment id, field
   bool WantsIndex(size_t field) const;

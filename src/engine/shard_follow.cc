@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <thread>
 #include <tuple>
 
@@ -30,12 +31,62 @@ Status Shard::Lead(const Fence& fence) {
   if ((stored ? stored->mod_revision : 0) != manifest_revision_) {
     return Status::Conflict("table '" + schema_.name + "': the manifest changed while adopting it");
   }
+  {
+    MutexLock index(&index_mu_);
+    failed_.clear();  // another leader's failures, or this one's before it followed
+  }
   fence_ = fence;
   epoch_ = static_cast<uint64_t>(fence.create_revision);
   leading_ = true;
+  CollectGarbage();
   log::Get("engine").info("table {}: leading with epoch {} from manifest revision {}", schema_.name,
                           fence.create_revision, manifest_revision_.load());
   return Status::OK();
+}
+
+void Shard::CollectGarbage() {
+  // Files of this shard that the manifest does not name and that an
+  // earlier epoch wrote: a deposed leader's uploads whose commit was
+  // refused, builds and compactions that lost a race with a step-down.
+  // This leader's own epoch has written nothing yet.
+  std::set<std::string> named;
+  {
+    MutexLock state(&state_mu_);
+    for (const auto& s : sealed_) named.insert(SegmentName(s->id(), s->epoch()));
+    for (const auto& [key, epoch] : index_epochs_)
+      named.insert(IndexName(key.first, key.second, epoch));
+  }
+  const uint64_t mine = epoch_;
+  for (const char* folder : {"segments", "indexes"}) {
+    auto names = files_->List(folder);
+    if (!names.ok()) {
+      log::Get("engine").warn("table {}: listing {}: {}", schema_.name, folder,
+                              names.status().ToString());
+      return;
+    }
+    for (const std::string& file : *names) {
+      const std::string name = JoinPath(folder, file);
+      if (named.contains(name) || EpochOfFile(file) >= mine) continue;
+      log::Get("engine").info(
+          "table {}: removing {}, written by an earlier leader, never committed", schema_.name,
+          files_->Where(name));
+      Status removed = files_->Remove(name);
+      if (!removed.ok()) log::Get("engine").warn("table {}: {}", schema_.name, removed.ToString());
+    }
+  }
+}
+
+uint64_t Shard::EpochOfFile(std::string_view file) {
+  // <id>.e<epoch>.seg, <segment>.<field>.e<epoch>.qvi; none: epoch 0.
+  const size_t dot = file.rfind('.');
+  if (dot == std::string_view::npos) return 0;
+  const std::string_view stem = file.substr(0, dot);
+  const size_t mark = stem.rfind(".e");
+  if (mark == std::string_view::npos) return 0;
+  uint64_t epoch = 0;
+  const std::string_view digits = stem.substr(mark + 2);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), epoch);
+  return ec == std::errc() && end == digits.data() + digits.size() ? epoch : 0;
 }
 
 void Shard::StepDown() {
@@ -90,16 +141,33 @@ Status Shard::Adopt(const KeyValue& stored) {
       }
     }
   }
+  // Only new indexes (a build's commit): they are swapped in alone.
+  bool same_segments = checkpoint == checkpoint_lsn_ && manifest.segments.size() == held.size();
+  for (const ManifestSegment& entry : manifest.segments)
+    same_segments = same_segments && held.contains({entry.id, entry.epoch});
   std::vector<std::shared_ptr<SealedSegment>> segments;
   std::map<uint64_t, std::vector<std::shared_ptr<const index::VectorIndex>>> indexes;
   std::map<IndexKey, uint64_t> index_epochs;
-  std::set<std::string> named;  // the files the manifest names
+  std::set<std::string> named;   // the files the manifest names
+  std::vector<Roaring> bitmaps;  // of held segments: deletes up to the checkpoint
   for (const ManifestSegment& entry : manifest.segments) {
     const std::string name = SegmentName(entry.id, entry.epoch);
     named.insert(name);
+    Roaring deleted;
+    if (!entry.deleted.empty()) {
+      try {
+        deleted = Roaring::readSafe(entry.deleted.data(), entry.deleted.size());
+      } catch (const std::exception&) {
+        return Status::Corruption("manifest " + manifest_key_ + ": the delete bitmap of segment " +
+                                  std::to_string(entry.id) + " does not decode");
+      }
+    }
     std::shared_ptr<SealedSegment> segment;
     if (auto it = held.find({entry.id, entry.epoch}); it != held.end()) {
-      segment = it->second;  // its deletes are this replica's own, up to its applied LSN
+      // Its deletes are this replica's own up to its applied LSN; those up
+      // to the checkpoint that it has not applied yet are marked at the swap.
+      segment = it->second;
+      bitmaps.push_back(std::move(deleted));
     } else {
       auto opened = OpenSegment(entry.id, entry.epoch);
       if (!opened.ok()) {
@@ -114,18 +182,9 @@ Status Shard::Adopt(const KeyValue& stored) {
                                   std::to_string(segment->num_rows()) + " rows, manifest " +
                                   manifest_key_ + " says " + std::to_string(entry.rows));
       }
-      Roaring deleted;
-      if (!entry.deleted.empty()) {
-        try {
-          deleted = Roaring::readSafe(entry.deleted.data(), entry.deleted.size());
-        } catch (const std::exception&) {
-          return Status::Corruption("manifest " + manifest_key_ +
-                                    ": the delete bitmap of segment " + std::to_string(entry.id) +
-                                    " does not decode");
-        }
-      }
-      segment->LoadDeleted(deleted, checkpoint);
+      segment->LoadDeleted(deleted, checkpoint);  // not shared yet
       clock_.Observe(segment->max_stamp());
+      bitmaps.emplace_back();
     }
     for (size_t k = 0; k < entry.indexed_fields.size(); ++k) {
       const size_t field = entry.indexed_fields[k];
@@ -142,7 +201,12 @@ Status Shard::Adopt(const KeyValue& stored) {
           QV_RETURN_IF_ERROR(files_->Evict(index_name));
           opened = OpenIndex(*segment, field, epoch);
         }
-        if (!opened.ok()) return opened.status().WithContext("adopting manifest " + manifest_key_);
+        if (!opened.ok()) {
+          // Searched exactly meanwhile, as at open (LoadIndexes).
+          log::Get("index").error("table {}: index {} does not open: {}", schema_.name,
+                                  files_->Where(index_name), opened.status().ToString());
+          continue;
+        }
         index = std::move(opened).value();
       }
       auto& slots = indexes[entry.id];
@@ -151,6 +215,17 @@ Status Shard::Adopt(const KeyValue& stored) {
       index_epochs[{entry.id, field}] = epoch;
     }
     segments.push_back(std::move(segment));
+  }
+  if (same_segments) {
+    {
+      MutexLock state(&state_mu_);
+      indexes_ = std::move(indexes);
+      index_epochs_ = std::move(index_epochs);
+      Publish();
+    }
+    next_segment_id_ = manifest.next_segment_id;
+    manifest_revision_ = stored.mod_revision;
+    return Status::OK();
   }
 
   // The records after the checkpoint that this replica applied already are
@@ -199,6 +274,11 @@ Status Shard::Adopt(const KeyValue& stored) {
     for (const auto& [key, epoch] : index_epochs_) {
       if (!named.contains(IndexName(key.first, key.second, epoch)))
         dropped.push_back(IndexName(key.first, key.second, epoch));
+    }
+    for (size_t i = 0; i < segments.size(); ++i) {
+      // Deletes up to the checkpoint that this replica had not applied (it
+      // is behind it): the records that made them are skipped below.
+      if (!bitmaps[i].isEmpty()) segments[i]->LoadDeleted(bitmaps[i], checkpoint);
     }
     sealed_ = std::move(segments);
     indexes_ = std::move(indexes);

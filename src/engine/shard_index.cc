@@ -147,7 +147,8 @@ Result<bool> Shard::BuildNextIndex(const std::atomic<bool>* stop) {
     build_seconds_ +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  if (!built.ok() && stop != nullptr && stop->load()) return built;
+  // Cancelled, or this replica stepped down meanwhile: not a failed build.
+  if (!built.ok() && ((stop != nullptr && stop->load()) || !Maintains())) return built;
   if (!built.ok()) {
     failed_[{segment->id(), field}] = built.ToString();
     return built.WithContext("building the index of table '" + schema_.name + "' field '" +

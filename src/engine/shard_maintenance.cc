@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "common/crash_point.h"
@@ -131,10 +132,11 @@ Status Shard::WriteManifest(Lsn checkpoint) {
       manifest.segments.push_back(std::move(entry));
     }
   }
-  // Outside the lock: a delete recorded meanwhile may be included, which is
-  // harmless (it is in the log too, and replaying a delete is idempotent).
+  // Outside the lock: the deletes up to the checkpoint, exactly (those
+  // after it are in the log above the checkpoint; a follower that adopts
+  // the manifest must not see them before it applies them).
   for (size_t i = 0; i < sealed.size(); ++i) {
-    const Roaring deleted = sealed[i]->DeletedRows();
+    const Roaring deleted = sealed[i]->DeletedRows(checkpoint);
     manifest.segments[i].deleted.resize(deleted.getSizeInBytes());
     deleted.write(manifest.segments[i].deleted.data());
   }
@@ -264,15 +266,31 @@ Status Shard::Compact(bool force) {
   MutexLock maintenance(&maintenance_mu_);
   if (!Maintains()) return Status::OK();  // the leader's work
   // Compaction reads a pinned version: sealed segments are immutable, and
-  // deletes after its LSN are carried over at the swap.
+  // deletes after its snapshot are carried over at the swap. The snapshot
+  // is the pinned version's LSN; with a shared manifest, the checkpoint the
+  // manifest will carry, so that the merged segment holds exactly the rows
+  // live at that checkpoint (a follower adopting it sees no delete it has
+  // not applied yet).
   const auto version = Pin();
+  const bool shared = options_.manifest_store != nullptr;
+  const Lsn snapshot = shared ? checkpoint_lsn_.load() : version->lsn;
   std::vector<SegmentView> chosen;
   {
     std::vector<SegmentView> sealed;
     for (const SegmentView& view : version->segments) {
       if (dynamic_cast<const SealedSegment*>(view.segment.get()) != nullptr) sealed.push_back(view);
     }
-    auto live = [&](const SegmentView& v) { return v.segment->live_rows(); };
+    std::map<const Segment*, size_t> live_at;  // live rows at the snapshot
+    for (const SegmentView& v : sealed) {
+      size_t live = v.segment->live_rows();
+      if (shared && live < v.rows) {
+        live = 0;
+        for (size_t row = 0; row < v.rows; ++row)
+          live += v.segment->IsLiveAt(row, snapshot) ? 1 : 0;
+      }
+      live_at[v.segment.get()] = live;
+    }
+    auto live = [&](const SegmentView& v) { return live_at[v.segment.get()]; };
     bool any_deleted = false;
     for (const auto& v : sealed) any_deleted = any_deleted || live(v) < v.rows;
     auto is_chosen = [&](const SegmentView& v) {
@@ -309,7 +327,7 @@ Status Shard::Compact(bool force) {
   sources.reserve(chosen.size());
   for (const auto& v : chosen)
     sources.push_back(static_cast<const SealedSegment*>(v.segment.get()));
-  const LiveRows copy = FindLiveRows(chosen, version->lsn);
+  const LiveRows copy = FindLiveRows(chosen, snapshot);
   Lsn min_lsn = sources[0]->min_lsn(), max_lsn = sources[0]->max_lsn();
   for (const SealedSegment* s : sources) {
     min_lsn = std::min(min_lsn, s->min_lsn());
@@ -327,7 +345,7 @@ Status Shard::Compact(bool force) {
   {
     MutexLock state(&state_mu_);
     for (size_t i = 0; i < chosen.size(); ++i) {
-      if (merged) CarryOverDeletes(*chosen[i].segment, copy.new_row[i], version->lsn, merged.get());
+      if (merged) CarryOverDeletes(*chosen[i].segment, copy.new_row[i], snapshot, merged.get());
     }
     auto is_source = [&](const auto& s) {
       return std::find(sources.begin(), sources.end(), s.get()) != sources.end();

@@ -351,17 +351,18 @@ Result<std::unique_ptr<SealedSegment>> SealedSegment::Open(std::unique_ptr<Mappe
   return seg;
 }
 
-Roaring SealedSegment::DeletedRows() const {
+Roaring SealedSegment::DeletedRows(Lsn upto) const {
   Roaring deleted;
   for (size_t row = 0; row < rows_; ++row) {
-    if (deletes_.DeletedAt(row) != 0) deleted.add(static_cast<uint32_t>(row));
+    const Lsn at = deletes_.DeletedAt(row);
+    if (at != 0 && at <= upto) deleted.add(static_cast<uint32_t>(row));
   }
   return deleted;
 }
 
 void SealedSegment::LoadDeleted(const Roaring& deleted, Lsn lsn) {
   for (uint32_t row : deleted) {
-    if (row < rows_) MarkDeleted(row, lsn);
+    if (row < rows_ && deletes_.DeletedAt(row) == 0) MarkDeleted(row, lsn);
   }
 }
 

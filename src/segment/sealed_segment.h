@@ -73,10 +73,12 @@ class SealedSegment final : public Segment {
   uint64_t epoch() const { return epoch_; }
   Lsn min_lsn() const { return min_lsn_; }
   Lsn max_lsn() const { return max_lsn_; }
-  // The rows deleted so far (for the manifest).
-  Roaring DeletedRows() const;
+  // The rows deleted by records up to `upto` (for a manifest: its checkpoint).
+  Roaring DeletedRows(Lsn upto) const;
   // Marks the rows a manifest lists as deleted by the record at `lsn` (its
-  // checkpoint). Only before the segment is shared.
+  // checkpoint), those not deleted yet (the others keep their LSN). Readers
+  // of snapshots before `lsn` do not see the marks; the caller is the
+  // segment's one writer.
   void LoadDeleted(const Roaring& deleted, Lsn lsn);
 
   size_t num_rows() const override { return rows_; }

@@ -313,7 +313,7 @@ Result<std::vector<PrimaryKey>> DecodeKeys(element keys) {
   return out;
 }
 
-// "consistency": "STRONG" (default) | "SESSION" | "EVENTUAL", and for
+// "consistency": "STRONG" (default) | "SESSION" | "BOUNDED" | "EVENTUAL", and for
 // SESSION "session": the "lsn" object of the client's last write reply.
 Result<ReadOptions> DecodeReadOptions(const JsonBody& body) {
   ReadOptions read;
@@ -326,9 +326,10 @@ Result<ReadOptions> DecodeReadOptions(const JsonBody& body) {
   } else if (name == "EVENTUAL") {
     read.level = ReadOptions::Level::kEventual;
   } else if (name == "BOUNDED") {
-    return Invalid("consistency BOUNDED is not supported yet: use STRONG, SESSION or EVENTUAL");
+    read.level = ReadOptions::Level::kBounded;
   } else {
-    return Invalid("consistency must be STRONG, SESSION or EVENTUAL, not \"" + name + "\"");
+    return Invalid("consistency must be STRONG, SESSION, BOUNDED or EVENTUAL, not \"" + name +
+                   "\"");
   }
   auto session = body.Get("session");
   if (session && read.level != ReadOptions::Level::kSession) {
