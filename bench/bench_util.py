@@ -11,7 +11,7 @@ import requests
 
 def start_server(binary, data_dir, log_path, extra=()):
     """Starts `quiver serve` on a free port; returns (process, url, seconds
-    until /state answered)."""
+    until /ready answered)."""
     log = open(log_path, "w")
     started = time.monotonic()
     proc = subprocess.Popen([binary, "serve", "--data", data_dir, "--port", "0", *extra],
@@ -22,7 +22,7 @@ def start_server(binary, data_dir, log_path, extra=()):
         if m and proc.poll() is None:
             url = f"http://127.0.0.1:{m.group(1)}"
             try:
-                if requests.get(url + "/state", timeout=1).ok:
+                if requests.get(url + "/ready", timeout=1).ok:
                     return proc, url, time.monotonic() - started
             except requests.RequestException:
                 pass

@@ -3,7 +3,8 @@
 durable ingest through a dispatcher (wrk, 1,000-row upserts of 128-d
 vectors, every reply after the shards' streams acknowledged the records and
 a replica applied them) and search QPS / p99 through a dispatcher over a
-table of 2 shards vs one standalone server (one client, sequential). Then
+table of 2 shards vs one standalone server (one client, sequential, after
+both sealed and indexed what the ingest left: the steady state). Then
 a follower's bootstrap: a table of one shard with 2 replicas holds
 --boot-rows rows, sealed and indexed by its leader; the follower's node
 stops, the coordinator places the replica on the third node, which loads
@@ -33,7 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def create(url, dims, shards):
-    requests.post(url + "/api/load", json={"name": "bench", "path": "/b"}).raise_for_status()
+    r = requests.post(url + "/api/load", json={"name": "bench", "path": "/b"})
+    if not r.ok:
+        sys.exit(f"/api/load: {r.status_code} {r.text}")
     requests.post(url + "/api/bench/schema/tables", json={
         "name": "t", "shards": shards, "fields": [
             {"name": "id", "dataType": "INT", "primaryKey": True},
@@ -48,6 +51,12 @@ def ingest(url, bodies_dir, bodies, seconds, connections, batch):
     if "insert failed" in out.stderr:
         sys.exit("inserts failed:\n" + out.stderr[:2000])
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1)) * batch
+
+
+def settle(url):
+    # Seal and index what the ingest left, so that searches measure the
+    # steady state, not background index builds.
+    requests.post(url + "/api/rebuild", timeout=3600).raise_for_status()
 
 
 def searches(url, queries, consistency="STRONG"):
@@ -136,9 +145,9 @@ def main():
                                     os.path.join(tmp, "standalone.log"))
         try:
             create(url, args.dims, 1)
-            results["standalone"] = (ingest(url, bodies_dir, args.bodies, args.seconds,
-                                            args.connections, args.batch),
-                                     *searches(url, queries))
+            vps = ingest(url, bodies_dir, args.bodies, args.seconds, args.connections, args.batch)
+            settle(url)
+            results["standalone"] = (vps, *searches(url, queries))
         finally:
             proc.terminate()
             proc.wait()
@@ -151,9 +160,9 @@ def main():
         try:
             url = json.loads(up.stdout)["dispatchers"][0]
             create(url, args.dims, 2)
-            results["cluster"] = (ingest(url, bodies_dir, args.bodies, args.seconds,
-                                         args.connections, args.batch),
-                                  *searches(url, queries))
+            vps = ingest(url, bodies_dir, args.bodies, args.seconds, args.connections, args.batch)
+            settle(url)
+            results["cluster"] = (vps, *searches(url, queries))
             results["EVENTUAL"] = (0, *searches(url, queries, "EVENTUAL"))
             boot = bootstrap(binary, cluster_dir, url, rng, args.boot_rows, args.dims)
         finally:

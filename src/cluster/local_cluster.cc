@@ -132,7 +132,7 @@ class Launcher {
     QV_RETURN_IF_ERROR(SpawnRole("dispatcher"));
     for (size_t i : Indices("dispatcher")) {
       const ProcessRecord& d = record_.processes[i];
-      QV_RETURN_IF_ERROR(Await(d.name, d, [&] { return CheckHttp(d.url, "/health"); }));
+      QV_RETURN_IF_ERROR(Await(d.name, d, [&] { return CheckHttp(d.url, "/ready"); }));
     }
     record_.complete = true;
     QV_RETURN_IF_ERROR(WriteRecord(record_));

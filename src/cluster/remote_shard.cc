@@ -101,13 +101,27 @@ Result<ResultSet> RemoteShard::Read(const char* what, const Request& request,
                                     Rpc rpc) const {
   Call call;
   SetRef(id_, call.mutable_shard());
-  QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
-  call.set_min_lsn(lsn);
   ToProto(request, call.mutable_request());
   proto::ResultReply reply;
-  QV_RETURN_IF_ERROR(OnSomeReplica(what, [&](auto& stub, grpc::ClientContext* context) {
-    return rpc(stub, context, call, &reply);
-  }));
+  auto ask = [&](Lsn min_lsn) {
+    call.set_min_lsn(min_lsn);
+    return OnSomeReplica(what, [&](auto& stub, grpc::ClientContext* context) {
+      return rpc(stub, context, call, &reply);
+    });
+  };
+  if (request.read.level == ReadOptions::Level::kStrong) {
+    // The stream's last LSN and the read at once: the read stands when the
+    // replica had applied that LSN before it read (a replica that keeps up:
+    // the usual case), else it is asked again to wait for it. One round
+    // trip instead of two.
+    auto last = std::async(std::launch::async, [this] { return FetchLastLsn(); });
+    const Status first = ask(0);
+    QV_ASSIGN_OR_RETURN(Lsn lsn, last.get());
+    if (!first.ok() || reply.read_lsn() < lsn) QV_RETURN_IF_ERROR(ask(lsn));
+  } else {
+    QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
+    QV_RETURN_IF_ERROR(ask(lsn));
+  }
   return FromProto(reply.result(), schema_, partial_facets);
 }
 

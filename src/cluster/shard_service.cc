@@ -50,6 +50,7 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     return ToGrpc(
         Answer(context, call->shard(), call->min_lsn(), [&](const Shard& shard) -> Status {
           QV_ASSIGN_OR_RETURN(SearchRequest request, FromProto(call->request()));
+          reply->set_read_lsn(shard.Pin()->lsn);  // the search reads this or a later version
           QV_ASSIGN_OR_RETURN(ResultSet result, shard.Search(request));
           ToProto(result, reply->mutable_result());
           return Status::OK();
@@ -61,6 +62,7 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     return ToGrpc(
         Answer(context, call->shard(), call->min_lsn(), [&](const Shard& shard) -> Status {
           QV_ASSIGN_OR_RETURN(HybridRequest request, FromProto(call->request()));
+          reply->set_read_lsn(shard.Pin()->lsn);
           QV_ASSIGN_OR_RETURN(ResultSet result, shard.HybridSearch(request));
           ToProto(result, reply->mutable_result());
           return Status::OK();
@@ -72,6 +74,7 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     return ToGrpc(
         Answer(context, call->shard(), call->min_lsn(), [&](const Shard& shard) -> Status {
           QV_ASSIGN_OR_RETURN(GetRequest request, FromProto(call->request()));
+          reply->set_read_lsn(shard.Pin()->lsn);
           QV_ASSIGN_OR_RETURN(ResultSet result, shard.Get(request));
           ToProto(result, reply->mutable_result());
           return Status::OK();
