@@ -130,7 +130,7 @@ class NodeImpl final : public Node {
   std::string http_url() const override { return http_url_; }
 
   bool Ready() const override {
-    if (!announced_ || !placed_) return false;
+    if (!announced_ || !placed_ || !LeaseValid()) return false;
     MutexLock lock(&mu_);
     if (replicas_.size() != wanted_) return false;  // some placed here did not open
     for (const auto& [key, replica] : replicas_) {
@@ -142,13 +142,27 @@ class NodeImpl final : public Node {
  private:
   Status Announce() {
     announced_ = false;  // until the put below succeeds
+    const auto sent = std::chrono::steady_clock::now();
     QV_ASSIGN_OR_RETURN(lease_, meta_->GrantLease(options_.lease_ttl));
     QV_RETURN_IF_ERROR(
         meta_
             ->Put(NodeKey(options_.id), EncodeNode({options_.id, grpc_address_, http_url_}), lease_)
             .status());
+    Renewed(sent);
     announced_ = true;
     return Status::OK();
+  }
+
+  // The node's lease is alive at least until a TTL after the last grant or
+  // keep-alive that etcd answered was sent (etcd counts from when it
+  // received it, later), less a tenth for clocks that drift. Past that,
+  // this node's leaders step down on their own, before etcd says so, and
+  // it stops reporting itself ready.
+  void Renewed(std::chrono::steady_clock::time_point sent) {
+    lease_valid_until_ = (sent + options_.lease_ttl * 9 / 10).time_since_epoch().count();
+  }
+  bool LeaseValid() const {
+    return std::chrono::steady_clock::now().time_since_epoch().count() < lease_valid_until_;
   }
 
   // Keeps the lease alive; announces itself again if it expired (etcd was
@@ -157,7 +171,9 @@ class NodeImpl final : public Node {
     while (!stopping_) {
       std::this_thread::sleep_for(options_.lease_ttl / 3);
       if (stopping_) break;
+      const auto sent = std::chrono::steady_clock::now();
       Status kept = announced_ ? meta_->KeepAlive(lease_) : Announce();
+      if (kept.ok()) Renewed(sent);
       if (kept.code() == StatusCode::kNotFound) {
         log::Get("cluster").warn("node {}: its lease expired; announcing it again", options_.id);
         announced_ = false;
@@ -320,8 +336,19 @@ class NodeImpl final : public Node {
   void Apply(Replica* replica) {
     Status last;
     auto poll_at = std::chrono::steady_clock::now();
+    // Its key may be gone (or another's) once the node's lease may have
+    // expired: it commits nothing more under it (resigned at the next
+    // election round). Checked before any maintenance.
+    auto step_down_when_lease_passed = [&] {
+      if (!replica->shard->Leading() || LeaseValid()) return;
+      log::Get("cluster").warn("node {}: replica {} steps down: the node's lease may have expired",
+                               options_.id, replica->id.ToString());
+      replica->shard->StepDown();
+    };
     while (!replica->stop) {
+      step_down_when_lease_passed();
       Status status = replica->shard->CatchUp(100ms);
+      step_down_when_lease_passed();  // it may have been stopped while it waited
       if (status.code() == StatusCode::kNotFound && replica->shared) {
         // Trimmed below what it applied: the manifest that covers it.
         auto latest = meta_->Get(ManifestKey(replica->table_id, replica->id.shard));
@@ -394,7 +421,8 @@ class NodeImpl final : public Node {
       auto resigned = meta_->CompareAndDelete(replica.leader_key, leader->mod_revision);
       return resigned.status().code() == StatusCode::kConflict ? Status::OK() : resigned.status();
     }
-    if (leader || !replica.caught_up || !announced_ || !health.ok()) return Status::OK();
+    if (leader || !replica.caught_up || !announced_ || !LeaseValid() || !health.ok())
+      return Status::OK();
     auto won = meta_->CompareAndPut(replica.leader_key, options_.id, 0, lease_);
     if (won.status().code() == StatusCode::kConflict) return Status::OK();  // another was first
     QV_RETURN_IF_ERROR(won.status());
@@ -444,9 +472,10 @@ class NodeImpl final : public Node {
                      {"table", replica->id.table},
                      {"shard", replica->id.shard},
                      {"state", replica->caught_up ? "ready" : "catching-up"},
-                     {"role", !replica->shared            ? "replica"
-                              : replica->shard->Leading() ? "leader"
-                                                          : "follower"},
+                     {"role", !replica->shared ? "replica"
+                              // a leader whose lease may have passed is stepping down
+                              : replica->shard->Leading() && LeaseValid() ? "leader"
+                                                                          : "follower"},
                      {"manifestRevision", replica->shard->ManifestRevision()},
                      {"indexBuilds", stats.index_builds},
                      {"appliedLsn", stats.applied_lsn},
@@ -472,6 +501,7 @@ class NodeImpl final : public Node {
   std::atomic<LeaseId> lease_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> announced_{false};
+  std::atomic<std::chrono::steady_clock::rep> lease_valid_until_{0};
   std::atomic<bool> placed_{false};  // the catalog and placements were read once
   std::atomic<size_t> wanted_{0};    // replicas placed on this node
   bool incomplete_ = false;          // the last Reconcile left some unopened (watcher thread only)

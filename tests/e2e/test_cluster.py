@@ -2,9 +2,11 @@
 dispatcher serving the same catalog, and a node's death (its replicas are
 placed again on the live nodes and catch up from the streams)."""
 
+import os
 import time
 
 import pytest
+import requests
 
 from conftest import Api
 
@@ -194,5 +196,54 @@ def test_one_leader_per_shard_seals_and_builds_and_followers_load_its_files(serv
         new = next(r for r in s0["replicas"] if r.get("role") == "leader")
         assert new["checkpointLsn"] > shards[0]["checkpointLsn"], (new, shards[0])
         assert new["indexBuilds"] >= 1, new
+    finally:
+        cluster.stop()
+
+
+def test_a_stopped_leader_is_replaced_and_never_leads_again_when_it_resumes(services, tmp_path):
+    """SIGSTOP the leader's node past its lease: a follower is elected and
+    commits; when the old leader resumes, its lease has passed, so it steps
+    down on its own (a commit it tried would be refused by the fence) and
+    never reports itself leader again."""
+    import signal
+    from cluster import Cluster
+    cluster = Cluster(services, str(tmp_path), node_args=("--seal-rows", "100"))
+    try:
+        api = Api(cluster)
+        setup_table(api, shards=1, replicas=2)
+        wait_until("a leader and a follower",
+                   lambda: all(leaders_and_followers(s) for s in shards_of(api)))
+        assert api.post("/api/db/data/insert", {"table": "t", "data": rows(range(300))})[0] == 200
+        assert api.post("/api/rebuild", {})[0] == 200
+        old = next(r["node"] for r in shards_of(api)[0]["replicas"] if r["role"] == "leader")
+        node = cluster.nodes[int(old.split("-")[1])]
+        os.kill(node.proc.pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        try:
+            # Another replica leads, on live nodes only, and commits.
+            wait_until("a new leader, the stopped node placed elsewhere",
+                       lambda: all(leaders_and_followers(s)
+                                   and all(r["node"] != old for r in s["replicas"])
+                                   for s in shards_of(api)))
+            print(f"led again {time.monotonic() - stopped_at:.1f} s after SIGSTOP")
+            code, body = api.post("/api/db/data/insert",
+                                  {"table": "t", "data": rows(range(300, 600))})
+            assert code == 200, body
+            assert api.post("/api/rebuild", {})[0] == 200
+            new = next(r for r in shards_of(api)[0]["replicas"] if r["role"] == "leader")
+        finally:
+            os.kill(node.proc.pid, signal.SIGCONT)
+        # The resumed node never claims the shard again.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            claimed = [r for r in requests.get(node.http + "/replicas", timeout=5).json()
+                       if r.get("role") == "leader"]
+            assert not claimed, claimed
+            time.sleep(0.05)
+        s = shards_of(api)[0]
+        assert [r["node"] for r in s["replicas"] if r.get("role") == "leader"] == [new["node"]], s
+        assert s["checkpointLsn"] >= new["checkpointLsn"], (s, new)
+        code, body = api.post("/api/db/data/get", {"table": "t"})
+        assert code == 200 and sorted(r["id"] for r in body["result"]) == list(range(600))
     finally:
         cluster.stop()
