@@ -6,6 +6,7 @@
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "catalog/catalog.h"
@@ -273,10 +274,27 @@ class NodeImpl final : public Node {
         it = replicas_.erase(it);
       }
     }
+    std::set<uint64_t> tables;  // in the catalog
+    for (const DatabaseEntry& db : catalog.databases) {
+      for (const TableEntry& table : db.tables) tables.insert(table.id);
+    }
     for (auto& replica : closing) {
       log::Get("cluster").info("node {}: closing replica {}", options_.id, replica->id.ToString());
       registry_.Remove(replica->id);
+      const bool led = replica->epoch != 0;
       Close(*replica);
+      Discard(*replica);
+      // Its shard's objects go when its table is dropped: the catalog may
+      // say so after the placement did (two watches).
+      if (led && objects_) led_closed_.insert({replica->table_id, replica->id.shard});
+    }
+    for (auto it = led_closed_.begin(); it != led_closed_.end();) {
+      if (tables.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      DiscardObjects(it->first, it->second);
+      it = led_closed_.erase(it);
     }
     bool complete = true;
     for (const auto& [key, entry] : wanted) {
@@ -304,8 +322,7 @@ class NodeImpl final : public Node {
     stream.create = false;  // its table's creator made it
     QV_ASSIGN_OR_RETURN(auto log, OpenNatsLog(nats_, stream));
     std::shared_ptr<Log> shared_log = std::move(log);
-    const std::string dir =
-        JoinPath(options_.data_dir, "t" + std::to_string(table.id) + "/s" + std::to_string(shard));
+    const std::string dir = ReplicaDir(table.id, shard);
     QV_RETURN_IF_ERROR(fs_->CreateDirs(dir));
     TableOptions table_options = options_.table;
     if (objects_) {
@@ -453,6 +470,41 @@ class NodeImpl final : public Node {
     }
   }
 
+  // A closed replica's local files go: its shard's objects and stream hold
+  // everything, for a replica placed elsewhere.
+  void Discard(const Replica& replica) {
+    Status removed = fs_->RemoveAll(ReplicaDir(replica.table_id, replica.id.shard));
+    if (!removed.ok()) {
+      log::Get("cluster").warn("node {}: leftovers of replica {}: {}", options_.id,
+                               replica.id.ToString(), removed.ToString());
+    }
+  }
+
+  // A dropped table's shard objects and manifest, removed by the node whose
+  // replica led the shard last (no one reads them any more).
+  void DiscardObjects(uint64_t table_id, uint32_t shard) {
+    Status removed;
+    auto keys = objects_->List(ShardObjectPrefix(table_id, shard) + "/");
+    if (keys.ok()) {
+      for (const std::string& key : *keys) {
+        if (Status gone = objects_->Delete(key); !gone.ok() && removed.ok()) removed = gone;
+      }
+    } else {
+      removed = keys.status();
+    }
+    if (auto gone = meta_->Delete(ManifestKey(table_id, shard)); !gone.ok() && removed.ok())
+      removed = gone.status();
+    if (!removed.ok()) {
+      log::Get("cluster").warn("node {}: leftovers of shard {} of dropped table {}: {}",
+                               options_.id, shard, table_id, removed.ToString());
+    }
+  }
+
+  std::string ReplicaDir(uint64_t table_id, uint32_t shard) const {
+    return JoinPath(options_.data_dir,
+                    "t" + std::to_string(table_id) + "/s" + std::to_string(shard));
+  }
+
   void Close(Replica& replica) {
     replica.stop = true;
     if (replica.applier.joinable()) replica.applier.join();
@@ -505,6 +557,9 @@ class NodeImpl final : public Node {
   std::atomic<bool> placed_{false};  // the catalog and placements were read once
   std::atomic<size_t> wanted_{0};    // replicas placed on this node
   bool incomplete_ = false;          // the last Reconcile left some unopened (watcher thread only)
+  // Shards whose replica here led when it closed: their objects go when the
+  // table is dropped (watcher thread only).
+  std::set<std::pair<uint64_t, uint32_t>> led_closed_;
   std::thread keeper_, watcher_, indexer_;
   mutable Mutex mu_;
   std::map<std::pair<uint64_t, uint32_t>, std::unique_ptr<Replica>> replicas_ GUARDED_BY(mu_);

@@ -162,7 +162,20 @@ Result<Lsn> RemoteShard::FetchLastLsn() const {
 }
 
 Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& payload, Lsn* lsn) {
-  QV_ASSIGN_OR_RETURN(*lsn, log_->Append(type, payload, NewRequestId()));
+  // An append the stream did not acknowledge (a server away, an election
+  // under way) is sent again with the same request id until the deadline:
+  // the stream stores it once (its duplicate window) and answers with its LSN.
+  const std::string request_id = NewRequestId();
+  const auto deadline = std::chrono::steady_clock::now() + options_.deadline;
+  auto pause = std::chrono::milliseconds(20);
+  Result<Lsn> appended = log_->Append(type, payload, request_id);
+  while (!appended.ok() && appended.status().code() == StatusCode::kUnavailable &&
+         std::chrono::steady_clock::now() + pause < deadline) {
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(500));
+    appended = log_->Append(type, payload, request_id);
+  }
+  QV_ASSIGN_OR_RETURN(*lsn, std::move(appended));
   proto::AppliedCall call;
   SetRef(id_, call.mutable_shard());
   call.set_lsn(*lsn);

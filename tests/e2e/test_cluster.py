@@ -196,6 +196,21 @@ def test_one_leader_per_shard_seals_and_builds_and_followers_load_its_files(serv
         new = next(r for r in s0["replicas"] if r.get("role") == "leader")
         assert new["checkpointLsn"] > shards[0]["checkpointLsn"], (new, shards[0])
         assert new["indexBuilds"] >= 1, new
+
+        # Dropped: the live nodes remove their replicas' files, the leaders
+        # the shards' objects.
+        def leftovers():
+            found = []
+            for root in [os.path.join(str(tmp_path), "objects")] + [
+                    os.path.join(str(tmp_path), f"node-{i}") for i in range(3)
+                    if f"node-{i}" != leader_node]:
+                for dirpath, _, files in os.walk(root):
+                    found += [os.path.join(dirpath, f) for f in files
+                              if "/t" in dirpath[len(str(tmp_path)):]]
+            return found
+        assert leftovers(), "the table has files before it is dropped"
+        assert api.delete("/api/db/schema/tables/t")[0] == 200
+        wait_until("no files of the dropped table", lambda: not leftovers())
     finally:
         cluster.stop()
 

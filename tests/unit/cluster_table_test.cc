@@ -498,6 +498,59 @@ TEST(ClusterTable, ABoundedReadSeesEveryWriteAcknowledgedTheBoundBeforeIt) {
   EXPECT_EQ(fresh->rows.size(), 2u);
 }
 
+// A stream whose first acknowledgements are lost: the first append is
+// stored but answered with an error, the next one fails outright.
+class AckLosingLog final : public Log {
+ public:
+  explicit AckLosingLog(std::shared_ptr<Log> log) : log_(std::move(log)) {}
+  Result<Lsn> Append(RecordType type, std::string_view payload,
+                     std::string_view request_id) override {
+    ++appends_;
+    if (appends_ == 1) {
+      EXPECT_TRUE(log_->Append(type, payload, request_id).ok());
+      return Status::Unavailable("NATS publish: Timeout (the ack was lost)");
+    }
+    if (appends_ == 2) return Status::Unavailable("NATS publish: no responders");
+    return log_->Append(type, payload, request_id);
+  }
+  Lsn LastLsn() const override { return log_->LastLsn(); }
+  Result<Lsn> FetchLastLsn() const override { return log_->FetchLastLsn(); }
+  Status Health() const override { return log_->Health(); }
+  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override {
+    return log_->ReadFrom(lsn);
+  }
+  Status TrimBefore(Lsn lsn) override { return log_->TrimBefore(lsn); }
+  int appends() const { return appends_; }
+
+ private:
+  std::shared_ptr<Log> log_;
+  std::atomic<int> appends_{0};
+};
+
+TEST(ClusterTable, AWriteWhoseAckWasLostIsSentAgainAndStoredOnce) {
+  TempDir names;
+  auto fs = NewPosixFileSystem();
+  const std::string streams = StreamsFor(names);
+  TestNode node(fs.get(), streams, 1);
+  auto stream = OpenNatsLog(Nats(), {.stream = streams + "_0"});
+  ASSERT_TRUE(stream.ok());
+  auto flaky = std::make_shared<AckLosingLog>(std::move(*stream));
+  std::vector<std::shared_ptr<ShardClient>> clients = {std::make_shared<cluster::RemoteShard>(
+      Schema(), ShardId{"db", "t", 0}, flaky,
+      std::vector<std::shared_ptr<grpc::Channel>>{
+          grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials())},
+      cluster::RemoteShardOptions{10s})};
+  auto table = Table::Remote(Schema(), SlotMap::Even(1), std::move(clients));
+  ASSERT_TRUE(table.ok());
+  auto inserted = (*table)->Insert(Rows(Schema(), {1, 2, 3}, 0), false);
+  ASSERT_TRUE(inserted.ok()) << inserted.status().ToString();
+  EXPECT_EQ(flaky->appends(), 3) << "sent again until acknowledged";
+  EXPECT_EQ(inserted->inserted, 3u);
+  EXPECT_EQ(inserted->shard_lsns[0].second, 1u) << "answered with the first append's LSN";
+  EXPECT_EQ(*flaky->FetchLastLsn(), 1u) << "the stream holds the record once";
+  EXPECT_EQ((*table)->Get(GetRequest{})->rows.size(), 3u);
+}
+
 TEST(ClusterTable, ErrorsKeepTheirCodeAcrossTheWire) {
   TempDir names;
   auto fs = NewPosixFileSystem();
