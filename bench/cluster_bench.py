@@ -164,17 +164,20 @@ def main():
             settle(url)
             results["cluster"] = (vps, *searches(url, queries))
             results["EVENTUAL"] = (0, *searches(url, queries, "EVENTUAL"))
+            results["BOUNDED"] = (0, *searches(url, queries, "BOUNDED"))
             boot = bootstrap(binary, cluster_dir, url, rng, args.boot_rows, args.dims)
         finally:
             subprocess.run([binary, "cluster", "down", "--dir", cluster_dir], capture_output=True)
 
     for name, (vps, qps, p99) in results.items():
-        if name == "EVENTUAL":
+        if name in ("EVENTUAL", "BOUNDED"):
             continue
         print(f"{name:>10}: durable ingest {vps:,.0f} vectors/s; search {qps:,.0f} QPS, p99 {p99:.2f} ms")
-    s, c, e = results["standalone"], results["cluster"], results["EVENTUAL"]
+    s, c, e, b = (results[k] for k in ("standalone", "cluster", "EVENTUAL", "BOUNDED"))
     print(f"cluster search at EVENTUAL: {e[1]:,.0f} QPS, p99 {e[2]:.2f} ms "
           f"(STRONG costs {1 - c[1] / e[1]:.0%} of EVENTUAL's QPS: one stream-state call per shard)")
+    print(f"cluster search at BOUNDED (1 s): {b[1]:,.0f} QPS, p99 {b[2]:.2f} ms "
+          f"({b[1] / s[1]:.2f}x standalone)")
     print(f"cluster / standalone: ingest {c[0] / s[0]:.2f}x, search QPS {c[1] / s[1]:.2f}x, "
           f"p99 {c[2] / s[2]:.2f}x (3 nodes, 2 dispatchers, 3 NATS servers on this machine; "
           f"table of 2 shards x 1 replica vs 1 shard)")

@@ -41,6 +41,11 @@ struct Replica {
   bool shared = false;
   std::string leader_key;
   Revision epoch = 0;  // the leader key this replica won (applier thread only)
+  // This node's place in the shard's placement: a vacant leadership goes to
+  // the first ready replica in that order (rank r runs r polls late), so the
+  // leaders of a table's shards spread as its replicas do.
+  std::atomic<size_t> rank{0};
+  std::optional<std::chrono::steady_clock::time_point> vacant_since;  // applier thread only
   Mutex mu;
   std::optional<KeyValue> manifest GUARDED_BY(mu);  // the newest one the watch saw
 };
@@ -143,6 +148,19 @@ class NodeImpl final : public Node {
  private:
   Status Announce() {
     announced_ = false;  // until the put below succeeds
+    {
+      // The keys its leaders held went with the old lease: they step down
+      // before a new lease makes the node's lease look valid again.
+      lease_valid_until_ = 0;
+      std::vector<std::shared_ptr<Shard>> shards;
+      {
+        MutexLock lock(&mu_);
+        for (const auto& [key, replica] : replicas_) shards.push_back(replica->shard);
+      }
+      for (const auto& shard : shards) {
+        if (shard->Leading()) shard->StepDown();  // may wait for a seal under way
+      }
+    }
     const auto sent = std::chrono::steady_clock::now();
     QV_ASSIGN_OR_RETURN(lease_, meta_->GrantLease(options_.lease_ttl));
     QV_RETURN_IF_ERROR(
@@ -245,9 +263,11 @@ class NodeImpl final : public Node {
       }
       catalog = std::move(*decoded);
     }
-    // What should be here: (table id, shard) -> (database, table entry).
+    // What should be here: (table id, shard) -> (database, table entry),
+    // and this node's rank among the shard's replicas.
     std::map<std::pair<uint64_t, uint32_t>, std::pair<const DatabaseEntry*, const TableEntry*>>
         wanted;
+    std::map<std::pair<uint64_t, uint32_t>, size_t> ranks;
     for (const DatabaseEntry& db : catalog.databases) {
       for (const TableEntry& table : db.tables) {
         auto it = placement_keys.find(PlacementKey(table.id));
@@ -256,8 +276,10 @@ class NodeImpl final : public Node {
         if (!placement.ok()) continue;
         for (uint32_t s = 0; s < placement->shards.size(); ++s) {
           const auto& nodes = placement->shards[s];
-          if (std::find(nodes.begin(), nodes.end(), options_.id) != nodes.end())
-            wanted[{table.id, s}] = {&db, &table};
+          auto here = std::find(nodes.begin(), nodes.end(), options_.id);
+          if (here == nodes.end()) continue;
+          wanted[{table.id, s}] = {&db, &table};
+          ranks[{table.id, s}] = static_cast<size_t>(here - nodes.begin());
         }
       }
     }
@@ -267,6 +289,7 @@ class NodeImpl final : public Node {
       MutexLock lock(&mu_);
       for (auto it = replicas_.begin(); it != replicas_.end();) {
         if (wanted.contains(it->first)) {
+          it->second->rank = ranks[it->first];
           ++it;
           continue;
         }
@@ -311,6 +334,7 @@ class NodeImpl final : public Node {
         continue;
       }
       MutexLock lock(&mu_);
+      (*opened)->rank = ranks[key];
       replicas_[key] = std::move(*opened);
     }
     return complete;
@@ -373,8 +397,9 @@ class NodeImpl final : public Node {
       }
       if (status.ok() && replica->shared) status = Follow(*replica);
       if (replica->shared && std::chrono::steady_clock::now() >= poll_at) {
-        // Whatever else failed: a leader that cannot go on hands over.
-        Status elected = Elect(*replica);
+        // Whatever else failed: a leader that cannot go on hands over (a
+        // replica whose round failed does not run, though).
+        Status elected = Elect(*replica, /*may_run=*/status.ok());
         if (status.ok()) status = elected;
         poll_at = std::chrono::steady_clock::now() + kLeaderPoll;
       }
@@ -412,7 +437,7 @@ class NodeImpl final : public Node {
   // replica's, and runs for leader when there is none and this replica is
   // caught up (the put that creates the key, leased to this node, decides;
   // its create revision is the new leader's epoch).
-  Status Elect(Replica& replica) {
+  Status Elect(Replica& replica, bool may_run) {
     QV_ASSIGN_OR_RETURN(auto leader, meta_->Get(replica.leader_key));
     const bool mine = replica.epoch != 0 && leader && leader->value == options_.id &&
                       leader->create_revision == replica.epoch;
@@ -438,7 +463,15 @@ class NodeImpl final : public Node {
       auto resigned = meta_->CompareAndDelete(replica.leader_key, leader->mod_revision);
       return resigned.status().code() == StatusCode::kConflict ? Status::OK() : resigned.status();
     }
-    if (leader || !replica.caught_up || !announced_ || !LeaseValid() || !health.ok())
+    if (leader) {
+      replica.vacant_since.reset();
+      return Status::OK();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!replica.vacant_since) replica.vacant_since = now;
+    if (now - *replica.vacant_since < static_cast<int64_t>(replica.rank.load()) * kLeaderPoll)
+      return Status::OK();
+    if (!may_run || !replica.caught_up || !announced_ || !LeaseValid() || !health.ok())
       return Status::OK();
     auto won = meta_->CompareAndPut(replica.leader_key, options_.id, 0, lease_);
     if (won.status().code() == StatusCode::kConflict) return Status::OK();  // another was first

@@ -116,8 +116,10 @@ Result<ResultSet> RemoteShard::Read(const char* what, const Request& request,
     // trip instead of two.
     auto last = std::async(std::launch::async, [this] { return FetchLastLsn(); });
     const Status first = ask(0);
-    QV_ASSIGN_OR_RETURN(Lsn lsn, last.get());
-    if (!first.ok() || reply.read_lsn() < lsn) QV_RETURN_IF_ERROR(ask(lsn));
+    Result<Lsn> lsn = last.get();
+    if (!first.ok() && !TryAnother(first)) return first;  // the request's own error (a 4xx)
+    QV_RETURN_IF_ERROR(lsn.status());
+    if (!first.ok() || reply.read_lsn() < *lsn) QV_RETURN_IF_ERROR(ask(*lsn));
   } else {
     QV_ASSIGN_OR_RETURN(Lsn lsn, ReadLsn(request.read));
     QV_RETURN_IF_ERROR(ask(lsn));

@@ -238,9 +238,14 @@ class Shard {
 
   // A new leader's removal of the shared files that no manifest names and
   // earlier epochs wrote.
-  void CollectGarbage() REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
-  // The epoch in a file's name (0: none).
-  static uint64_t EpochOfFile(std::string_view file);
+  void CollectGarbage(const Manifest& manifest) REQUIRES(maintenance_mu_) EXCLUDES(state_mu_);
+  // The epoch in a segment or index file's name (0: none); nullopt for
+  // other names.
+  static std::optional<uint64_t> EpochOfFile(std::string_view file);
+  // Adopt; with `skip_damaged_indexes` (a new leader, which builds them
+  // again), an index that does not open is left out instead of failing.
+  Status AdoptManifest(const KeyValue& manifest, bool skip_damaged_indexes)
+      EXCLUDES(catch_up_mu_, maintenance_mu_);
 
   // Index helpers.
   using IndexKey = std::pair<uint64_t, size_t>;  // segment id, field

@@ -25,8 +25,13 @@ Status Shard::Lead(const Fence& fence) {
                                    "' keeps its own manifest: it has no leader to elect");
   }
   // Continue from what the last leader committed.
+  // An index that does not open is built again by this leader.
   QV_ASSIGN_OR_RETURN(auto stored, meta_->Get(manifest_key_));
-  if (stored) QV_RETURN_IF_ERROR(Adopt(*stored));
+  Manifest manifest;
+  if (stored) {
+    QV_RETURN_IF_ERROR(AdoptManifest(*stored, /*skip_damaged_indexes=*/true));
+    QV_ASSIGN_OR_RETURN(manifest, DecodeManifest(stored->value));
+  }
   MutexLock maintenance(&maintenance_mu_);
   if ((stored ? stored->mod_revision : 0) != manifest_revision_) {
     return Status::Conflict("table '" + schema_.name + "': the manifest changed while adopting it");
@@ -35,21 +40,31 @@ Status Shard::Lead(const Fence& fence) {
     MutexLock index(&index_mu_);
     failed_.clear();  // another leader's failures, or this one's before it followed
   }
-  fence_ = fence;
   epoch_ = static_cast<uint64_t>(fence.create_revision);
+  CollectGarbage(manifest);  // before any build of its own can start
+  fence_ = fence;
   leading_ = true;
-  CollectGarbage();
   log::Get("engine").info("table {}: leading with epoch {} from manifest revision {}", schema_.name,
                           fence.create_revision, manifest_revision_.load());
   return Status::OK();
 }
 
-void Shard::CollectGarbage() {
+void Shard::CollectGarbage(const Manifest& manifest) {
   // Files of this shard that the manifest does not name and that an
   // earlier epoch wrote: a deposed leader's uploads whose commit was
   // refused, builds and compactions that lost a race with a step-down.
-  // This leader's own epoch has written nothing yet.
+  // This leader's own epoch has written nothing yet. Kept: what the
+  // manifest names (an index this replica could not open too), what this
+  // replica holds (its own segments from an earlier leadership, not
+  // committed yet), and names that carry no epoch (temporary files).
   std::set<std::string> named;
+  for (const ManifestSegment& entry : manifest.segments) {
+    named.insert(SegmentName(entry.id, entry.epoch));
+    for (size_t k = 0; k < entry.indexed_fields.size(); ++k) {
+      const uint64_t epoch = k < entry.index_epochs.size() ? entry.index_epochs[k] : 0;
+      named.insert(IndexName(entry.id, entry.indexed_fields[k], epoch));
+    }
+  }
   {
     MutexLock state(&state_mu_);
     for (const auto& s : sealed_) named.insert(SegmentName(s->id(), s->epoch()));
@@ -66,7 +81,8 @@ void Shard::CollectGarbage() {
     }
     for (const std::string& file : *names) {
       const std::string name = JoinPath(folder, file);
-      if (named.contains(name) || EpochOfFile(file) >= mine) continue;
+      const std::optional<uint64_t> epoch = EpochOfFile(file);
+      if (named.contains(name) || !epoch || *epoch >= mine) continue;
       log::Get("engine").info(
           "table {}: removing {}, written by an earlier leader, never committed", schema_.name,
           files_->Where(name));
@@ -76,17 +92,19 @@ void Shard::CollectGarbage() {
   }
 }
 
-uint64_t Shard::EpochOfFile(std::string_view file) {
-  // <id>.e<epoch>.seg, <segment>.<field>.e<epoch>.qvi; none: epoch 0.
-  const size_t dot = file.rfind('.');
-  if (dot == std::string_view::npos) return 0;
-  const std::string_view stem = file.substr(0, dot);
+std::optional<uint64_t> Shard::EpochOfFile(std::string_view file) {
+  // <id>[.e<epoch>].seg, <segment>.<field>[.e<epoch>].qvi (no epoch: 0);
+  // anything else (a temporary file) is no one's to remove here.
+  const bool segment = file.ends_with(".seg"), index = file.ends_with(".qvi");
+  if (!segment && !index) return std::nullopt;
+  const std::string_view stem = file.substr(0, file.size() - 4);
   const size_t mark = stem.rfind(".e");
-  if (mark == std::string_view::npos) return 0;
+  if (mark == std::string_view::npos) return uint64_t{0};
   uint64_t epoch = 0;
   const std::string_view digits = stem.substr(mark + 2);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), epoch);
-  return ec == std::errc() && end == digits.data() + digits.size() ? epoch : 0;
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return epoch;
 }
 
 void Shard::StepDown() {
@@ -116,6 +134,12 @@ Status Shard::AwaitSynced(Lsn lsn, std::chrono::milliseconds timeout) const {
 }
 
 Status Shard::Adopt(const KeyValue& stored) {
+  // A follower adopts all of it or nothing (an index that does not open
+  // now is tried again with the next call).
+  return AdoptManifest(stored, /*skip_damaged_indexes=*/false);
+}
+
+Status Shard::AdoptManifest(const KeyValue& stored, bool skip_damaged_indexes) {
   auto decoded = DecodeManifest(stored.value);
   if (!decoded.ok()) return decoded.status().WithContext("manifest " + manifest_key_);
   const Manifest manifest = std::move(decoded).value();
@@ -201,10 +225,13 @@ Status Shard::Adopt(const KeyValue& stored) {
           QV_RETURN_IF_ERROR(files_->Evict(index_name));
           opened = OpenIndex(*segment, field, epoch);
         }
+        if (!opened.ok() && !skip_damaged_indexes) {
+          return opened.status().WithContext("adopting manifest " + manifest_key_);
+        }
         if (!opened.ok()) {
-          // Searched exactly meanwhile, as at open (LoadIndexes).
-          log::Get("index").error("table {}: index {} does not open: {}", schema_.name,
-                                  files_->Where(index_name), opened.status().ToString());
+          log::Get("index").error("table {}: index {} does not open (built again): {}",
+                                  schema_.name, files_->Where(index_name),
+                                  opened.status().ToString());
           continue;
         }
         index = std::move(opened).value();
@@ -217,14 +244,20 @@ Status Shard::Adopt(const KeyValue& stored) {
     segments.push_back(std::move(segment));
   }
   if (same_segments) {
+    std::vector<std::string> replaced;  // cache copies of indexes no longer named
     {
       MutexLock state(&state_mu_);
+      for (const auto& [key, epoch] : index_epochs_) {
+        if (!named.contains(IndexName(key.first, key.second, epoch)))
+          replaced.push_back(IndexName(key.first, key.second, epoch));
+      }
       indexes_ = std::move(indexes);
       index_epochs_ = std::move(index_epochs);
       Publish();
     }
     next_segment_id_ = manifest.next_segment_id;
     manifest_revision_ = stored.mod_revision;
+    for (const std::string& name : replaced) QV_RETURN_IF_ERROR(files_->Evict(name));
     return Status::OK();
   }
 

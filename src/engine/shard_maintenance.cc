@@ -282,8 +282,10 @@ Status Shard::Compact(bool force) {
     }
     std::map<const Segment*, size_t> live_at;  // live rows at the snapshot
     for (const SegmentView& v : sealed) {
-      size_t live = v.segment->live_rows();
-      if (shared && live < v.rows) {
+      size_t live = v.segment->live_rows();  // at the latest LSN: never more than at the snapshot
+      const double deleted = 1.0 - double(live) / double(std::max<size_t>(1, v.rows));
+      if (shared && live < v.rows && (force || deleted > options_.max_deleted_fraction)) {
+        // Only where it decides: a scan of the segment's delete LSNs.
         live = 0;
         for (size_t row = 0; row < v.rows; ++row)
           live += v.segment->IsLiveAt(row, snapshot) ? 1 : 0;
