@@ -75,14 +75,7 @@ class LocalMetaStore final : public MetaStore {
                                  LeaseId lease) override {
     MutexLock lock(&mu_);
     ExpireLeases();
-    QV_RETURN_IF_ERROR(Load(key));
-    auto it = keys_.find(std::string(key));
-    const Revision current = it == keys_.end() ? 0 : it->second.mod_revision;
-    if (current != expected) {
-      return Status::Conflict("meta key " + Quoted(key) + " is at revision " +
-                              std::to_string(current) + ", not " + std::to_string(expected) +
-                              ": someone else changed it");
-    }
+    QV_RETURN_IF_ERROR(ExpectRevision(key, expected));
     return Write(key, value, lease);
   }
 
@@ -95,14 +88,7 @@ class LocalMetaStore final : public MetaStore {
     if (guard == keys_.end() || guard->second.create_revision != fence.create_revision) {
       return FenceConflict(fence, guard == keys_.end() ? 0 : guard->second.create_revision);
     }
-    QV_RETURN_IF_ERROR(Load(key));
-    auto it = keys_.find(std::string(key));
-    const Revision current = it == keys_.end() ? 0 : it->second.mod_revision;
-    if (current != expected) {
-      return Status::Conflict("meta key " + Quoted(key) + " is at revision " +
-                              std::to_string(current) + ", not " + std::to_string(expected) +
-                              ": someone else changed it");
-    }
+    QV_RETURN_IF_ERROR(ExpectRevision(key, expected));
     return Write(key, value, 0);
   }
 
@@ -203,6 +189,17 @@ class LocalMetaStore final : public MetaStore {
   static Status Compacted(Revision after) {
     return Status::NotFound("revision " + std::to_string(after) +
                             " is compacted: read the keys again and watch from there");
+  }
+
+  // OK when the key's mod revision is `expected` (0: absent), else kConflict.
+  Status ExpectRevision(std::string_view key, Revision expected) REQUIRES(mu_) {
+    QV_RETURN_IF_ERROR(Load(key));
+    auto it = keys_.find(std::string(key));
+    const Revision current = it == keys_.end() ? 0 : it->second.mod_revision;
+    if (current == expected) return Status::OK();
+    return Status::Conflict("meta key " + Quoted(key) + " is at revision " +
+                            std::to_string(current) + ", not " + std::to_string(expected) +
+                            ": someone else changed it");
   }
 
   // Reads a key's file the first time it is asked for.

@@ -183,11 +183,7 @@ class EtcdMetaStore final : public MetaStore {
   Result<Revision> CompareAndPut(std::string_view key, std::string_view value, Revision expected,
                                  LeaseId lease) override {
     pb::TxnRequest request;
-    pb::Compare* compare = request.add_compare();
-    compare->set_result(pb::Compare::EQUAL);
-    compare->set_target(pb::Compare::MOD);  // 0 for a key that does not exist
-    compare->set_key(Key(key));
-    compare->set_mod_revision(expected);
+    ExpectModRevision(&request, key, expected);
     pb::PutRequest* put = request.add_success()->mutable_request_put();
     put->set_key(Key(key));
     put->set_value(std::string(value));
@@ -206,11 +202,7 @@ class EtcdMetaStore final : public MetaStore {
   Result<Revision> FencedPut(std::string_view key, std::string_view value, Revision expected,
                              const Fence& fence) override {
     pb::TxnRequest request;
-    pb::Compare* compare = request.add_compare();
-    compare->set_result(pb::Compare::EQUAL);
-    compare->set_target(pb::Compare::MOD);
-    compare->set_key(Key(key));
-    compare->set_mod_revision(expected);
+    ExpectModRevision(&request, key, expected);
     pb::Compare* guard = request.add_compare();
     guard->set_result(pb::Compare::EQUAL);
     guard->set_target(pb::Compare::CREATE);  // 0 for a key that does not exist
@@ -235,11 +227,7 @@ class EtcdMetaStore final : public MetaStore {
 
   Result<Revision> CompareAndDelete(std::string_view key, Revision expected) override {
     pb::TxnRequest request;
-    pb::Compare* compare = request.add_compare();
-    compare->set_result(pb::Compare::EQUAL);
-    compare->set_target(pb::Compare::MOD);
-    compare->set_key(Key(key));
-    compare->set_mod_revision(expected);
+    ExpectModRevision(&request, key, expected);
     request.add_success()->mutable_request_delete_range()->set_key(Key(key));
     pb::TxnResponse response;
     QV_RETURN_IF_ERROR(Call("compare-and-delete", [&](grpc::ClientContext* c) {
@@ -333,6 +321,15 @@ class EtcdMetaStore final : public MetaStore {
 
  private:
   std::string Key(std::string_view key) const { return options_.prefix + std::string(key); }
+
+  // A transaction's condition: `key`'s mod revision is `expected` (0: absent).
+  void ExpectModRevision(pb::TxnRequest* request, std::string_view key, Revision expected) const {
+    pb::Compare* compare = request->add_compare();
+    compare->set_result(pb::Compare::EQUAL);
+    compare->set_target(pb::Compare::MOD);  // 0 for a key that does not exist
+    compare->set_key(Key(key));
+    compare->set_mod_revision(expected);
+  }
 
   KeyValue ToKeyValue(const mvccpb::KeyValue& kv) const {
     return {kv.key().substr(options_.prefix.size()), kv.value(), kv.mod_revision(), kv.lease(),

@@ -13,7 +13,6 @@
 #include "cluster/etcd_meta_store.h"
 #include "cluster/layout.h"
 #include "cluster/nats_log.h"
-#include "cluster/s3_object_store.h"
 #include "cluster/shard_service.h"
 #include "common/log.h"
 #include "common/mutex.h"
@@ -516,15 +515,7 @@ class NodeImpl final : public Node {
   // A dropped table's shard objects and manifest, removed by the node whose
   // replica led the shard last (no one reads them any more).
   void DiscardObjects(uint64_t table_id, uint32_t shard) {
-    Status removed;
-    auto keys = objects_->List(ShardObjectPrefix(table_id, shard) + "/");
-    if (keys.ok()) {
-      for (const std::string& key : *keys) {
-        if (Status gone = objects_->Delete(key); !gone.ok() && removed.ok()) removed = gone;
-      }
-    } else {
-      removed = keys.status();
-    }
+    Status removed = DeletePrefix(objects_.get(), ShardObjectPrefix(table_id, shard) + "/");
     if (auto gone = meta_->Delete(ManifestKey(table_id, shard)); !gone.ok() && removed.ok())
       removed = gone.status();
     if (!removed.ok()) {
@@ -534,8 +525,7 @@ class NodeImpl final : public Node {
   }
 
   std::string ReplicaDir(uint64_t table_id, uint32_t shard) const {
-    return JoinPath(options_.data_dir,
-                    "t" + std::to_string(table_id) + "/s" + std::to_string(shard));
+    return JoinPath(options_.data_dir, ShardObjectPrefix(table_id, shard));  // the same layout
   }
 
   void Close(Replica& replica) {
@@ -599,40 +589,6 @@ class NodeImpl final : public Node {
 };
 
 }  // namespace
-
-Result<std::unique_ptr<ObjectStore>> OpenObjectStore(FileSystem* fs, const std::string& spec) {
-  if (spec.starts_with("dir:")) {
-    const std::string root = spec.substr(4);
-    if (root.empty()) return Status::InvalidArgument("--object-store dir: needs a directory");
-    QV_RETURN_IF_ERROR(fs->CreateDirs(root));
-    return NewLocalObjectStore(fs, root);
-  }
-  if (spec.starts_with("s3:")) {
-    const std::string url = spec.substr(3);
-    const size_t scheme = url.find("://");
-    const size_t slash =
-        scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
-    if (slash == std::string::npos || slash + 1 >= url.size()) {
-      return Status::InvalidArgument("--object-store s3:http://HOST:PORT/BUCKET, not '" + spec +
-                                     "'");
-    }
-    S3Options options;
-    options.endpoint = url.substr(0, slash);
-    options.bucket = url.substr(slash + 1);
-    const char* access = std::getenv("QUIVER_S3_ACCESS_KEY");
-    const char* secret = std::getenv("QUIVER_S3_SECRET_KEY");
-    if (access == nullptr || secret == nullptr) {
-      return Status::InvalidArgument(
-          "an S3 object store needs QUIVER_S3_ACCESS_KEY and QUIVER_S3_SECRET_KEY in the "
-          "environment");
-    }
-    options.access_key = access;
-    options.secret_key = secret;
-    return NewS3ObjectStore(std::move(options));
-  }
-  return Status::InvalidArgument("--object-store is dir:PATH or s3:http://HOST:PORT/BUCKET, not '" +
-                                 spec + "'");
-}
 
 Result<std::unique_ptr<Node>> Node::Start(NodeOptions options) {
   if (options.id.empty()) return Status::InvalidArgument("a node needs an id (--id)");

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster/object_store_spec.h"
 #include "common/status.h"
 #include "engine/shard.h"
 #include "io/object_store.h"
@@ -28,9 +29,6 @@ struct NodeOptions {
   std::chrono::milliseconds deadline{5000};  // of calls to etcd and NATS
   TableOptions table;                        // seal and compaction thresholds of the replicas
 };
-
-// Opens the object store named as in NodeOptions::object_store.
-Result<std::unique_ptr<ObjectStore>> OpenObjectStore(FileSystem* fs, const std::string& spec);
 
 // `quiver node`: hosts replicas of shards (docs/CLUSTER.md). It announces
 // itself under a lease, watches the catalog and the placements the
