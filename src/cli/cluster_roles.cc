@@ -79,6 +79,12 @@ void ClusterRoles::Add(CLI::App& app) {
                    "before it")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
+  dispatcher_
+      ->add_option("--request-deadline-ms", request_deadline_ms_,
+                   "A read or write that cannot finish in this long fails with 503 (a NATS "
+                   "stream's leader election alone takes 4-9 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
 }
 
 std::optional<int> ClusterRoles::Run() {
@@ -103,6 +109,7 @@ std::optional<int> ClusterRoles::Run() {
   }
   dispatcher_options_.lease_ttl = std::chrono::milliseconds(lease_ms_);
   dispatcher_options_.bounded_staleness = std::chrono::milliseconds(bounded_staleness_ms_);
+  dispatcher_options_.request_deadline = std::chrono::milliseconds(request_deadline_ms_);
   HttpServer server(nullptr, server_options_);
   auto port = server.Bind();
   if (!port.ok()) {

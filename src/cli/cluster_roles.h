@@ -30,6 +30,7 @@ class ClusterRoles {
   size_t seal_rows_ = 100000;
   int64_t lease_ms_ = 3000;
   int64_t bounded_staleness_ms_ = 1000;
+  int64_t request_deadline_ms_ = 15000;
 };
 
 }  // namespace quiver

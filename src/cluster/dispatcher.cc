@@ -440,7 +440,7 @@ class Dispatcher final : public ClusterService {
       }
       clients.push_back(std::make_shared<RemoteShard>(
           table->schema, ShardId{db, name, s, table->id}, log->second, channels,
-          RemoteShardOptions{options_.read_deadline, options_.bounded_staleness}));
+          RemoteShardOptions{options_.request_deadline, options_.bounded_staleness}));
     }
     QV_ASSIGN_OR_RETURN(auto remote,
                         Table::Remote(table->schema, table->slots, std::move(clients)));

@@ -17,9 +17,11 @@ struct DispatcherOptions {
   std::string nats;                // comma-separated nats:// URLs
   uint32_t replicas = 1;           // of a table created without "replicas"
   int stream_replicas = 0;         // copies of each stream; 0: one per NATS server given, at most 3
-  std::chrono::milliseconds lease_ttl{3000};       // of the coordinator's election
-  std::chrono::milliseconds deadline{5000};        // of calls to etcd and NATS
-  std::chrono::milliseconds read_deadline{10000};  // of a read or write, waits included
+  std::chrono::milliseconds lease_ttl{3000};  // of the coordinator's election
+  std::chrono::milliseconds deadline{5000};   // of calls to etcd and NATS
+  // Of a read or write, waits included: longer than a NATS stream's leader
+  // election (4-9 s on NATS 2.9) plus a reader's move to another server.
+  std::chrono::milliseconds request_deadline{15000};
   // A BOUNDED read sees every write acknowledged this long before it.
   std::chrono::milliseconds bounded_staleness{1000};
 };

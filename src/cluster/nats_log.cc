@@ -26,6 +26,7 @@ class NatsClient {
   jsCtx* js() const { return js_; }
   const NatsOptions& options() const { return options_; }
   int64_t deadline_ms() const { return options_.deadline.count(); }
+  std::chrono::milliseconds reader_heartbeat() const { return options_.reader_heartbeat; }
 
  private:
   natsConnection* const connection_;
@@ -132,8 +133,9 @@ class NatsLog final : public Log {
     return FromNats(status, error, "create stream " + options_.stream);
   }
 
-  Result<Lsn> Append(RecordType type, std::string_view payload,
-                     std::string_view request_id) override {
+  using Log::Append;
+  Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
+                     std::chrono::milliseconds wait) override {
     std::string frame;
     wal::AppendFrame(&frame, /*lsn=*/0, type, payload);
     const int64_t max = natsConnection_GetMaxPayload(client_->connection());
@@ -147,7 +149,7 @@ class NatsLog final : public Log {
     const std::string id(request_id);
     if (!id.empty()) options.MsgId = id.c_str();
     options.ExpectStream = options_.stream.c_str();
-    options.MaxWait = client_->deadline_ms();
+    options.MaxWait = std::max<int64_t>(1, std::min<int64_t>(client_->deadline_ms(), wait.count()));
     jsPubAck* ack = nullptr;
     jsErrCode error{};
     natsStatus status = js_Publish(&ack, client_->js(), options_.stream.c_str(), frame.data(),
@@ -193,6 +195,11 @@ class NatsLog final : public Log {
     options.Ordered = true;  // the client restarts it where it was on any gap
     options.Config.DeliverPolicy = js_DeliverByStartSequence;
     options.Config.OptStartSeq = lsn;
+    // The server sends a heartbeat when it has nothing to deliver; a reader
+    // that hears nothing for two to four of them (its consumer was on a
+    // server that died) has the client make a new consumer from where it was.
+    options.Config.Heartbeat =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(client_->reader_heartbeat()).count();
     natsSubscription* subscription = nullptr;
     jsErrCode error{};
     natsStatus status = js_SubscribeSync(&subscription, client_->js(), options_.stream.c_str(),

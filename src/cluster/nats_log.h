@@ -17,6 +17,8 @@ struct NatsOptions {
   std::string servers;                       // comma-separated nats://host:port URLs of one cluster
   std::string name = "quiver";               // the client's name in the server's monitoring
   std::chrono::milliseconds deadline{5000};  // of every request (publish ack, stream calls)
+  // A reader whose server went away moves to another within 2-4 of these.
+  std::chrono::milliseconds reader_heartbeat{500};
 };
 
 // Connects (kUnavailable when no server answers within the deadline). Once

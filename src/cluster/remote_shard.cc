@@ -79,10 +79,9 @@ RemoteShard::RemoteShard(TableSchema schema, ShardId id, std::shared_ptr<Log> lo
 RemoteShard::~RemoteShard() = default;
 
 template <class Rpc>
-Status RemoteShard::OnSomeReplica(const char* what, Rpc rpc) const {
+Status RemoteShard::OnSomeReplica(const char* what, Deadline deadline, Rpc rpc) const {
   if (stubs_->replicas.empty())
     return Status::Unavailable("shard " + id_.ToString() + " has no replica to ask");
-  const auto deadline = std::chrono::system_clock::now() + options_.deadline;
   const size_t first = next_.fetch_add(1);
   const size_t n = stubs_->replicas.size();
   // Round after round (a replica just placed may not be open yet, one just
@@ -103,9 +102,10 @@ Result<ResultSet> RemoteShard::Read(const char* what, const Request& request,
   SetRef(id_, call.mutable_shard());
   ToProto(request, call.mutable_request());
   proto::ResultReply reply;
+  const Deadline deadline = Clock::now() + options_.deadline;
   auto ask = [&](Lsn min_lsn) {
     call.set_min_lsn(min_lsn);
-    return OnSomeReplica(what, [&](auto& stub, grpc::ClientContext* context) {
+    return OnSomeReplica(what, deadline, [&](auto& stub, grpc::ClientContext* context) {
       return rpc(stub, context, call, &reply);
     });
   };
@@ -167,22 +167,34 @@ Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& pa
   // An append the stream did not acknowledge (a server away, an election
   // under way) is sent again with the same request id until the deadline:
   // the stream stores it once (its duplicate window) and answers with its LSN.
+  // One deadline covers the appends and the wait for a replica to apply.
   const std::string request_id = NewRequestId();
-  const auto deadline = std::chrono::steady_clock::now() + options_.deadline;
+  const Deadline deadline = Clock::now() + options_.deadline;
+  auto remaining = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  };
   auto pause = std::chrono::milliseconds(20);
-  Result<Lsn> appended = log_->Append(type, payload, request_id);
+  Result<Lsn> appended = log_->Append(type, payload, request_id, remaining());
   while (!appended.ok() && appended.status().code() == StatusCode::kUnavailable &&
-         std::chrono::steady_clock::now() + pause < deadline) {
+         remaining() > pause) {
     std::this_thread::sleep_for(pause);
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(500));
-    appended = log_->Append(type, payload, request_id);
+    appended = log_->Append(type, payload, request_id, remaining());
+  }
+  if (!appended.ok() && appended.status().code() == StatusCode::kUnavailable) {
+    return Status::Unavailable("shard " + id_.ToString() +
+                               "'s log did not acknowledge the write within " +
+                               std::to_string(options_.deadline.count()) +
+                               " ms (it may have been stored; sending it again is safe for "
+                               "upserts and deletes): " +
+                               appended.status().message());
   }
   QV_ASSIGN_OR_RETURN(*lsn, std::move(appended));
   proto::AppliedCall call;
   SetRef(id_, call.mutable_shard());
   call.set_lsn(*lsn);
   proto::AppliedReply reply;
-  Status status = OnSomeReplica("applied", [&](auto& stub, grpc::ClientContext* context) {
+  Status status = OnSomeReplica("applied", deadline, [&](auto& stub, grpc::ClientContext* context) {
     return stub.Applied(context, call, &reply);
   });
   if (!status.ok()) {
@@ -252,9 +264,9 @@ Result<ShardStats> RemoteShard::Stats() const {
   QV_ASSIGN_OR_RETURN(Lsn last, FetchLastLsn());
   call.set_min_lsn(last);
   proto::StatsReply reply;
-  QV_RETURN_IF_ERROR(OnSomeReplica("statistics", [&](auto& stub, grpc::ClientContext* context) {
-    return stub.Stats(context, call, &reply);
-  }));
+  QV_RETURN_IF_ERROR(OnSomeReplica(
+      "statistics", Clock::now() + options_.deadline,
+      [&](auto& stub, grpc::ClientContext* context) { return stub.Stats(context, call, &reply); }));
   return FromProto(reply.stats());
 }
 

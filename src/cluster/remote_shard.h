@@ -60,8 +60,10 @@ class RemoteShard final : public ShardClient {
   Result<Lsn> FetchLastLsn() const EXCLUDES(known_mu_);
   // Calls `rpc(stub, context)` on the replicas in turn, from the next one,
   // until one answers (or refuses: an error of the request itself).
+  using Clock = std::chrono::system_clock;  // gRPC's deadlines
+  using Deadline = Clock::time_point;
   template <class Rpc>
-  Status OnSomeReplica(const char* what, Rpc rpc) const;
+  Status OnSomeReplica(const char* what, Deadline deadline, Rpc rpc) const;
   // One read: the call for this shard at the LSN `request.read` asks for,
   // on some replica; partial facet states parsed for `partial_facets`.
   template <class Call, class Request, class Rpc>

@@ -227,7 +227,7 @@ Status LocalLog::TrimTo(Lsn checkpoint) {
 }
 
 Result<Lsn> LocalLog::Append(RecordType type, std::string_view payload,
-                             std::string_view /*request_id*/) {
+                             std::string_view /*request_id*/, std::chrono::milliseconds /*wait*/) {
   if (payload.size() > wal::kMaxPayloadSize) {
     return Status::PayloadTooLarge("log record of " + std::to_string(payload.size()) +
                                    " bytes exceeds the limit of " +

@@ -43,8 +43,8 @@ class LocalLog final : public Log {
   ~LocalLog() override;
 
   using Log::Append;
-  Result<Lsn> Append(RecordType type, std::string_view payload,
-                     std::string_view request_id) override;
+  Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
+                     std::chrono::milliseconds wait) override;
   Lsn LastLsn() const override;
   Status Health() const override;
   // Reads the files from the one holding `lsn`, record by record, up to the

@@ -52,13 +52,20 @@ class Log {
   virtual ~Log() = default;
   // The new record's LSN, once it is durable.
   Result<Lsn> Append(RecordType type, std::string_view payload) {
-    return Append(type, payload, {});
+    return Append(type, payload, {}, kNoWaitLimit);
   }
   // The same, naming the request the record comes from: a log that
   // deduplicates (a stream) stores a retried request's record once and
   // answers the retry with the first LSN. A local log ignores the id.
-  virtual Result<Lsn> Append(RecordType type, std::string_view payload,
-                             std::string_view request_id) = 0;
+  Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id) {
+    return Append(type, payload, request_id, kNoWaitLimit);
+  }
+  // The same, waiting at most `wait` for a remote log's acknowledgement
+  // (kUnavailable after it: the record may still be stored, so retry with
+  // the same request id); a local log's sync is not bounded by it.
+  static constexpr std::chrono::milliseconds kNoWaitLimit = std::chrono::milliseconds::max();
+  virtual Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
+                             std::chrono::milliseconds wait) = 0;
   // LSN of the last durable record (0 when empty). A remote log answers
   // the last it knows when its server cannot be asked.
   virtual Lsn LastLsn() const = 0;

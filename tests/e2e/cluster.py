@@ -5,6 +5,7 @@ shared with other tests but the servers), stopped by their PIDs."""
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,9 +20,17 @@ from conftest import BINARY
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range (an outgoing
+    connection cannot take it before the server that gets it binds it)."""
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    while True:
+        port = random.randrange(max(1024, low - 20000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_for(what, check, timeout=60, proc=None, log=None):
@@ -78,14 +87,31 @@ class Services:
             wait_for(f"nats-{i}", has_leader, proc=self.procs[1 + i],
                      log=os.path.join(self.dir, f"nats-{i}.log"))
 
+        self.nats_monitors = [monitor for _, _, monitor in ports]
+
     def _spawn(self, args, log):
+        self.specs = getattr(self, "specs", []) + [(args, log)]
         with open(log, "a") as out:
             self.procs.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
                                                stdin=subprocess.DEVNULL))
 
+    # Process 0 is etcd, 1..3 the NATS servers.
+    def kill9(self, i):
+        self.procs[i].kill()
+        self.procs[i].wait()
+
+    def start(self, i):
+        """Starts process i again over its data (after kill9)."""
+        args, log = self.specs[i]
+        with open(log, "a") as out:
+            self.procs[i] = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL)
+
     def stop(self):
         for proc in reversed(self.procs):
-            proc.terminate()
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+                proc.terminate()
         for proc in self.procs:
             try:
                 proc.wait(timeout=20)

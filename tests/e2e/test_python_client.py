@@ -15,6 +15,7 @@ import threading
 import pytest
 
 import quiver
+from cluster import free_port
 from conftest import QuiverProcess
 from quiver import Client, QuiverError
 
@@ -206,10 +207,6 @@ def test_query_ef_and_nprobe_find_the_exact_nearest(client, index, knob):
 
 # -- a server that does not answer ---------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_unreachable(call, url):

@@ -503,8 +503,9 @@ TEST(ClusterTable, ABoundedReadSeesEveryWriteAcknowledgedTheBoundBeforeIt) {
 class AckLosingLog final : public Log {
  public:
   explicit AckLosingLog(std::shared_ptr<Log> log) : log_(std::move(log)) {}
-  Result<Lsn> Append(RecordType type, std::string_view payload,
-                     std::string_view request_id) override {
+  using Log::Append;
+  Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
+                     std::chrono::milliseconds /*wait*/) override {
     ++appends_;
     if (appends_ == 1) {
       EXPECT_TRUE(log_->Append(type, payload, request_id).ok());

@@ -1,0 +1,128 @@
+"""A cluster whose services fail under it: NATS servers and etcd killed and
+started again while clients write and read. These tests kill the servers
+they run on, so they have their own (module-scoped), not the session's."""
+
+import time
+
+import pytest
+import requests
+
+from conftest import Api
+from test_cluster import rows, setup_table
+
+REQUEST_DEADLINE = 15.0  # the dispatcher's --request-deadline-ms default, in seconds
+
+
+@pytest.fixture(scope="module")
+def own_services():
+    from cluster import Services
+    running = Services()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def failing_cluster(own_services, tmp_path):
+    from cluster import Cluster
+    cluster = Cluster(own_services, str(tmp_path), nodes=3, dispatchers=2, replicas=2)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def timed(call):
+    started = time.monotonic()
+    code, body = call()
+    return code, body, time.monotonic() - started
+
+
+def insert(api, ids):
+    return timed(lambda: api.post("/api/db/data/insert", {"table": "t", "data": rows(ids)}))
+
+
+def read_ids(api, level):
+    code, body = api.post("/api/db/data/get", {"table": "t", "consistency": level})
+    return code, (sorted(r["id"] for r in body["result"]) if code == 200 else body)
+
+
+def stream_leaders(services):
+    """How many of the cluster's streams each NATS server leads."""
+    counts = {}
+    for monitor in services.nats_monitors:
+        try:
+            jsz = requests.get(f"http://127.0.0.1:{monitor}/jsz?accounts=true&streams=true",
+                               timeout=2).json()
+        except requests.RequestException:
+            continue
+        for account in jsz.get("account_details", []):
+            for stream in account.get("stream_detail", []):
+                leader = stream.get("cluster", {}).get("leader")
+                if leader:
+                    counts[leader] = counts.get(leader, 0) + 1
+    return counts
+
+
+def test_writes_go_on_with_one_nats_server_dead_fail_fast_without_quorum_and_resume(
+        own_services, failing_cluster):
+    api = Api(failing_cluster)
+    setup_table(api, shards=2, replicas=2)
+    acknowledged = []
+    code, body, _ = insert(api, range(20))
+    assert code == 200, body
+    acknowledged += range(20)
+
+    # The server that leads the most streams dies: their leaders move, the
+    # readers on it move to another server, and writes go on.
+    leaders = stream_leaders(own_services)
+    assert leaders, "no stream has a leader"
+    victim = int(max(leaders, key=leaders.get)[1:])  # server names are n0, n1, n2
+    own_services.kill9(1 + victim)
+    latencies = []
+    for start in range(100, 400, 20):
+        code, body, took = insert(api, range(start, start + 20))
+        assert code == 200, (start, took, body)
+        acknowledged += range(start, start + 20)
+        latencies.append(took)
+    print(f"one NATS server dead: 15 writes, first {latencies[0]:.2f} s, "
+          f"max {max(latencies):.2f} s, last {latencies[-1]:.2f} s")
+    assert max(latencies) < REQUEST_DEADLINE, latencies
+    assert read_ids(api, "STRONG") == (200, sorted(acknowledged))
+
+    # A second one dies: no quorum. Writes fail with a 503 that names the
+    # log, within the request deadline; EVENTUAL reads go on.
+    other = next(i for i in range(3) if i != victim)
+    own_services.kill9(1 + other)
+    code, body, took = insert(api, range(1000, 1010))
+    print(f"two NATS servers dead: a write failed in {took:.2f} s: {body}")
+    assert code == 503, body
+    assert "log" in body["message"], body
+    assert took < REQUEST_DEADLINE + 2, took
+    code, got = read_ids(api, "EVENTUAL")
+    assert code == 200 and set(acknowledged) <= set(got), got
+
+    # Both return: writes resume with no restart of any Quiver process.
+    own_services.start(1 + victim)
+    own_services.start(1 + other)
+    returned = time.monotonic()
+    deadline = returned + 60
+    while True:
+        code, body, took = insert(api, range(2000, 2010))
+        if code == 200:
+            break
+        assert time.monotonic() < deadline, body
+    acknowledged += range(2000, 2010)
+    print(f"NATS back: the first write succeeded {time.monotonic() - returned:.2f} s later")
+    for start in range(2100, 2300, 20):
+        code, body, took = insert(api, range(start, start + 20))
+        assert code == 200, body
+        acknowledged += range(start, start + 20)
+    # Every acknowledged write is there; the one refused without quorum may
+    # or may not be (its outcome was not acknowledged either way).
+    code, got = read_ids(api, "STRONG")
+    assert code == 200 and set(acknowledged) <= set(got), set(acknowledged) - set(got)
+    assert set(got) - set(acknowledged) <= set(range(1000, 1010)), got
+    for node in failing_cluster.nodes:
+        assert node.proc.poll() is None, failing_cluster.log()
