@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "cluster/grpc_channel.h"
 #include "common/log.h"
 
 namespace quiver {
@@ -89,6 +90,7 @@ void ClusterRoles::Add(CLI::App& app) {
 
 std::optional<int> ClusterRoles::Run() {
   if (!node_->parsed() && !dispatcher_->parsed()) return std::nullopt;
+  cluster::TuneGrpcBeforeFirstUse();
   sigset_t signals = BlockStopSignals();
   if (node_->parsed()) {
     node_options_.grpc_address = grpc_address_;

@@ -12,6 +12,7 @@
 #include "cluster/cluster_view.h"
 #include "cluster/coordinator.h"
 #include "cluster/etcd_meta_store.h"
+#include "cluster/grpc_channel.h"
 #include "cluster/layout.h"
 #include "cluster/nats_log.h"
 #include "common/log.h"
@@ -426,14 +427,7 @@ class Dispatcher final : public ClusterService {
           if (info == nodes_.end()) continue;  // dead: the coordinator places it again
           auto channel = channels_.find(info->second.grpc);
           if (channel == channels_.end()) {
-            grpc::ChannelArguments args;
-            args.SetMaxReceiveMessageSize(256 << 20);
-            args.SetMaxSendMessageSize(256 << 20);
-            channel = channels_
-                          .emplace(info->second.grpc,
-                                   grpc::CreateCustomChannel(
-                                       info->second.grpc, grpc::InsecureChannelCredentials(), args))
-                          .first;
+            channel = channels_.emplace(info->second.grpc, NewPeerChannel(info->second.grpc)).first;
           }
           channels.push_back(channel->second);
         }
@@ -456,15 +450,18 @@ class Dispatcher final : public ClusterService {
     ResumingWatch nodes(meta_.get(), kNodesPrefix);
     ResumingWatch placements(meta_.get(), kPlacementPrefix);
     bool known[3] = {false, false, false};
+    log::Repeats repeats;
     while (!stopping_) {
       bool changed = false;
       int i = 0;
       for (auto* watch : {&catalog, &nodes, &placements}) {
         auto events = watch->Next(50ms);
         if (!events.ok()) {
-          log::Get("cluster").warn("dispatcher {}: {}", options_.id, events.status().ToString());
+          if (repeats.IsNew(events.status().ToString()))
+            log::Get("cluster").warn("dispatcher {}: {}", options_.id, events.status().ToString());
           std::this_thread::sleep_for(100ms);
         } else {
+          repeats.IsNew("");
           known[i] = true;
           changed = changed || !events->empty();
         }

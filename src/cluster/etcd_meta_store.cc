@@ -6,6 +6,7 @@
 #include <deque>
 #include <thread>
 
+#include "cluster/grpc_channel.h"
 #include "common/log.h"
 #include "common/mutex.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
@@ -140,7 +141,7 @@ class EtcdMetaStore final : public MetaStore {
  public:
   explicit EtcdMetaStore(EtcdOptions options)
       : options_(std::move(options)),
-        channel_(grpc::CreateChannel(options_.endpoint, grpc::InsecureChannelCredentials())),
+        channel_(cluster::NewPeerChannel(options_.endpoint)),
         kv_(pb::KV::NewStub(channel_)),
         watch_(pb::Watch::NewStub(channel_)),
         lease_(pb::Lease::NewStub(channel_)) {}

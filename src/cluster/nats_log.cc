@@ -96,6 +96,10 @@ class NatsLogReader final : public LogReader {
                                   " is damaged");
       }
       record.lsn = lsn;
+      const char* request_id = nullptr;
+      if (natsMsgHeader_Get(message_, "Nats-Msg-Id", &request_id) == NATS_OK &&
+          request_id != nullptr)
+        record.request_id = request_id;
       ++next_;
       return std::optional<LogRecord>(record);
     }

@@ -186,6 +186,7 @@ class NodeImpl final : public Node {
   // Keeps the lease alive; announces itself again if it expired (etcd was
   // away longer than the TTL).
   void KeepAnnounced() {
+    log::Repeats repeats;
     while (!stopping_) {
       std::this_thread::sleep_for(options_.lease_ttl / 3);
       if (stopping_) break;
@@ -197,7 +198,8 @@ class NodeImpl final : public Node {
         announced_ = false;
         kept = Announce();
       }
-      if (!kept.ok()) log::Get("cluster").warn("node {}: {}", options_.id, kept.ToString());
+      if (repeats.IsNew(kept.ok() ? "" : kept.ToString()) && !kept.ok())
+        log::Get("cluster").warn("node {}: {}", options_.id, kept.ToString());
     }
   }
 
@@ -209,15 +211,18 @@ class NodeImpl final : public Node {
     ResumingWatch manifests(meta_.get(), kManifestPrefix);
     bool catalog_known = false, placements_known = false;
     auto retry_at = std::chrono::steady_clock::now();
+    log::Repeats repeats;
     while (!stopping_) {
       bool changed = false;
       for (auto* watch : {&catalog, &placements, &manifests}) {
         auto events = watch->Next(watch == &manifests ? 0ms : 100ms);
         if (!events.ok()) {
-          log::Get("cluster").warn("node {}: {}", options_.id, events.status().ToString());
+          if (repeats.IsNew(events.status().ToString()))
+            log::Get("cluster").warn("node {}: {}", options_.id, events.status().ToString());
           std::this_thread::sleep_for(200ms);
           continue;
         }
+        repeats.IsNew("");
         if (watch == &catalog) catalog_known = true;
         if (watch == &placements) placements_known = true;
         if (watch == &manifests) {

@@ -202,7 +202,17 @@ Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& pa
                                "'s log at LSN " + std::to_string(*lsn) +
                                ", but no replica has applied it yet: " + status.message());
   }
-  return Shard::Applied{reply.inserted(), reply.skipped(), reply.deleted()};
+  if (!reply.request_id().empty() && reply.request_id() != request_id) {
+    // The stream acknowledged LSN N for this write, but what its servers
+    // deliver at N is another record: they disagree after a failure (NATS
+    // 2.9 streams can drift when a majority of servers die). Not
+    // acknowledged: the client sends it again.
+    return Status::Unavailable("shard " + id_.ToString() + "'s log acknowledged the write at LSN " +
+                               std::to_string(*lsn) +
+                               " but holds another record there (its servers disagree after a "
+                               "failure); the write may or may not be stored: send it again");
+  }
+  return Shard::Applied{reply.inserted(), reply.skipped(), reply.deleted(), request_id};
 }
 
 Result<InsertCounts> RemoteShard::Insert(const RecordBatch& batch, bool upsert, uint64_t stamp,

@@ -99,6 +99,7 @@ class ShardServiceImpl final : public proto::ShardService::Service {
       reply->set_inserted(applied.inserted);
       reply->set_skipped(applied.skipped);
       reply->set_deleted(applied.deleted);
+      reply->set_request_id(applied.request_id);
       return Status::OK();
     }));
   }

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
 #include <string_view>
 
 namespace quiver::log {
@@ -16,5 +17,21 @@ spdlog::logger& Get(std::string_view component);
 // Sets the line format of every logger: "text" or "json". False for an
 // unknown format.
 bool SetFormat(std::string_view format);
+
+// For a loop that retries: whether `message` should be logged, i.e. it
+// differs from the last one seen (a failure repeated every 100 ms while a
+// service is down is logged once, and again when it changes or heals). Not
+// thread-safe: one per loop.
+class Repeats {
+ public:
+  bool IsNew(std::string_view message) {
+    if (message == last_) return false;
+    last_ = message;
+    return true;
+  }
+
+ private:
+  std::string last_;
+};
 
 }  // namespace quiver::log

@@ -359,6 +359,7 @@ Result<Shard::Applied> Shard::ApplyInOrder(const LogRecord& record, bool trusted
     }
   }
   applied_lsn_ = record.lsn;
+  if (result.ok()) result->request_id = std::string(record.request_id);
   outcomes_.emplace_back(record.lsn, result);
   if (outcomes_.size() > kRememberedOutcomes) outcomes_.pop_front();
   order.Unlock();

@@ -127,6 +127,7 @@ class Shard {
   // What applying one record did.
   struct Applied {
     uint64_t inserted = 0, skipped = 0, deleted = 0;
+    std::string request_id;  // the record's (LogRecord::request_id)
   };
   // What applying record `lsn` did, once it is applied (a replica tells the
   // dispatcher that appended it): waits for it up to `timeout`, then

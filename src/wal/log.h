@@ -24,6 +24,9 @@ struct LogRecord {
   Lsn lsn = 0;
   RecordType type = RecordType::kInsert;
   std::string_view payload;  // valid only during the replay callback
+  // The request the record came from, where the log keeps it (a stream's
+  // Nats-Msg-Id); empty otherwise. Valid as long as `payload`.
+  std::string_view request_id;
 };
 
 // Reads a log's records in LSN order from some LSN on. Not thread-safe (one

@@ -100,6 +100,10 @@ class Services:
         self.procs[i].kill()
         self.procs[i].wait()
 
+    def terminate(self, i):
+        self.procs[i].terminate()
+        self.procs[i].wait(timeout=30)
+
     def start(self, i):
         """Starts process i again over its data (after kill9)."""
         args, log = self.specs[i]

@@ -552,6 +552,53 @@ TEST(ClusterTable, AWriteWhoseAckWasLostIsSentAgainAndStoredOnce) {
   EXPECT_EQ((*table)->Get(GetRequest{})->rows.size(), 3u);
 }
 
+// A stream whose servers disagree after a failure: it stores the record
+// but acknowledges the LSN of another one.
+class MisackingLog final : public Log {
+ public:
+  explicit MisackingLog(std::shared_ptr<Log> log) : log_(std::move(log)) {}
+  using Log::Append;
+  Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
+                     std::chrono::milliseconds wait) override {
+    QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(type, payload, request_id, wait));
+    return lsn - 1;
+  }
+  Lsn LastLsn() const override { return log_->LastLsn(); }
+  Result<Lsn> FetchLastLsn() const override { return log_->FetchLastLsn(); }
+  Status Health() const override { return log_->Health(); }
+  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override {
+    return log_->ReadFrom(lsn);
+  }
+  Status TrimBefore(Lsn lsn) override { return log_->TrimBefore(lsn); }
+
+ private:
+  std::shared_ptr<Log> log_;
+};
+
+TEST(ClusterTable, AWriteAcknowledgedAtAnotherRecordsLsnIsNotAcknowledged) {
+  TempDir names;
+  auto fs = NewPosixFileSystem();
+  const std::string streams = StreamsFor(names);
+  TestNode node(fs.get(), streams, 1);
+  auto stream = OpenNatsLog(Nats(), {.stream = streams + "_0"});
+  ASSERT_TRUE(stream.ok());
+  std::shared_ptr<Log> shared = std::move(*stream);
+  ASSERT_TRUE(
+      shared->Append(RecordType::kInsert, EncodeInsert(Rows(Schema(), {7}, 0), false, 0), "other")
+          .ok());
+  std::vector<std::shared_ptr<ShardClient>> clients = {std::make_shared<cluster::RemoteShard>(
+      Schema(), ShardId{"db", "t", 0}, std::make_shared<MisackingLog>(shared),
+      std::vector<std::shared_ptr<grpc::Channel>>{
+          grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials())},
+      cluster::RemoteShardOptions{10s})};
+  auto table = Table::Remote(Schema(), SlotMap::Even(1), std::move(clients));
+  ASSERT_TRUE(table.ok());
+  auto inserted = (*table)->Insert(Rows(Schema(), {1, 2}, 0), false);
+  ASSERT_EQ(inserted.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(inserted.status().message().find("holds another record"), std::string::npos)
+      << inserted.status().ToString();
+}
+
 TEST(ClusterTable, ErrorsKeepTheirCodeAcrossTheWire) {
   TempDir names;
   auto fs = NewPosixFileSystem();
