@@ -381,6 +381,9 @@ class NodeImpl final : public Node {
   void Apply(Replica* replica) {
     Status last;
     auto poll_at = std::chrono::steady_clock::now();
+    auto maintain_at = poll_at;
+    std::chrono::milliseconds maintain_pause = 200ms;
+    log::Repeats maintenance_repeats;
     // Its key may be gone (or another's) once the node's lease may have
     // expired: it commits nothing more under it (resigned at the next
     // election round). Checked before any maintenance.
@@ -407,9 +410,28 @@ class NodeImpl final : public Node {
         if (status.ok()) status = elected;
         poll_at = std::chrono::steady_clock::now() + kLeaderPoll;
       }
-      // Followers leave these to their leader.
-      if (status.ok()) status = replica->shard->MaybeSeal();
-      if (status.ok()) status = replica->shard->Compact();
+      // Followers leave these to their leader. A seal or compaction that
+      // failed (the object store away) is tried again after a pause that
+      // doubles up to 10 s; records go on being applied meanwhile.
+      if (status.ok() && std::chrono::steady_clock::now() >= maintain_at) {
+        Status maintained = replica->shard->MaybeSeal();
+        if (maintained.ok()) maintained = replica->shard->Compact();
+        if (maintained.ok()) {
+          maintain_pause = 200ms;
+        } else {
+          maintenance_failures_.fetch_add(1, std::memory_order_relaxed);
+          maintain_at = std::chrono::steady_clock::now() + maintain_pause;
+          maintain_pause = std::min<std::chrono::milliseconds>(maintain_pause * 2, 10s);
+        }
+        if (maintenance_repeats.IsNew(maintained.ok() ? "" : maintained.ToString()) &&
+            !maintained.ok()) {
+          log::Get("cluster").error("node {}: replica {}: {} (tried again in {} ms)", options_.id,
+                                    replica->id.ToString(), maintained.ToString(),
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        maintain_at - std::chrono::steady_clock::now())
+                                        .count());
+        }
+      }
       if (status.ok() && !replica->caught_up &&
           replica->shard->AwaitLsn(replica->target, 0ms).ok()) {
         replica->caught_up = true;
@@ -579,6 +601,7 @@ class NodeImpl final : public Node {
   std::string http_url_;
   std::thread http_thread_;
   std::atomic<LeaseId> lease_{0};
+  std::atomic<uint64_t> maintenance_failures_{0};  // seals and compactions that failed
   std::atomic<bool> stopping_{false};
   std::atomic<bool> announced_{false};
   std::atomic<std::chrono::steady_clock::rep> lease_valid_until_{0};

@@ -2,6 +2,7 @@
 started again while clients write and read. These tests kill the servers
 they run on, so they have their own (module-scoped), not the session's."""
 
+import os
 import time
 
 import pytest
@@ -214,5 +215,60 @@ def test_reads_and_writes_go_on_while_etcd_is_down_and_leaders_resume_after(own_
                    lambda: other.post("/api/db/data/insert",
                                       {"table": "u", "data": [{"id": 1}]})[0] == 200)
         assert read_ids(other, "STRONG") == (200, sorted(acknowledged))
+    finally:
+        cluster.stop()
+
+
+def test_reads_and_writes_go_on_while_the_object_store_is_away_and_sealing_resumes(
+        own_services, tmp_path):
+    from cluster import Cluster
+    cluster = Cluster(own_services, str(tmp_path), node_args=("--seal-rows", "100"))
+    try:
+        api = Api(cluster)
+        setup_table(api, shards=2, replicas=2)
+        acknowledged = list(range(300))
+        assert insert(api, acknowledged)[0] == 200
+
+        def in_step():
+            """Each shard's replicas on the same committed manifest and rows."""
+            shards = shards_of(api)
+            return all(len({(r.get("manifestRevision"), r.get("rows"), r.get("appliedLsn"))
+                            for r in s["replicas"]}) == 1 and s.get("checkpointLsn", 0) >= 1
+                       for s in shards) and shards
+        wait_until("a sealed segment per shard, followers in step", in_step)
+        before = checkpoints(api)
+
+        def revisions():
+            return {(s["shard"], r["node"]): r["manifestRevision"]
+                    for s in shards_of(api) for r in s["replicas"]}
+        revisions_before = revisions()
+
+        # The store goes away: its directory is a file now (every object
+        # call fails as a remote store's would).
+        objects = os.path.join(str(tmp_path), "objects")
+        os.rename(objects, objects + ".away")
+        open(objects, "w").close()
+        for start in range(1000, 1600, 100):
+            code, body, took = insert(api, range(start, start + 100))
+            assert code == 200 and took < REQUEST_DEADLINE, (took, body)
+            acknowledged += range(start, start + 100)
+            assert read_ids(api, "STRONG") == (200, sorted(acknowledged))
+        # Seals are tried (and fail) while the rows grow: nothing committed,
+        # no replica swapped in anything.
+        wait_until("a failed seal logged", lambda: "tried again in" in cluster.log(), timeout=30)
+        assert checkpoints(api) == before
+        assert revisions() == revisions_before
+        assert read_ids(api, "EVENTUAL") == (200, sorted(acknowledged))
+
+        # Back: the leaders seal what grew, the followers adopt it.
+        os.remove(objects)
+        os.rename(objects + ".away", objects)
+        back = time.monotonic()
+        wait_until("sealing again",
+                   lambda: all(a > b for a, b in zip(checkpoints(api), before)), timeout=60)
+        wait_until("followers in step again", in_step)
+        print(f"object store back: every shard sealed {time.monotonic() - back:.1f} s later")
+        for level in ("STRONG", "EVENTUAL"):
+            assert read_ids(api, level) == (200, sorted(acknowledged))
     finally:
         cluster.stop()
