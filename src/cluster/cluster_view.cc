@@ -52,7 +52,16 @@ nlohmann::json DescribeClusterState(
         uint32_t slots = 0;
         for (uint32_t owner : table.slots.owner) slots += owner == s ? 1 : 0;
         nlohmann::json shard = {{"shard", s}, {"slots", slots}, {"replicas", std::move(replicas)}};
-        if (auto lsn = last_lsn(table.id, s)) shard["lastLsn"] = *lsn;
+        if (auto lsn = last_lsn(table.id, s)) {
+          shard["lastLsn"] = *lsn;
+          // How far each replica is behind the log.
+          for (auto& replica : shard["replicas"]) {
+            if (replica.contains("appliedLsn")) {
+              const Lsn applied = replica["appliedLsn"].get<Lsn>();
+              replica["lag"] = applied < *lsn ? *lsn - applied : 0;
+            }
+          }
+        }
         for (const auto& replica : shard["replicas"]) {
           // What the leader committed last.
           if (replica.value("role", "") == "leader" && replica.contains("checkpointLsn"))

@@ -1,5 +1,6 @@
 #include "cluster/node.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <atomic>
@@ -103,6 +104,9 @@ class NodeImpl final : public Node {
     http_.Get("/replicas", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(ReplicasJson().dump(), "application/json");
     });
+    http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(MetricsText(), "text/plain; version=0.0.4");
+    });
     const size_t colon = options_.http_address.rfind(':');
     int port = -1;
     if (colon != std::string::npos) {
@@ -157,7 +161,10 @@ class NodeImpl final : public Node {
         for (const auto& [key, replica] : replicas_) shards.push_back(replica->shard);
       }
       for (const auto& shard : shards) {
-        if (shard->Leading()) shard->StepDown();  // may wait for a seal under way
+        if (shard->Leading()) {
+          shard->StepDown();  // may wait for a seal under way
+          step_downs_.fetch_add(1, std::memory_order_relaxed);
+        }
       }
     }
     const auto sent = std::chrono::steady_clock::now();
@@ -392,6 +399,7 @@ class NodeImpl final : public Node {
       log::Get("cluster").warn("node {}: replica {} steps down: the node's lease may have expired",
                                options_.id, replica->id.ToString());
       replica->shard->StepDown();
+      step_downs_.fetch_add(1, std::memory_order_relaxed);
     };
     while (!replica->stop) {
       step_down_when_lease_passed();
@@ -476,6 +484,7 @@ class NodeImpl final : public Node {
                                  options_.id, replica.id.ToString(), replica.epoch,
                                  mine ? health.ToString() : "its key is gone");
         replica.shard->StepDown();
+        step_downs_.fetch_add(1, std::memory_order_relaxed);
         replica.epoch = 0;
         if (mine) (void)meta_->CompareAndDelete(replica.leader_key, leader->mod_revision);
       }
@@ -508,6 +517,7 @@ class NodeImpl final : public Node {
       return led;
     }
     replica.epoch = *won;
+    leaderships_.fetch_add(1, std::memory_order_relaxed);
     log::Get("cluster").info("node {}: leads shard {} (epoch {})", options_.id,
                              replica.id.ToString(), *won);
     return Status::OK();
@@ -565,6 +575,43 @@ class NodeImpl final : public Node {
     }
   }
 
+  // Prometheus text: the node's failover counters and each replica's state.
+  std::string MetricsText() const {
+    std::string out;
+    auto counter = [&](const char* name, const char* help, uint64_t value) {
+      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+    };
+    counter("quiver_node_leaderships_won_total", "Shard leaderships this node won.",
+            leaderships_.load());
+    counter("quiver_node_step_downs_total",
+            "Shard leaderships this node gave up (lease or leader key lost, replica unhealthy).",
+            step_downs_.load());
+    counter("quiver_node_maintenance_failures_total",
+            "Seals and compactions that failed (object store errors among them); retried.",
+            maintenance_failures_.load());
+    MutexLock lock(&mu_);
+    out +=
+        "# HELP quiver_replica_applied_lsn The last log record a replica applied.\n"
+        "# TYPE quiver_replica_applied_lsn gauge\n";
+    std::string leaders =
+        "# HELP quiver_replica_leader 1 while a replica leads its shard.\n"
+        "# TYPE quiver_replica_leader gauge\n";
+    std::string ready =
+        "# HELP quiver_replica_ready 1 once a replica has caught up with its log.\n"
+        "# TYPE quiver_replica_ready gauge\n";
+    for (const auto& [key, replica] : replicas_) {
+      const std::string labels =
+          fmt::format("{{database=\"{}\",table=\"{}\",shard=\"{}\"}}", replica->id.database,
+                      replica->id.table, replica->id.shard);
+      out += fmt::format("quiver_replica_applied_lsn{} {}\n", labels,
+                         replica->shard->Stats().applied_lsn);
+      leaders += fmt::format("quiver_replica_leader{} {}\n", labels,
+                             replica->shard->Leading() && LeaseValid() ? 1 : 0);
+      ready += fmt::format("quiver_replica_ready{} {}\n", labels, replica->caught_up ? 1 : 0);
+    }
+    return out + leaders + ready;
+  }
+
   nlohmann::json ReplicasJson() const {
     nlohmann::json out = nlohmann::json::array();
     MutexLock lock(&mu_);
@@ -602,6 +649,8 @@ class NodeImpl final : public Node {
   std::thread http_thread_;
   std::atomic<LeaseId> lease_{0};
   std::atomic<uint64_t> maintenance_failures_{0};  // seals and compactions that failed
+  std::atomic<uint64_t> leaderships_{0};           // shard leaderships won
+  std::atomic<uint64_t> step_downs_{0};            // ... given up (lease or key lost, unhealthy)
   std::atomic<bool> stopping_{false};
   std::atomic<bool> announced_{false};
   std::atomic<std::chrono::steady_clock::rep> lease_valid_until_{0};
