@@ -269,15 +269,16 @@ class Dispatcher final : public ClusterService {
       nodes = nodes_;
       placements = placements_;
     }
-    return DescribeClusterState(
-               catalog, nodes, placements,
-               [this](uint64_t table_id, uint32_t shard) -> std::optional<Lsn> {
-                 auto log =
-                     OpenNatsLog(nats_, Existing(StreamName(options_.cluster, table_id, shard)));
-                 if (!log.ok()) return std::nullopt;
-                 return (*log)->LastLsn();
-               })
-        .dump();
+    nlohmann::json state = DescribeClusterState(
+        catalog, nodes, placements,
+        [this](uint64_t table_id, uint32_t shard) -> std::optional<Lsn> {
+          auto log = OpenNatsLog(nats_, Existing(StreamName(options_.cluster, table_id, shard)));
+          if (!log.ok()) return std::nullopt;
+          return (*log)->LastLsn();
+        });
+    // The dispatcher that answers, and whether it holds the coordinator role.
+    state["dispatcher"] = {{"id", options_.id}, {"coordinator", IsCoordinator()}};
+    return state.dump();
   }
 
  private:

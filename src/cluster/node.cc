@@ -314,9 +314,9 @@ class NodeImpl final : public Node {
     }
     for (auto& replica : closing) {
       log::Get("cluster").info("node {}: closing replica {}", options_.id, replica->id.ToString());
-      registry_.Remove(replica->id);
       const bool led = replica->epoch != 0;
-      Close(*replica);
+      Close(*replica);  // its applier stopped: it registers nothing more
+      registry_.Remove(replica->id);
       Discard(*replica);
       // Its shard's objects go when its table is dropped: the catalog may
       // say so after the placement did (two watches).
@@ -377,7 +377,8 @@ class NodeImpl final : public Node {
     replica->shared = objects_ != nullptr;
     replica->leader_key = LeaderKey(table.id, shard);
     QV_ASSIGN_OR_RETURN(replica->target, shared_log->FetchLastLsn());
-    registry_.Put(replica->id, replica->shard);
+    // It serves reads once caught up (its applier registers it): until then
+    // it may lack deletes and writes the log holds.
     Replica* r = replica.get();
     replica->applier = std::thread([this, r] { Apply(r); });
     log::Get("cluster").info("node {}: opened replica {} (stream at LSN {})", options_.id,
@@ -440,9 +441,9 @@ class NodeImpl final : public Node {
                                         .count());
         }
       }
-      if (status.ok() && !replica->caught_up &&
-          replica->shard->AwaitLsn(replica->target, 0ms).ok()) {
+      if (!replica->caught_up && replica->shard->AwaitLsn(replica->target, 0ms).ok()) {
         replica->caught_up = true;
+        registry_.Put(replica->id, replica->shard);
       }
       if (!status.ok()) {
         if (status.ToString() != last.ToString())

@@ -86,12 +86,23 @@ Status RemoteShard::OnSomeReplica(const char* what, Deadline deadline, Rpc rpc) 
   const size_t n = stubs_->replicas.size();
   // Round after round (a replica just placed may not be open yet, one just
   // restarted not reachable yet), until one answers or the deadline passes.
-  return Retrying(deadline, n, [&](size_t i) {
+  std::vector<std::string> last(n);  // each replica's last error
+  Status status = Retrying(deadline, n, [&](size_t i) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
-    return FromGrpc(rpc(*stubs_->replicas[(first + i) % n], &context),
-                    std::string(what) + " on a replica of shard " + id_.ToString());
+    const size_t r = (first + i) % n;
+    Status answered = FromGrpc(rpc(*stubs_->replicas[r], &context),
+                               std::string(what) + " on a replica of shard " + id_.ToString());
+    last[r] = answered.ok() ? "" : answered.message();
+    return answered;
   });
+  if (status.ok() || !TryAnother(status) || n == 1) return status;
+  // Every replica failed: say what each said.
+  std::string message = std::string(what) + " on shard " + id_.ToString() + ": no replica answered";
+  for (size_t r = 0; r < n; ++r) {
+    if (!last[r].empty()) message += "; replica " + std::to_string(r + 1) + ": " + last[r];
+  }
+  return Status(status.code(), message);
 }
 
 template <class Call, class Request, class Rpc>

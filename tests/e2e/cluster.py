@@ -166,11 +166,14 @@ class Cluster:
         self.nodes = []
         common = ["--cluster", self.name, "--etcd", services.etcd, "--nats", services.nats]
         for i in range(nodes):
-            http = free_port()
+            # Fixed ports, as a StatefulSet's pods have: a node restarted
+            # answers where it did.
+            http, grpc = free_port(), free_port()
             role = Role([BINARY, "node", "--id", f"node-{i}", *common,
                          "--data", os.path.join(tmp, f"node-{i}"),
                          "--object-store", "dir:" + os.path.join(tmp, "objects"),
-                         "--http", f"127.0.0.1:{http}", *node_args],
+                         "--http", f"127.0.0.1:{http}", "--grpc", f"127.0.0.1:{grpc}",
+                         *node_args],
                         os.path.join(tmp, f"node-{i}.log"))
             role.http = f"http://127.0.0.1:{http}"
             self.nodes.append(role.start())

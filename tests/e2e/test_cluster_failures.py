@@ -291,3 +291,94 @@ def test_reads_and_writes_go_on_while_the_object_store_is_away_and_sealing_resum
             assert read_ids(api, level) == (200, sorted(acknowledged))
     finally:
         cluster.stop()
+
+
+def test_a_dead_dispatcher_goes_unnoticed_through_the_other_and_the_coordinator_moves(
+        own_services, tmp_path):
+    from cluster import Cluster
+    cluster = Cluster(own_services, str(tmp_path))
+    try:
+        apis = [Api(type("S", (), {"url": d.url, "clients": []})()) for d in cluster.dispatchers]
+        setup_table(apis[0], shards=2, replicas=2)
+
+        def coordinator():
+            """The index of the dispatcher holding the coordinator role, or -1."""
+            for i, api in enumerate(apis):
+                if cluster.dispatchers[i].proc.poll() is None:
+                    code, body = api.get("/api/cluster")
+                    if code == 200 and body["result"]["dispatcher"]["coordinator"]:
+                        return i
+            return -1
+        holder = wait_until("a coordinator", lambda: coordinator() + 1) - 1
+        survivor = apis[1 - holder]
+        acknowledged = list(range(100))
+        assert insert(survivor, acknowledged)[0] == 200
+
+        cluster.dispatchers[holder].kill9()
+        killed = time.monotonic()
+        # The other dispatcher's clients see nothing: every write and STRONG
+        # read succeeds while the role moves.
+        start, slowest = 1000, 0.0
+        while coordinator() != 1 - holder:
+            assert time.monotonic() - killed < 30, "the coordinator role did not move"
+            code, body, took = insert(survivor, range(start, start + 10))
+            assert code == 200, body
+            acknowledged += range(start, start + 10)
+            start += 10
+            slowest = max(slowest, took)
+            assert read_ids(survivor, "STRONG") == (200, sorted(acknowledged))
+        moved = time.monotonic() - killed
+        print(f"dispatcher killed: the coordinator role moved {moved:.1f} s later; "
+              f"slowest write meanwhile {slowest:.2f} s")
+        assert moved < 10, moved  # the lease is 3 s
+
+        # The new coordinator places a dead node's replicas again.
+        cluster.nodes[0].kill9()
+        wait_until("node-0's replicas placed again and ready",
+                   lambda: all(r["node"] != "node-0" and r.get("state") == "ready"
+                               for s in shards_of(survivor) for r in s["replicas"])
+                   and all(len(s["replicas"]) == 2 for s in shards_of(survivor)))
+        assert read_ids(survivor, "STRONG") == (200, sorted(acknowledged))
+    finally:
+        cluster.stop()
+
+
+def test_a_replica_that_missed_deletes_while_down_never_serves_the_deleted_rows(
+        own_services, tmp_path):
+    from cluster import Cluster
+    cluster = Cluster(own_services, str(tmp_path), nodes=2, dispatchers=1, replicas=2)
+    try:
+        api = Api(cluster)
+        setup_table(api, shards=2, replicas=2)
+        assert insert(api, range(400))[0] == 200
+        wait_until("both replicas of each shard ready",
+                   lambda: all(len(s["replicas"]) == 2 and all(r.get("state") == "ready"
+                                                              for r in s["replicas"])
+                               for s in shards_of(api)))
+        # node-1 dies; the rows are deleted and others written meanwhile.
+        cluster.nodes[1].kill9()
+        deleted = list(range(0, 400, 2))
+        code, body = api.post("/api/db/data/delete", {"table": "t", "primaryKeys": deleted})
+        assert code == 200 and body["result"]["deleted"] == len(deleted), body
+        assert insert(api, range(1000, 1100))[0] == 200
+        alive = sorted(set(range(400)) - set(deleted)) + list(range(1000, 1100))
+
+        # node-1 returns: while its replicas catch up, no read through any
+        # replica shows a deleted row.
+        cluster.nodes[1].start()
+
+        def ready_everywhere():
+            code, got = read_ids(api, "EVENTUAL")
+            assert code == 200 and not set(got) & set(deleted), sorted(set(got) & set(deleted))[:10]
+            shards = shards_of(api)
+            return all(any(r["node"] == "node-1" and r.get("state") == "ready"
+                           for r in s["replicas"]) for s in shards)
+        wait_until("node-1's replicas ready again", ready_everywhere)
+        # node-0 dies: node-1 alone answers, with every delete applied.
+        cluster.nodes[0].kill9()
+        for level in ("EVENTUAL", "STRONG"):
+            code, got = read_ids(api, level)
+            assert code == 200, got
+            assert got == alive, level
+    finally:
+        cluster.stop()
