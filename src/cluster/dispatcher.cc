@@ -457,12 +457,11 @@ class Dispatcher final : public ClusterService {
       int i = 0;
       for (auto* watch : {&catalog, &nodes, &placements}) {
         auto events = watch->Next(50ms);
+        if (repeats.NewFailure(events.status()))
+          log::Get("cluster").warn("dispatcher {}: {}", options_.id, events.status().ToString());
         if (!events.ok()) {
-          if (repeats.IsNew(events.status().ToString()))
-            log::Get("cluster").warn("dispatcher {}: {}", options_.id, events.status().ToString());
           std::this_thread::sleep_for(100ms);
         } else {
-          repeats.IsNew("");
           known[i] = true;
           changed = changed || !events->empty();
         }

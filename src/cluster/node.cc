@@ -1,12 +1,9 @@
 #include "cluster/node.h"
 
-#include <fmt/format.h>
 #include <httplib.h>
 
 #include <atomic>
-#include <charconv>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -14,6 +11,7 @@
 #include "cluster/etcd_meta_store.h"
 #include "cluster/layout.h"
 #include "cluster/nats_log.h"
+#include "cluster/node_http.h"
 #include "cluster/shard_service.h"
 #include "common/log.h"
 #include "common/mutex.h"
@@ -93,37 +91,13 @@ class NodeImpl final : public Node {
     grpc_address_ = options_.grpc_address.substr(0, options_.grpc_address.rfind(':')) + ":" +
                     std::to_string(grpc_port);
 
-    http_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("alive", "text/plain");
-    });
-    http_.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
-      const bool ready = Ready();
-      res.status = ready ? 200 : 503;
-      res.set_content(ready ? "ready" : "not ready", "text/plain");
-    });
-    http_.Get("/replicas", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(ReplicasJson().dump(), "application/json");
-    });
-    http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(MetricsText(), "text/plain; version=0.0.4");
-    });
-    const size_t colon = options_.http_address.rfind(':');
-    int port = -1;
-    if (colon != std::string::npos) {
-      const std::string_view digits = std::string_view(options_.http_address).substr(colon + 1);
-      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-      if (ec != std::errc() || end != digits.data() + digits.size()) port = -1;
-    }
-    if (port < 0 || port > 65535) {
-      return Status::InvalidArgument("--http must be host:port, not '" + options_.http_address +
-                                     "'");
-    }
-    const std::string host = options_.http_address.substr(0, colon);
-    const int bound =
-        port == 0 ? http_.bind_to_any_port(host) : (http_.bind_to_port(host, port) ? port : -1);
-    if (bound <= 0)
-      return Status::Unavailable("cannot listen for HTTP on " + options_.http_address);
-    http_url_ = "http://" + host + ":" + std::to_string(bound);
+    QV_ASSIGN_OR_RETURN(http_url_,
+                        BindNodeHttp(&http_, options_.http_address,
+                                     {[this] { return Ready(); }, [this] { return Reports(); },
+                                      [this] {
+                                        return NodeCounters{leaderships_.load(), step_downs_.load(),
+                                                            maintenance_failures_.load()};
+                                      }}));
     http_thread_ = std::thread([this] { http_.listen_after_bind(); });
 
     QV_RETURN_IF_ERROR(Announce());
@@ -205,7 +179,7 @@ class NodeImpl final : public Node {
         announced_ = false;
         kept = Announce();
       }
-      if (repeats.IsNew(kept.ok() ? "" : kept.ToString()) && !kept.ok())
+      if (repeats.NewFailure(kept))
         log::Get("cluster").warn("node {}: {}", options_.id, kept.ToString());
     }
   }
@@ -223,13 +197,12 @@ class NodeImpl final : public Node {
       bool changed = false;
       for (auto* watch : {&catalog, &placements, &manifests}) {
         auto events = watch->Next(watch == &manifests ? 0ms : 100ms);
+        if (repeats.NewFailure(events.status()))
+          log::Get("cluster").warn("node {}: {}", options_.id, events.status().ToString());
         if (!events.ok()) {
-          if (repeats.IsNew(events.status().ToString()))
-            log::Get("cluster").warn("node {}: {}", options_.id, events.status().ToString());
           std::this_thread::sleep_for(200ms);
           continue;
         }
-        repeats.IsNew("");
         if (watch == &catalog) catalog_known = true;
         if (watch == &placements) placements_known = true;
         if (watch == &manifests) {
@@ -387,7 +360,7 @@ class NodeImpl final : public Node {
   }
 
   void Apply(Replica* replica) {
-    Status last;
+    log::Repeats repeats;
     auto poll_at = std::chrono::steady_clock::now();
     auto maintain_at = poll_at;
     std::chrono::milliseconds maintain_pause = 200ms;
@@ -425,6 +398,10 @@ class NodeImpl final : public Node {
       if (status.ok() && std::chrono::steady_clock::now() >= maintain_at) {
         Status maintained = replica->shard->MaybeSeal();
         if (maintained.ok()) maintained = replica->shard->Compact();
+        if (maintenance_repeats.NewFailure(maintained))
+          log::Get("cluster").error("node {}: replica {}: {} (tried again in {} ms)", options_.id,
+                                    replica->id.ToString(), maintained.ToString(),
+                                    maintain_pause.count());
         if (maintained.ok()) {
           maintain_pause = 200ms;
         } else {
@@ -432,26 +409,15 @@ class NodeImpl final : public Node {
           maintain_at = std::chrono::steady_clock::now() + maintain_pause;
           maintain_pause = std::min<std::chrono::milliseconds>(maintain_pause * 2, 10s);
         }
-        if (maintenance_repeats.IsNew(maintained.ok() ? "" : maintained.ToString()) &&
-            !maintained.ok()) {
-          log::Get("cluster").error("node {}: replica {}: {} (tried again in {} ms)", options_.id,
-                                    replica->id.ToString(), maintained.ToString(),
-                                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        maintain_at - std::chrono::steady_clock::now())
-                                        .count());
-        }
       }
       if (!replica->caught_up && replica->shard->AwaitLsn(replica->target, 0ms).ok()) {
         replica->caught_up = true;
         registry_.Put(replica->id, replica->shard);
       }
-      if (!status.ok()) {
-        if (status.ToString() != last.ToString())
-          log::Get("cluster").error("node {}: replica {}: {}", options_.id, replica->id.ToString(),
-                                    status.ToString());
-        std::this_thread::sleep_for(200ms);
-      }
-      last = status;
+      if (repeats.NewFailure(status))
+        log::Get("cluster").error("node {}: replica {}: {}", options_.id, replica->id.ToString(),
+                                  status.ToString());
+      if (!status.ok()) std::this_thread::sleep_for(200ms);
     }
   }
 
@@ -576,62 +542,13 @@ class NodeImpl final : public Node {
     }
   }
 
-  // Prometheus text: the node's failover counters and each replica's state.
-  std::string MetricsText() const {
-    std::string out;
-    auto counter = [&](const char* name, const char* help, uint64_t value) {
-      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
-    };
-    counter("quiver_node_leaderships_won_total", "Shard leaderships this node won.",
-            leaderships_.load());
-    counter("quiver_node_step_downs_total",
-            "Shard leaderships this node gave up (lease or leader key lost, replica unhealthy).",
-            step_downs_.load());
-    counter("quiver_node_maintenance_failures_total",
-            "Seals and compactions that failed (object store errors among them); retried.",
-            maintenance_failures_.load());
-    MutexLock lock(&mu_);
-    out +=
-        "# HELP quiver_replica_applied_lsn The last log record a replica applied.\n"
-        "# TYPE quiver_replica_applied_lsn gauge\n";
-    std::string leaders =
-        "# HELP quiver_replica_leader 1 while a replica leads its shard.\n"
-        "# TYPE quiver_replica_leader gauge\n";
-    std::string ready =
-        "# HELP quiver_replica_ready 1 once a replica has caught up with its log.\n"
-        "# TYPE quiver_replica_ready gauge\n";
-    for (const auto& [key, replica] : replicas_) {
-      const std::string labels =
-          fmt::format("{{database=\"{}\",table=\"{}\",shard=\"{}\"}}", replica->id.database,
-                      replica->id.table, replica->id.shard);
-      out += fmt::format("quiver_replica_applied_lsn{} {}\n", labels,
-                         replica->shard->Stats().applied_lsn);
-      leaders += fmt::format("quiver_replica_leader{} {}\n", labels,
-                             replica->shard->Leading() && LeaseValid() ? 1 : 0);
-      ready += fmt::format("quiver_replica_ready{} {}\n", labels, replica->caught_up ? 1 : 0);
-    }
-    return out + leaders + ready;
-  }
-
-  nlohmann::json ReplicasJson() const {
-    nlohmann::json out = nlohmann::json::array();
+  std::vector<ReplicaReport> Reports() const {
+    std::vector<ReplicaReport> out;
     MutexLock lock(&mu_);
     for (const auto& [key, replica] : replicas_) {
-      const ShardStats stats = replica->shard->Stats();
-      out.push_back({{"database", replica->id.database},
-                     {"table", replica->id.table},
-                     {"shard", replica->id.shard},
-                     {"state", replica->caught_up ? "ready" : "catching-up"},
-                     {"role", !replica->shared ? "replica"
-                              // a leader whose lease may have passed is stepping down
-                              : replica->shard->Leading() && LeaseValid() ? "leader"
-                                                                          : "follower"},
-                     {"manifestRevision", replica->shard->ManifestRevision()},
-                     {"indexBuilds", stats.index_builds},
-                     {"appliedLsn", stats.applied_lsn},
-                     {"checkpointLsn", stats.checkpoint_lsn},
-                     {"sealedSegments", stats.sealed_segments},
-                     {"rows", stats.live_rows}});
+      out.push_back({replica->id, replica->caught_up, replica->shared,
+                     replica->shard->Leading() && LeaseValid(), replica->shard->ManifestRevision(),
+                     replica->shard->Stats()});
     }
     return out;
   }

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace quiver::log {
 
 // The logger of a component ("engine", "http", "wal", "server", ...).
@@ -18,16 +20,17 @@ spdlog::logger& Get(std::string_view component);
 // unknown format.
 bool SetFormat(std::string_view format);
 
-// For a loop that retries: whether `message` should be logged, i.e. it
-// differs from the last one seen (a failure repeated every 100 ms while a
-// service is down is logged once, and again when it changes or heals). Not
-// thread-safe: one per loop.
+// For a loop that retries: whether a failure should be logged, i.e. it
+// differs from the loop's last outcome (a failure repeated every 100 ms
+// while a service is down is logged once, and again when it changes or
+// after a success). Not thread-safe: one per loop.
 class Repeats {
  public:
-  bool IsNew(std::string_view message) {
-    if (message == last_) return false;
-    last_ = message;
-    return true;
+  bool NewFailure(const Status& status) {
+    std::string now = status.ok() ? "" : status.ToString();
+    if (now == last_) return false;
+    last_ = std::move(now);
+    return !status.ok();
   }
 
  private:

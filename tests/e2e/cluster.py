@@ -125,6 +125,15 @@ class Services:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def running_services():
+    """Yields started Services and stops them after (a fixture's body)."""
+    running = Services()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 class Role:
     """One node or dispatcher process."""
 

@@ -84,12 +84,8 @@ class QuiverProcess:
 @pytest.fixture(scope="session")
 def services():
     """etcd and three NATS servers for the tests that run a cluster."""
-    from cluster import Services
-    running = Services()
-    try:
-        yield running
-    finally:
-        running.stop()
+    from cluster import running_services
+    yield from running_services()
 
 
 @pytest.fixture

@@ -9,19 +9,15 @@ import pytest
 import requests
 
 from conftest import Api
-from test_cluster import rows, setup_table
+from test_cluster import rows, setup_table, shards_of, wait_until
 
 REQUEST_DEADLINE = 15.0  # the dispatcher's --request-deadline-ms default, in seconds
 
 
 @pytest.fixture(scope="module")
 def own_services():
-    from cluster import Services
-    running = Services()
-    try:
-        yield running
-    finally:
-        running.stop()
+    from cluster import running_services
+    yield from running_services()
 
 
 @pytest.fixture
@@ -130,22 +126,6 @@ def test_writes_go_on_with_one_nats_server_dead_fail_fast_without_quorum_and_res
     assert set(got) - set(acknowledged) <= set(range(1000, 1010)), got
     for node in failing_cluster.nodes:
         assert node.proc.poll() is None, failing_cluster.log()
-
-
-def shards_of(api):
-    code, body = api.get("/api/cluster")
-    assert code == 200, body
-    return [s for t in body["result"]["tables"] for s in t["shards"]]
-
-
-def wait_until(what, check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def node_metric(cluster, name):

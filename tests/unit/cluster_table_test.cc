@@ -498,11 +498,27 @@ TEST(ClusterTable, ABoundedReadSeesEveryWriteAcknowledgedTheBoundBeforeIt) {
   EXPECT_EQ(fresh->rows.size(), 2u);
 }
 
+// A stream in front of another: every call but Append goes to it.
+class ForwardingLog : public Log {
+ public:
+  explicit ForwardingLog(std::shared_ptr<Log> log) : log_(std::move(log)) {}
+  Lsn LastLsn() const override { return log_->LastLsn(); }
+  Result<Lsn> FetchLastLsn() const override { return log_->FetchLastLsn(); }
+  Status Health() const override { return log_->Health(); }
+  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override {
+    return log_->ReadFrom(lsn);
+  }
+  Status TrimBefore(Lsn lsn) override { return log_->TrimBefore(lsn); }
+
+ protected:
+  const std::shared_ptr<Log> log_;
+};
+
 // A stream whose first acknowledgements are lost: the first append is
 // stored but answered with an error, the next one fails outright.
-class AckLosingLog final : public Log {
+class AckLosingLog final : public ForwardingLog {
  public:
-  explicit AckLosingLog(std::shared_ptr<Log> log) : log_(std::move(log)) {}
+  using ForwardingLog::ForwardingLog;
   using Log::Append;
   Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
                      std::chrono::milliseconds /*wait*/) override {
@@ -514,17 +530,9 @@ class AckLosingLog final : public Log {
     if (appends_ == 2) return Status::Unavailable("NATS publish: no responders");
     return log_->Append(type, payload, request_id);
   }
-  Lsn LastLsn() const override { return log_->LastLsn(); }
-  Result<Lsn> FetchLastLsn() const override { return log_->FetchLastLsn(); }
-  Status Health() const override { return log_->Health(); }
-  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override {
-    return log_->ReadFrom(lsn);
-  }
-  Status TrimBefore(Lsn lsn) override { return log_->TrimBefore(lsn); }
   int appends() const { return appends_; }
 
  private:
-  std::shared_ptr<Log> log_;
   std::atomic<int> appends_{0};
 };
 
@@ -554,25 +562,15 @@ TEST(ClusterTable, AWriteWhoseAckWasLostIsSentAgainAndStoredOnce) {
 
 // A stream whose servers disagree after a failure: it stores the record
 // but acknowledges the LSN of another one.
-class MisackingLog final : public Log {
+class MisackingLog final : public ForwardingLog {
  public:
-  explicit MisackingLog(std::shared_ptr<Log> log) : log_(std::move(log)) {}
+  using ForwardingLog::ForwardingLog;
   using Log::Append;
   Result<Lsn> Append(RecordType type, std::string_view payload, std::string_view request_id,
                      std::chrono::milliseconds wait) override {
     QV_ASSIGN_OR_RETURN(Lsn lsn, log_->Append(type, payload, request_id, wait));
     return lsn - 1;
   }
-  Lsn LastLsn() const override { return log_->LastLsn(); }
-  Result<Lsn> FetchLastLsn() const override { return log_->FetchLastLsn(); }
-  Status Health() const override { return log_->Health(); }
-  Result<std::unique_ptr<LogReader>> ReadFrom(Lsn lsn) const override {
-    return log_->ReadFrom(lsn);
-  }
-  Status TrimBefore(Lsn lsn) override { return log_->TrimBefore(lsn); }
-
- private:
-  std::shared_ptr<Log> log_;
 };
 
 TEST(ClusterTable, AWriteAcknowledgedAtAnotherRecordsLsnIsNotAcknowledged) {
