@@ -23,7 +23,7 @@ DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config \
   python3 python3-pytest python3-requests python3-numpy python3-xxhash curl strace openssl wrk \
   clang-14 libclang-rt-14-dev libomp-14-dev clang-tidy-14
 
-.PHONY: all deps configure build run cluster cluster-status cluster-down test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench-cluster bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
+.PHONY: all deps configure build run cluster cluster-status cluster-down test test-unit test-e2e test-fuzz fuzz build-fuzz build-asan test-asan build-tsan test-tsan check-thread-safety bench-ann bench-concurrency bench-http-ann bench-cluster bench-failover bench bench-storage bench-kernels bench-filters soak-crash soak-load lint format clean
 
 all: build
 
@@ -167,6 +167,10 @@ bench-cluster: build
 
 # The same data through the REST API as a new user would: insert, rebuild,
 # query with the C++ load client (2 keep-alive threads), kill -9, restart.
+# 20 kill -9 of a shard's leader: the gaps to a write, STRONG read, seal, re-placement.
+bench-failover: build
+	$(PYTHON) bench/cluster_failover.py --bin $(BUILD_DIR)/bin/quiver
+
 bench-http-ann: build
 	$(PYTHON) bench/http_ann.py --bin $(BUILD_DIR)/bin/quiver --load $(BUILD_DIR)/bin/quiver_http_load $(DATA)
 

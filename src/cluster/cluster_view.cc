@@ -1,5 +1,6 @@
 #include "cluster/cluster_view.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 namespace quiver::cluster {
@@ -76,6 +77,50 @@ nlohmann::json DescribeClusterState(
     }
   }
   return nlohmann::json{{"nodes", std::move(nodes)}, {"tables", std::move(tables)}};
+}
+
+std::string ClusterMetricsText(const DispatcherCounters& counters, const nlohmann::json& state) {
+  std::string out;
+  auto one = [&](const char* name, const char* type, const char* help, uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+  };
+  one("quiver_cluster_coordinator", "gauge", "1 while this dispatcher holds the coordinator role.",
+      counters.coordinator ? 1 : 0);
+  one("quiver_cluster_replicas_placed_total", "counter",
+      "Replicas this dispatcher placed on a new node as the coordinator (after nodes died).",
+      counters.replicas_placed);
+  one("quiver_cluster_failovers_total", "counter",
+      "Reads and write outcomes another replica answered after one failed.", counters.failovers);
+  one("quiver_cluster_live_nodes", "gauge", "Nodes whose lease is alive.",
+      state.value("nodes", nlohmann::json::array()).size());
+  std::string leaders =
+      "# HELP quiver_cluster_shard_leaders Replicas of a shard that report leading it (1 when "
+      "led; 0 during a failover).\n# TYPE quiver_cluster_shard_leaders gauge\n";
+  std::string ready =
+      "# HELP quiver_cluster_replica_ready 1 once a replica caught up and serves reads.\n"
+      "# TYPE quiver_cluster_replica_ready gauge\n";
+  std::string lag =
+      "# HELP quiver_cluster_replica_lag Log records a replica has not applied yet.\n"
+      "# TYPE quiver_cluster_replica_lag gauge\n";
+  for (const auto& table : state.value("tables", nlohmann::json::array())) {
+    for (const auto& shard : table.value("shards", nlohmann::json::array())) {
+      const std::string labels =
+          fmt::format("database=\"{}\",table=\"{}\",shard=\"{}\"", table.value("db", ""),
+                      table.value("table", ""), shard.value("shard", 0u));
+      int leading = 0;
+      for (const auto& replica : shard.value("replicas", nlohmann::json::array())) {
+        leading += replica.value("role", "") == "leader" ? 1 : 0;
+        const std::string node = fmt::format("{},node=\"{}\"", labels, replica.value("node", ""));
+        ready += fmt::format("quiver_cluster_replica_ready{{{}}} {}\n", node,
+                             replica.value("state", "") == "ready" ? 1 : 0);
+        if (replica.contains("lag"))
+          lag += fmt::format("quiver_cluster_replica_lag{{{}}} {}\n", node,
+                             replica["lag"].get<uint64_t>());
+      }
+      leaders += fmt::format("quiver_cluster_shard_leaders{{{}}} {}\n", labels, leading);
+    }
+  }
+  return out + leaders + ready + lag;
 }
 
 }  // namespace quiver::cluster

@@ -23,4 +23,14 @@ nlohmann::json DescribeClusterState(
     const std::map<uint64_t, Placement>& placements,
     const std::function<std::optional<Lsn>(uint64_t table_id, uint32_t shard)>& last_lsn);
 
+// A dispatcher's part of GET /metrics (Prometheus text): its counters, and
+// from `state` (DescribeClusterState) the live nodes, each shard's replicas
+// claiming the lead and each replica's readiness and lag behind its log.
+struct DispatcherCounters {
+  bool coordinator = false;
+  uint64_t replicas_placed = 0;  // as the coordinator
+  uint64_t failovers = 0;        // calls another replica answered after one failed
+};
+std::string ClusterMetricsText(const DispatcherCounters& counters, const nlohmann::json& state);
+
 }  // namespace quiver::cluster

@@ -1,8 +1,27 @@
 #include "cluster/coordinator.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 
 namespace quiver::cluster {
+namespace {
+
+// How many of `next`'s replicas are on a node that did not hold them.
+uint64_t NewlyPlaced(const Placement& before, const Placement& next) {
+  uint64_t placed = 0;
+  for (size_t s = 0; s < next.shards.size(); ++s) {
+    for (const auto& node : next.shards[s]) {
+      const bool held = s < before.shards.size() &&
+                        std::find(before.shards[s].begin(), before.shards[s].end(), node) !=
+                            before.shards[s].end();
+      placed += held ? 0 : 1;
+    }
+  }
+  return placed;
+}
+
+}  // namespace
 
 Coordinator::~Coordinator() {
   if (lease_ != 0) (void)meta_->RevokeLease(lease_);
@@ -64,6 +83,8 @@ bool Coordinator::PlaceLostReplicas(const View& view) {
       if (!put.ok()) {
         all_placed = false;
         log::Get("cluster").warn("coordinator {}: {}", id_, put.ToString());
+      } else {
+        replicas_placed_ += NewlyPlaced(it->second, next);
       }
     }
   }

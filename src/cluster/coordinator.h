@@ -36,6 +36,9 @@ class Coordinator {
   // the role, or after a failed placement; `view` is asked only then.
   void Tick(bool changed, bool ready, const std::function<View()>& view);
   bool IsCoordinator() const { return coordinator_; }
+  // Replicas this dispatcher placed on other nodes than before, as the
+  // coordinator (re-placements after nodes died).
+  uint64_t ReplicasPlaced() const { return replicas_placed_; }
 
  private:
   void Campaign();
@@ -46,6 +49,7 @@ class Coordinator {
   const std::string id_;
   const std::chrono::milliseconds lease_ttl_;
   std::atomic<bool> coordinator_{false};
+  std::atomic<uint64_t> replicas_placed_{0};
   LeaseId lease_ = 0;
   std::chrono::steady_clock::time_point next_keep_alive_{};
   bool placed_once_ = false;       // since taking the role

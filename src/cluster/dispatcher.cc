@@ -260,6 +260,20 @@ class Dispatcher final : public ClusterService {
   }
 
   Result<std::string> DescribeCluster() const override {
+    nlohmann::json state = ClusterState();
+    // The dispatcher that answers, and whether it holds the coordinator role.
+    state["dispatcher"] = {{"id", options_.id}, {"coordinator", IsCoordinator()}};
+    return state.dump();
+  }
+
+  std::string ClusterMetrics() const override {
+    return ClusterMetricsText(
+        {IsCoordinator(), coordinator_ ? coordinator_->ReplicasPlaced() : 0, failovers_->load()},
+        ClusterState());
+  }
+
+ private:
+  nlohmann::json ClusterState() const {
     CatalogState catalog;
     std::map<std::string, NodeInfo> nodes;
     std::map<uint64_t, Placement> placements;
@@ -276,12 +290,9 @@ class Dispatcher final : public ClusterService {
           if (!log.ok()) return std::nullopt;
           return (*log)->LastLsn();
         });
-    // The dispatcher that answers, and whether it holds the coordinator role.
-    state["dispatcher"] = {{"id", options_.id}, {"coordinator", IsCoordinator()}};
-    return state.dump();
+    return state;
   }
 
- private:
   int StreamReplicas() const {
     if (options_.stream_replicas > 0) return options_.stream_replicas;
     const int servers =
@@ -435,7 +446,7 @@ class Dispatcher final : public ClusterService {
       }
       clients.push_back(std::make_shared<RemoteShard>(
           table->schema, ShardId{db, name, s, table->id}, log->second, channels,
-          RemoteShardOptions{options_.request_deadline, options_.bounded_staleness}));
+          RemoteShardOptions{options_.request_deadline, options_.bounded_staleness, failovers_}));
     }
     QV_ASSIGN_OR_RETURN(auto remote,
                         Table::Remote(table->schema, table->slots, std::move(clients)));
@@ -515,6 +526,8 @@ class Dispatcher final : public ClusterService {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
   std::unique_ptr<Coordinator> coordinator_;  // driven by the watcher thread
+  const std::shared_ptr<std::atomic<uint64_t>> failovers_ =
+      std::make_shared<std::atomic<uint64_t>>(0);
 
   mutable Mutex mu_;
   // Mutable: a read that misses refreshes them (ReadAgain).

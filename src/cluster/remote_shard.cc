@@ -70,7 +70,7 @@ RemoteShard::RemoteShard(TableSchema schema, ShardId id, std::shared_ptr<Log> lo
     : schema_(std::move(schema)),
       id_(std::move(id)),
       log_(std::move(log)),
-      options_(options),
+      options_(std::move(options)),
       stubs_(std::make_unique<Stubs>()) {
   for (const auto& channel : replicas)
     stubs_->replicas.push_back(proto::ShardService::NewStub(channel));
@@ -87,6 +87,7 @@ Status RemoteShard::OnSomeReplica(const char* what, Deadline deadline, Rpc rpc) 
   // Round after round (a replica just placed may not be open yet, one just
   // restarted not reachable yet), until one answers or the deadline passes.
   std::vector<std::string> last(n);  // each replica's last error
+  bool failed = false;
   Status status = Retrying(deadline, n, [&](size_t i) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
@@ -94,8 +95,10 @@ Status RemoteShard::OnSomeReplica(const char* what, Deadline deadline, Rpc rpc) 
     Status answered = FromGrpc(rpc(*stubs_->replicas[r], &context),
                                std::string(what) + " on a replica of shard " + id_.ToString());
     last[r] = answered.ok() ? "" : answered.message();
+    failed = failed || !answered.ok();
     return answered;
   });
+  if (status.ok() && failed && options_.failovers) options_.failovers->fetch_add(1);
   if (status.ok() || !TryAnother(status) || n == 1) return status;
   // Every replica failed: say what each said.
   std::string message = std::string(what) + " on shard " + id_.ToString() + ": no replica answered";

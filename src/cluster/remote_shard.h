@@ -19,6 +19,9 @@ struct RemoteShardOptions {
   std::chrono::milliseconds deadline{10000};  // of every call, waits included
   // A BOUNDED read sees every write acknowledged this long before it began.
   std::chrono::milliseconds bounded_staleness{1000};
+  // Counts calls another replica answered after one failed (a failover);
+  // shared by the dispatcher's shards, may be null.
+  std::shared_ptr<std::atomic<uint64_t>> failovers;
 };
 
 // A shard as a dispatcher's table sees it (engine/shard_client.h): writes

@@ -142,6 +142,8 @@ class DatabaseService {
   virtual Result<std::string> DescribeCluster() const {
     return Status::NotFound("this server is standalone: it has no cluster to describe");
   }
+  // More of GET /metrics (Prometheus text): a dispatcher's cluster figures.
+  virtual std::string ClusterMetrics() const { return {}; }
 };
 
 }  // namespace quiver

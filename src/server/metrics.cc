@@ -125,7 +125,7 @@ std::string HttpMetrics::Render(const DatabaseService& engine) const {
   Header(&out, "quiver_resident_memory_bytes", "gauge",
          "Resident memory of the process (mapped segment and index pages included).");
   out += fmt::format("quiver_resident_memory_bytes {}\n", ResidentBytes());
-  return out;
+  return out + engine.ClusterMetrics();
 }
 
 }  // namespace quiver

@@ -33,6 +33,16 @@ def free_port():
             return port
 
 
+def metric_values(url, name):
+    """Each series of metric `name` at url + "/metrics": {labels: value}."""
+    values = {}
+    for line in requests.get(url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            series, value = line.rsplit(" ", 1)
+            values[series[len(name):]] = float(value)
+    return values
+
+
 def wait_for(what, check, timeout=60, proc=None, log=None):
     deadline = time.time() + timeout
     while time.time() < deadline:

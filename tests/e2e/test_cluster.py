@@ -67,9 +67,11 @@ def test_a_dead_nodes_replicas_are_placed_again(cluster):
     index = int(victim.split("-")[1])
     killed_at = time.monotonic()
     cluster.nodes[index].kill9()
-    # Reads and writes go on at once through the other replica of each shard.
-    code, body = api.post("/api/db/data/get", {"table": "t"})
-    assert code == 200 and len(body["result"]) == 50, body
+    # Reads and writes go on at once through the other replica of each shard
+    # (the replicas are asked in turn: some reads fail over).
+    for _ in range(4):
+        code, body = api.post("/api/db/data/get", {"table": "t"})
+        assert code == 200 and len(body["result"]) == 50, body
     assert api.post("/api/db/data/insert", {"table": "t", "data": rows(range(50, 60))})[0] == 200
     # The coordinator places the lost replicas on the live nodes, which catch up.
     deadline = time.monotonic() + 60
@@ -86,6 +88,24 @@ def test_a_dead_nodes_replicas_are_placed_again(cluster):
         assert replica["appliedLsn"] >= 1, (shard, node, replica)
     code, body = api.post("/api/db/data/get", {"table": "t"})
     assert code == 200 and [r["id"] for r in body["result"]] == list(range(60)), body
+
+    # The dispatchers' /metrics tell it: the coordinator's re-placements,
+    # the failovers, and every replica ready on the two live nodes.
+    from cluster import metric_values
+
+    def total(name):
+        return sum(sum(metric_values(d.url, name).values()) for d in cluster.dispatchers)
+    lost = sum(1 for (_, node) in before if node == victim)
+    assert total("quiver_cluster_replicas_placed_total") == lost
+    assert total("quiver_cluster_coordinator") == 1
+    assert total("quiver_cluster_failovers_total") >= 1
+    first = cluster.dispatchers[0].url
+    assert metric_values(first, "quiver_cluster_live_nodes") == {"": 2.0}
+    ready = metric_values(first, "quiver_cluster_replica_ready")
+    assert len(ready) == len(before) and set(ready.values()) == {1.0}, ready
+    assert not any(victim in series for series in ready), ready
+    lag = metric_values(first, "quiver_cluster_replica_lag")
+    assert len(lag) == len(before), lag
 
 
 def test_a_table_created_again_under_its_name_starts_empty(cluster):

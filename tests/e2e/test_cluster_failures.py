@@ -130,14 +130,9 @@ def test_writes_go_on_with_one_nats_server_dead_fail_fast_without_quorum_and_res
 
 def node_metric(cluster, name):
     """A counter of /metrics summed over the live nodes."""
-    total = 0
-    for node in cluster.nodes:
-        if node.proc.poll() is not None:
-            continue
-        text = requests.get(node.http + "/metrics", timeout=5).text
-        total += sum(int(line.split()[-1]) for line in text.splitlines()
-                     if line.startswith(name + " "))
-    return total
+    from cluster import metric_values
+    return sum(sum(metric_values(node.http, name).values()) for node in cluster.nodes
+               if node.proc.poll() is None)
 
 
 def roles(api):
