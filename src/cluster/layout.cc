@@ -87,4 +87,25 @@ std::optional<uint64_t> PlacementTableId(std::string_view key) {
   return id;
 }
 
+std::map<std::pair<uint64_t, uint32_t>, PlacedReplica> PlacedOn(
+    const std::string& node, const CatalogState& catalog,
+    const std::map<std::string, KeyValue>& placement_keys) {
+  std::map<std::pair<uint64_t, uint32_t>, PlacedReplica> placed;
+  for (const DatabaseEntry& db : catalog.databases) {
+    for (const TableEntry& table : db.tables) {
+      auto it = placement_keys.find(PlacementKey(table.id));
+      if (it == placement_keys.end()) continue;
+      auto placement = DecodePlacement(it->second.value);
+      if (!placement.ok()) continue;
+      for (uint32_t s = 0; s < placement->shards.size(); ++s) {
+        const auto& nodes = placement->shards[s];
+        auto here = std::find(nodes.begin(), nodes.end(), node);
+        if (here == nodes.end()) continue;
+        placed[{table.id, s}] = {&db, &table, static_cast<size_t>(here - nodes.begin())};
+      }
+    }
+  }
+  return placed;
+}
+
 }  // namespace quiver::cluster

@@ -4,11 +4,14 @@
 // all under one MetaStore prefix per cluster, and its stream names.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog.h"
+#include "catalog/meta_store.h"
 #include "common/status.h"
 
 namespace quiver::cluster {
@@ -87,5 +90,18 @@ Placement FillVacancies(uint64_t table_id, uint32_t shards, const Placement& now
 
 // The table id a placement key names (placement/<id>); nullopt for another key.
 std::optional<uint64_t> PlacementTableId(std::string_view key);
+
+// The replicas placed on node `node` by the placements under
+// kPlacementPrefix (`placement_keys`, by key) of the tables in `catalog`:
+// (table id, shard) -> its database and table, and the node's rank among
+// the shard's replicas (its place in the placement's list).
+struct PlacedReplica {
+  const DatabaseEntry* db = nullptr;  // into `catalog`
+  const TableEntry* table = nullptr;
+  size_t rank = 0;
+};
+std::map<std::pair<uint64_t, uint32_t>, PlacedReplica> PlacedOn(
+    const std::string& node, const CatalogState& catalog,
+    const std::map<std::string, KeyValue>& placement_keys);
 
 }  // namespace quiver::cluster

@@ -179,6 +179,26 @@ class NatsLog final : public Log {
     return state.last;
   }
 
+  Result<std::optional<std::string>> RequestIdAt(Lsn lsn) const override {
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.Wait = client_->deadline_ms();
+    natsMsg* message = nullptr;
+    jsErrCode error{};
+    natsStatus status =
+        js_GetMsg(&message, client_->js(), options_.stream.c_str(), lsn, &options, &error);
+    if (status != NATS_OK) {
+      if (error == JSNoMessageFoundErr) return std::optional<std::string>();
+      return FromNats(status, error,
+                      "record " + std::to_string(lsn) + " of stream " + options_.stream);
+    }
+    const char* id = nullptr;
+    std::string request_id;
+    if (natsMsgHeader_Get(message, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) request_id = id;
+    natsMsg_Destroy(message);
+    return std::optional<std::string>(std::move(request_id));
+  }
+
   Status Health() const override {
     if (natsConnection_Status(client_->connection()) == NATS_CONN_STATUS_CLOSED) {
       return Status::Unavailable("the connection to NATS is closed");

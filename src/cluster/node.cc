@@ -10,8 +10,10 @@
 #include "catalog/catalog.h"
 #include "cluster/etcd_meta_store.h"
 #include "cluster/layout.h"
+#include "cluster/log_divergence.h"
 #include "cluster/nats_log.h"
 #include "cluster/node_http.h"
+#include "cluster/node_replica.h"
 #include "cluster/shard_service.h"
 #include "common/log.h"
 #include "common/mutex.h"
@@ -24,29 +26,8 @@ using namespace std::chrono_literals;
 // How often a replica reads its shard's leader key (a dead leader's key
 // goes with its node's lease; the first ready replica to see it gone runs).
 constexpr auto kLeaderPoll = 300ms;
-
-// One replica this node hosts, and the thread applying its log.
-struct Replica {
-  ShardId id;
-  uint64_t table_id = 0;
-  std::shared_ptr<Shard> shard;
-  Lsn target = 0;  // the stream's last LSN when opened: ready once applied
-  std::atomic<bool> caught_up{false};
-  std::atomic<bool> stop{false};
-  std::thread applier;
-  // Replicas of a shard share its manifest and files (an object store is
-  // configured): one leads, the others follow.
-  bool shared = false;
-  std::string leader_key;
-  Revision epoch = 0;  // the leader key this replica won (applier thread only)
-  // This node's place in the shard's placement: a vacant leadership goes to
-  // the first ready replica in that order (rank r runs r polls late), so the
-  // leaders of a table's shards spread as its replicas do.
-  std::atomic<size_t> rank{0};
-  std::optional<std::chrono::steady_clock::time_point> vacant_since;  // applier thread only
-  Mutex mu;
-  std::optional<KeyValue> manifest GUARDED_BY(mu);  // the newest one the watch saw
-};
+// How often a replica compares what it applied with what its log holds.
+constexpr auto kVerifyEvery = 1s;
 
 class NodeImpl final : public Node {
  public:
@@ -96,7 +77,8 @@ class NodeImpl final : public Node {
                                      {[this] { return Ready(); }, [this] { return Reports(); },
                                       [this] {
                                         return NodeCounters{leaderships_.load(), step_downs_.load(),
-                                                            maintenance_failures_.load()};
+                                                            maintenance_failures_.load(),
+                                                            reloads_.load()};
                                       }}));
     http_thread_ = std::thread([this] { http_.listen_after_bind(); });
 
@@ -211,10 +193,14 @@ class NodeImpl final : public Node {
         }
         changed = changed || !events->empty();
       }
+      // A replica that diverged from its log is closed, its files removed,
+      // and opened again (from its shard's checkpoint and log).
+      const auto diverged = registry_.TakeDiverged();
       // Again after a failure (an open that NATS or etcd refused), once a second.
-      const bool retry = incomplete_ && std::chrono::steady_clock::now() >= retry_at;
+      const bool retry =
+          !diverged.empty() || (incomplete_ && std::chrono::steady_clock::now() >= retry_at);
       if ((changed || retry) && catalog_known && placements_known) {
-        incomplete_ = !Reconcile(catalog.keys(), placements.keys());
+        incomplete_ = !Reconcile(catalog.keys(), placements.keys(), diverged);
         retry_at = std::chrono::steady_clock::now() + 1s;
       }
       if (catalog_known && placements_known) placed_ = true;
@@ -233,10 +219,12 @@ class NodeImpl final : public Node {
     }
   }
 
-  // Opens the replicas placed here, closes the others; false when some
-  // could not be opened (tried again later).
+  // Opens the replicas placed here, closes the others and opens the
+  // `diverged` ones again; false when some could not be opened (tried
+  // again later).
   bool Reconcile(const std::map<std::string, KeyValue>& catalog_keys,
-                 const std::map<std::string, KeyValue>& placement_keys) {
+                 const std::map<std::string, KeyValue>& placement_keys,
+                 const std::map<ShardId, std::string>& diverged) {
     CatalogState catalog;
     if (auto it = catalog_keys.find(kCatalogKey); it != catalog_keys.end()) {
       auto decoded = DecodeCatalog(it->second.value);
@@ -247,33 +235,14 @@ class NodeImpl final : public Node {
       }
       catalog = std::move(*decoded);
     }
-    // What should be here: (table id, shard) -> (database, table entry),
-    // and this node's rank among the shard's replicas.
-    std::map<std::pair<uint64_t, uint32_t>, std::pair<const DatabaseEntry*, const TableEntry*>>
-        wanted;
-    std::map<std::pair<uint64_t, uint32_t>, size_t> ranks;
-    for (const DatabaseEntry& db : catalog.databases) {
-      for (const TableEntry& table : db.tables) {
-        auto it = placement_keys.find(PlacementKey(table.id));
-        if (it == placement_keys.end()) continue;
-        auto placement = DecodePlacement(it->second.value);
-        if (!placement.ok()) continue;
-        for (uint32_t s = 0; s < placement->shards.size(); ++s) {
-          const auto& nodes = placement->shards[s];
-          auto here = std::find(nodes.begin(), nodes.end(), options_.id);
-          if (here == nodes.end()) continue;
-          wanted[{table.id, s}] = {&db, &table};
-          ranks[{table.id, s}] = static_cast<size_t>(here - nodes.begin());
-        }
-      }
-    }
+    const auto wanted = PlacedOn(options_.id, catalog, placement_keys);
     wanted_ = wanted.size();
     std::vector<std::unique_ptr<Replica>> closing;
     {
       MutexLock lock(&mu_);
       for (auto it = replicas_.begin(); it != replicas_.end();) {
-        if (wanted.contains(it->first)) {
-          it->second->rank = ranks[it->first];
+        if (wanted.contains(it->first) && !diverged.contains(it->second->id)) {
+          it->second->rank = wanted.at(it->first).rank;
           ++it;
           continue;
         }
@@ -286,7 +255,14 @@ class NodeImpl final : public Node {
       for (const TableEntry& table : db.tables) tables.insert(table.id);
     }
     for (auto& replica : closing) {
-      log::Get("cluster").info("node {}: closing replica {}", options_.id, replica->id.ToString());
+      if (auto why = diverged.find(replica->id); why != diverged.end()) {
+        log::Get("cluster").warn("node {}: reloading replica {}: {}", options_.id,
+                                 replica->id.ToString(), why->second);
+        reloads_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        log::Get("cluster").info("node {}: closing replica {}", options_.id,
+                                 replica->id.ToString());
+      }
       const bool led = replica->epoch != 0;
       Close(*replica);  // its applier stopped: it registers nothing more
       registry_.Remove(replica->id);
@@ -309,16 +285,15 @@ class NodeImpl final : public Node {
         MutexLock lock(&mu_);
         if (replicas_.contains(key)) continue;
       }
-      auto opened = Open(*entry.first, *entry.second, key.second);
+      auto opened = Open(*entry.db, *entry.table, key.second);
       if (!opened.ok()) {
         complete = false;
         log::Get("cluster").error("node {}: cannot open shard {} of table '{}': {}", options_.id,
-                                  key.second, entry.second->schema.name,
-                                  opened.status().ToString());
+                                  key.second, entry.table->schema.name, opened.status().ToString());
         continue;
       }
       MutexLock lock(&mu_);
-      (*opened)->rank = ranks[key];
+      (*opened)->rank = entry.rank;
       replicas_[key] = std::move(*opened);
     }
     return complete;
@@ -363,6 +338,7 @@ class NodeImpl final : public Node {
     log::Repeats repeats;
     auto poll_at = std::chrono::steady_clock::now();
     auto maintain_at = poll_at;
+    auto verify_at = poll_at + kVerifyEvery;
     std::chrono::milliseconds maintain_pause = 200ms;
     log::Repeats maintenance_repeats;
     // Its key may be gone (or another's) once the node's lease may have
@@ -408,6 +384,17 @@ class NodeImpl final : public Node {
           maintenance_failures_.fetch_add(1, std::memory_order_relaxed);
           maintain_at = std::chrono::steady_clock::now() + maintain_pause;
           maintain_pause = std::min<std::chrono::milliseconds>(maintain_pause * 2, 10s);
+        }
+      }
+      if (std::chrono::steady_clock::now() >= verify_at) {
+        Lsn last = 0;
+        auto diverged = Divergence(*replica->shard, &last);
+        verify_at = std::chrono::steady_clock::now() + kVerifyEvery;
+        // The log went back below what a catching-up replica waits for.
+        if (diverged.ok() && !replica->caught_up) replica->target = std::min(replica->target, last);
+        if (diverged.ok() && !diverged->empty()) {
+          registry_.Diverged(replica->id, *diverged);  // serves nothing more; Watch reloads it
+          return;
         }
       }
       if (!replica->caught_up && replica->shard->AwaitLsn(replica->target, 0ms).ok()) {
@@ -567,6 +554,7 @@ class NodeImpl final : public Node {
   std::thread http_thread_;
   std::atomic<LeaseId> lease_{0};
   std::atomic<uint64_t> maintenance_failures_{0};  // seals and compactions that failed
+  std::atomic<uint64_t> reloads_{0};               // replicas reloaded after diverging
   std::atomic<uint64_t> leaderships_{0};           // shard leaderships won
   std::atomic<uint64_t> step_downs_{0};            // ... given up (lease or key lost, unhealthy)
   std::atomic<bool> stopping_{false};

@@ -41,6 +41,10 @@ std::string MetricsText(const NodeCounters& counters, const std::vector<ReplicaR
   counter("quiver_node_maintenance_failures_total",
           "Seals and compactions that failed (object store errors among them); retried.",
           counters.maintenance_failures);
+  counter("quiver_node_replica_reloads_total",
+          "Replicas found to differ from their log (its servers disagreed after a failure) and "
+          "loaded again from their checkpoint and log.",
+          counters.reloads);
   out +=
       "# HELP quiver_replica_applied_lsn The last log record a replica applied.\n"
       "# TYPE quiver_replica_applied_lsn gauge\n";

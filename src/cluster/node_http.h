@@ -27,6 +27,7 @@ struct ReplicaReport {
 // The node's failover counters.
 struct NodeCounters {
   uint64_t leaderships = 0, step_downs = 0, maintenance_failures = 0;
+  uint64_t reloads = 0;  // replicas that diverged from their log, loaded again
 };
 
 // /replicas: one object per replica (state, role, LSNs, rows).

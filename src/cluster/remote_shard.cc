@@ -207,6 +207,7 @@ Result<Shard::Applied> RemoteShard::Write(RecordType type, const std::string& pa
   proto::AppliedCall call;
   SetRef(id_, call.mutable_shard());
   call.set_lsn(*lsn);
+  call.set_request_id(request_id);
   proto::AppliedReply reply;
   Status status = OnSomeReplica("applied", deadline, [&](auto& stub, grpc::ClientContext* context) {
     return stub.Applied(context, call, &reply);

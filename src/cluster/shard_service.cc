@@ -20,6 +20,19 @@ void ReplicaRegistry::Remove(const ShardId& id) {
   replicas_.erase(id);
 }
 
+void ReplicaRegistry::Diverged(const ShardId& id, const std::string& why) {
+  MutexLock lock(&mu_);
+  replicas_.erase(id);
+  diverged_.emplace(id, why);
+}
+
+std::map<ShardId, std::string> ReplicaRegistry::TakeDiverged() {
+  MutexLock lock(&mu_);
+  std::map<ShardId, std::string> taken;
+  taken.swap(diverged_);
+  return taken;
+}
+
 std::shared_ptr<Shard> ReplicaRegistry::Find(const ShardId& id) const {
   MutexLock lock(&mu_);
   auto it = replicas_.find(id);
@@ -43,7 +56,7 @@ std::chrono::milliseconds Left(const grpc::ServerContext* context) {
 
 class ShardServiceImpl final : public proto::ShardService::Service {
  public:
-  explicit ShardServiceImpl(const ReplicaRegistry* registry) : registry_(registry) {}
+  explicit ShardServiceImpl(ReplicaRegistry* registry) : registry_(registry) {}
 
   grpc::Status Search(grpc::ServerContext* context, const proto::SearchCall* call,
                       proto::ResultReply* reply) override {
@@ -96,6 +109,23 @@ class ShardServiceImpl final : public proto::ShardService::Service {
                        proto::AppliedReply* reply) override {
     return ToGrpc(Answer(context, call->shard(), 0, [&](const Shard& shard) -> Status {
       QV_ASSIGN_OR_RETURN(Shard::Applied applied, shard.AwaitApplied(call->lsn(), Left(context)));
+      const std::string& appended = call->request_id();
+      if (!appended.empty() && !applied.request_id.empty() && applied.request_id != appended) {
+        // The caller's record is at this LSN, this replica applied another:
+        // whichever the log holds now is the truth. When it is the caller's,
+        // this replica read records the log no longer holds (its servers
+        // disagreed after a failure) and misses the ones it holds instead.
+        auto held = shard.log()->RequestIdAt(call->lsn());
+        if (held.ok() && *held && **held == appended) {
+          const ShardId id = IdOf(call->shard());
+          const std::string why = "it applied record '" + applied.request_id + "' at LSN " +
+                                  std::to_string(call->lsn()) + ", where its log holds '" +
+                                  appended + "'";
+          registry_->Diverged(id, why);
+          return Status::Unavailable("the replica of shard " + id.ToString() +
+                                     " diverged from its log (" + why + "); it reloads");
+        }
+      }
       reply->set_inserted(applied.inserted);
       reply->set_skipped(applied.skipped);
       reply->set_deleted(applied.deleted);
@@ -139,12 +169,12 @@ class ShardServiceImpl final : public proto::ShardService::Service {
     return fn(*shard);
   }
 
-  const ReplicaRegistry* const registry_;
+  ReplicaRegistry* const registry_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewShardService(const ReplicaRegistry* registry) {
+std::unique_ptr<grpc::Service> NewShardService(ReplicaRegistry* registry) {
   return std::make_unique<ShardServiceImpl>(registry);
 }
 

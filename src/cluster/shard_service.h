@@ -30,16 +30,25 @@ class ReplicaRegistry {
   void Put(const ShardId& id, std::shared_ptr<Shard> replica) EXCLUDES(mu_);
   void Remove(const ShardId& id) EXCLUDES(mu_);
   std::shared_ptr<Shard> Find(const ShardId& id) const EXCLUDES(mu_);
+  // A replica found to differ from its log (it applied another record at
+  // some LSN than the log holds there now, or records past the log's end):
+  // it serves nothing more from now on; the node takes it (TakeDiverged)
+  // and loads it afresh from its shard's checkpoint and log.
+  void Diverged(const ShardId& id, const std::string& why) EXCLUDES(mu_);
+  std::map<ShardId, std::string> TakeDiverged() EXCLUDES(mu_);
 
  private:
   mutable Mutex mu_;
   std::map<ShardId, std::shared_ptr<Shard>> replicas_ GUARDED_BY(mu_);
+  std::map<ShardId, std::string> diverged_ GUARDED_BY(mu_);
 };
 
 // The node's side of proto/shard.proto: reads of the replicas in
 // `registry`, each answered once the replica has applied the LSN the call
 // asks for (waiting at most the call's deadline; kUnavailable then), and
-// what applying a record did.
-std::unique_ptr<grpc::Service> NewShardService(const ReplicaRegistry* registry);
+// what applying a record did (a replica that applied another record at
+// that LSN than the one the log holds and the caller appended has diverged:
+// it is reported to `registry` and answers kUnavailable).
+std::unique_ptr<grpc::Service> NewShardService(ReplicaRegistry* registry);
 
 }  // namespace quiver::cluster

@@ -75,6 +75,14 @@ class Log {
   // The same, asked of the log's server now: an error when it cannot be
   // (a STRONG read must not settle for a stale answer).
   virtual Result<Lsn> FetchLastLsn() const { return LastLsn(); }
+  // The request id of the record at `lsn` as the log's server holds it now
+  // (empty when it has none); nullopt when no record is there (trimmed, or
+  // past the end). A replica compares it with the record it applied there
+  // (a stream whose servers disagreed after a failure may hold another).
+  // A local log does not keep request ids: kInvalidArgument.
+  virtual Result<std::optional<std::string>> RequestIdAt(Lsn /*lsn*/) const {
+    return Status::InvalidArgument("this log keeps no request ids");
+  }
   // The error that poisoned the log, or OK.
   virtual Status Health() const = 0;
   // Every durable record from `lsn` on. kNotFound when records at `lsn` were
