@@ -439,7 +439,10 @@ class Dispatcher final : public ClusterService {
           if (info == nodes_.end()) continue;  // dead: the coordinator places it again
           auto channel = channels_.find(info->second.grpc);
           if (channel == channels_.end()) {
-            channel = channels_.emplace(info->second.grpc, NewPeerChannel(info->second.grpc)).first;
+            channel =
+                channels_
+                    .emplace(info->second.grpc, NewPeerChannel(info->second.grpc, /*probe=*/true))
+                    .first;
           }
           channels.push_back(channel->second);
         }

@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "cluster/etcd_meta_store.h"
+#include "cluster/grpc_channel.h"
 #include "cluster/layout.h"
 #include "cluster/log_divergence.h"
 #include "cluster/nats_log.h"
@@ -61,6 +62,7 @@ class NodeImpl final : public Node {
 
     service_ = NewShardService(&registry_);
     grpc::ServerBuilder builder;
+    AcceptPeerProbes(&builder);
     int grpc_port = 0;
     builder.AddListeningPort(options_.grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
     builder.RegisterService(service_.get());

@@ -60,39 +60,43 @@ def wait_for(what, check, timeout=60, proc=None, log=None):
 class Services:
     """etcd and a 3-server NATS JetStream cluster."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
+        """`host`: the address every server listens on (a test that puts a
+        node in a network namespace gives its veth's host side)."""
+        self.host = host
         self.dir = tempfile.mkdtemp(prefix="quiver-services-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         self.procs = []
         client, peer = free_port(), free_port()
-        self.etcd = f"127.0.0.1:{client}"
+        host = self.host
+        self.etcd = f"{host}:{client}"
         log = os.path.join(self.dir, "etcd.log")
         self._spawn(["etcd", "--name", "e", "--data-dir", os.path.join(self.dir, "etcd"),
-                     "--listen-client-urls", f"http://127.0.0.1:{client}",
-                     "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                     "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                     "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                     "--initial-cluster", f"e=http://127.0.0.1:{peer}", "--logger=zap"], log)
+                     "--listen-client-urls", f"http://{host}:{client}",
+                     "--advertise-client-urls", f"http://{host}:{client}",
+                     "--listen-peer-urls", f"http://{host}:{peer}",
+                     "--initial-advertise-peer-urls", f"http://{host}:{peer}",
+                     "--initial-cluster", f"e=http://{host}:{peer}", "--logger=zap"], log)
         wait_for("etcd", lambda: requests.get(f"http://{self.etcd}/health", timeout=1).ok,
                  proc=self.procs[-1], log=log)
         ports = [(free_port(), free_port(), free_port()) for _ in range(3)]
         urls = []
         for i, (port, route, monitor) in enumerate(ports):
-            routes = ",".join(f'"nats-route://127.0.0.1:{r}"' for j, (_, r, _) in enumerate(ports) if j != i)
+            routes = ",".join(f'"nats-route://{host}:{r}"' for j, (_, r, _) in enumerate(ports) if j != i)
             conf = os.path.join(self.dir, f"nats-{i}.conf")
             with open(conf, "w") as f:
-                f.write(f'server_name: "n{i}"\nhost: "127.0.0.1"\nport: {port}\n'
-                        f'http: "127.0.0.1:{monitor}"\n'
+                f.write(f'server_name: "n{i}"\nhost: "{host}"\nport: {port}\n'
+                        f'http: "{host}:{monitor}"\n'
                         f'max_payload: 8388608\n'
                         f'jetstream {{\n  store_dir: "{self.dir}/nats-{i}"\n}}\n'
-                        f'cluster {{\n  name: "quiver"\n  host: "127.0.0.1"\n  port: {route}\n'
+                        f'cluster {{\n  name: "quiver"\n  host: "{host}"\n  port: {route}\n'
                         f'  routes: [{routes}]\n}}\n')
             self._spawn(["nats-server", "-c", conf], os.path.join(self.dir, f"nats-{i}.log"))
-            urls.append(f"nats://127.0.0.1:{port}")
+            urls.append(f"nats://{host}:{port}")
         self.nats = ",".join(urls)
         # Ready once JetStream's cluster has elected its meta leader.
         for i, (_, _, monitor) in enumerate(ports):
             def has_leader(m=monitor):
-                jsz = requests.get(f"http://127.0.0.1:{m}/jsz", timeout=1).json()
+                jsz = requests.get(f"http://{host}:{m}/jsz", timeout=1).json()
                 return bool(jsz.get("meta_cluster", {}).get("leader"))
             wait_for(f"nats-{i}", has_leader, proc=self.procs[1 + i],
                      log=os.path.join(self.dir, f"nats-{i}.log"))
@@ -178,7 +182,10 @@ class Cluster:
     tests (url, clients, restart, stop): `url` is the first dispatcher, and a
     restart kills it with SIGKILL and starts it again."""
 
-    def __init__(self, services, tmp, nodes=3, dispatchers=2, replicas=2, node_args=()):
+    def __init__(self, services, tmp, nodes=3, dispatchers=2, replicas=2, node_args=(),
+                 netns=None):
+        """`netns`: {node index: (namespace, address)}: that node runs in the
+        network namespace and listens on the address (its veth's side)."""
         self.services, self.tmp = services, tmp
         self.name = "c" + uuid.uuid4().hex[:12]
         self.clients = []
@@ -188,13 +195,16 @@ class Cluster:
             # Fixed ports, as a StatefulSet's pods have: a node restarted
             # answers where it did.
             http, grpc = free_port(), free_port()
-            role = Role([BINARY, "node", "--id", f"node-{i}", *common,
+            ns, host = (netns or {}).get(i, (None, "127.0.0.1"))
+            role = Role([*(["ip", "netns", "exec", ns] if ns else []),
+                         BINARY, "node", "--id", f"node-{i}", *common,
                          "--data", os.path.join(tmp, f"node-{i}"),
                          "--object-store", "dir:" + os.path.join(tmp, "objects"),
-                         "--http", f"127.0.0.1:{http}", "--grpc", f"127.0.0.1:{grpc}",
+                         "--http", f"{host}:{http}", "--grpc", f"{host}:{grpc}",
                          *node_args],
                         os.path.join(tmp, f"node-{i}.log"))
-            role.http = f"http://127.0.0.1:{http}"
+            role.id = f"node-{i}"
+            role.http = f"http://{host}:{http}"
             self.nodes.append(role.start())
         self.dispatchers = []
         for i in range(dispatchers):
@@ -205,7 +215,7 @@ class Cluster:
             role.url = f"http://127.0.0.1:{port}"
             self.dispatchers.append(role.start())
         for node in self.nodes:
-            wait_for(node.args[3], lambda n=node: requests.get(n.http + "/ready", timeout=1).ok,
+            wait_for(node.id, lambda n=node: requests.get(n.http + "/ready", timeout=1).ok,
                      proc=node.proc, log=node.log_path)
         for d in self.dispatchers:
             self._wait_dispatcher(d)

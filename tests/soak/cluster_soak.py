@@ -19,8 +19,10 @@ lost, 0 deletes resurrected. Prints the counts; exits 1 on any violation.
 """
 
 import argparse
+import glob
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -249,7 +251,12 @@ def main():
     p.add_argument("--writers", type=int, default=4)
     p.add_argument("--quiet-every", type=float, default=120, help="seconds between quiet points")
     args = p.parse_args()
-    os.environ["QUIVER_BIN"] = os.path.abspath(args.bin)
+    tmp = tempfile.mkdtemp(prefix="quiver-soak-")
+    # Its own copy: processes restarted for half an hour must not pick up
+    # (or be refused) a binary rebuilt meanwhile.
+    binary = os.path.join(tmp, "quiver")
+    shutil.copy(os.path.abspath(args.bin), binary)
+    os.environ["QUIVER_BIN"] = binary
     sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
     from cluster import Cluster, Services  # noqa: E402
 
@@ -258,7 +265,6 @@ def main():
     problems = []
     replicas = 2
     services = Services()
-    tmp = tempfile.mkdtemp(prefix="quiver-soak-")
     cluster = Cluster(services, tmp, nodes=3, dispatchers=2, replicas=replicas,
                       node_args=("--seal-rows", "200"))
     started = time.monotonic()
@@ -296,8 +302,6 @@ def main():
     finally:
         cluster.stop()
         if problems:  # keep the servers' logs with the cluster's
-            import glob
-            import shutil
             for log in glob.glob(os.path.join(services.dir, "*.log")):
                 shutil.copy(log, tmp)
         services.stop()
@@ -310,7 +314,6 @@ def main():
         print("\nproblems:\n  " + "\n  ".join(problems[:50]))
         print(f"(logs kept in {tmp})")
         sys.exit(1)
-    import shutil
     shutil.rmtree(tmp, ignore_errors=True)
 
 
