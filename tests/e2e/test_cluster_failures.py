@@ -365,3 +365,59 @@ def test_a_replica_that_missed_deletes_while_down_never_serves_the_deleted_rows(
             assert got == alive, level
     finally:
         cluster.stop()
+
+
+def test_a_follower_killed_while_downloading_restarts_clean(own_services, tmp_path):
+    """A follower's node dies while it downloads its leader's files: what
+    that can leave in its cache (a download's temporary file cut short; a
+    file whose tail a disk lost) is never served: on restart the follower
+    fetches those files again whole and ends up with its leader's copy."""
+    from cluster import Cluster
+    cluster = Cluster(own_services, str(tmp_path), node_args=("--seal-rows", "500"))
+    try:
+        api = Api(cluster)
+        setup_table(api, shards=1, replicas=2)
+        for start in range(0, 2000, 500):
+            assert insert(api, range(start, start + 500))[0] == 200
+        assert api.post("/api/rebuild", {})[0] == 200
+
+        def in_step():
+            s = shards_of(api)[0]
+            roles = {r.get("role"): r for r in s["replicas"]}
+            leader, follower = roles.get("leader"), roles.get("follower")
+            return (leader and follower and follower.get("state") == "ready"
+                    and follower["manifestRevision"] == leader["manifestRevision"]
+                    and follower["sealedSegments"] == leader["sealedSegments"] >= 1
+                    and follower["rows"] == leader["rows"] == 2000) and (leader, follower)
+        leader, follower = wait_until("the follower in step with its leader", in_step)
+        node = cluster.nodes[int(follower["node"].split("-")[1])]
+        node.kill9()
+        cache = os.path.join(str(tmp_path), follower["node"])
+        def cached(suffix):
+            return sorted(os.path.join(d, f) for d, _, names in os.walk(cache) for f in names
+                          if f.endswith(suffix))
+        assert cached(".seg") and cached(".qvi"), os.listdir(cache)
+        torn, cut_short = cached(".seg")[-1], cached(".qvi")[-1]
+        whole = {path: os.path.getsize(path) for path in (torn, cut_short)}
+        with open(torn, "r+b") as f:
+            f.truncate(whole[torn] // 2)
+        with open(cut_short, "rb") as f:
+            partial = f.read(whole[cut_short] // 3)
+        os.remove(cut_short)
+        with open(cut_short + ".tmp", "wb") as f:
+            f.write(partial)
+
+        node.start()
+        wait_until("the follower in step again", in_step)
+        for path, size in whole.items():
+            assert os.path.getsize(path) == size, (path, os.path.getsize(path), size)
+        s = shards_of(api)[0]
+        again = next(r for r in s["replicas"] if r["node"] == follower["node"])
+        assert again["indexBuilds"] == 0, again  # downloaded, not built
+        # Its leader dies: it alone answers, with every row.
+        cluster.nodes[int(leader["node"].split("-")[1])].kill9()
+        for level in ("EVENTUAL", "STRONG"):
+            code, got = read_ids(api, level)
+            assert code == 200 and got == list(range(2000)), (level, got)
+    finally:
+        cluster.stop()

@@ -301,6 +301,14 @@ def main():
             problems += w.violations
     finally:
         cluster.stop()
+        # What the nodes did about it, from their logs (counters restart).
+        for line in (line for path in glob.glob(os.path.join(tmp, "node-*.log"))
+                     for line in open(path, errors="replace")):
+            for what, marker in (("node events: leaderships won", "leads shard"),
+                                 ("node events: replicas reloaded (diverged from their log)",
+                                  "reloading replica")):
+                if marker in line:
+                    stats.add(what)
         if problems:  # keep the servers' logs with the cluster's
             for log in glob.glob(os.path.join(services.dir, "*.log")):
                 shutil.copy(log, tmp)
