@@ -59,56 +59,104 @@ Status FromNats(natsStatus status, jsErrCode error, const std::string& what) {
   }
 }
 
+// A record's frame and request id from a stream message at `lsn`.
+Result<LogRecord> RecordOf(natsMsg* message, Lsn lsn, const std::string& stream) {
+  const std::string_view data(natsMsg_GetData(message),
+                              static_cast<size_t>(natsMsg_GetDataLength(message)));
+  LogRecord record;
+  size_t size = 0;
+  if (wal::DecodeFrame(data, &record, &size) != wal::FrameStatus::kOk || size != data.size()) {
+    return Status::Corruption("stream " + stream + ": record " + std::to_string(lsn) +
+                              " is damaged");
+  }
+  record.lsn = lsn;
+  const char* request_id = nullptr;
+  if (natsMsgHeader_Get(message, "Nats-Msg-Id", &request_id) == NATS_OK && request_id != nullptr)
+    record.request_id = request_id;
+  return record;
+}
+
+// Reads each record as the stream's leader holds it (STREAM.MSG.GET, which
+// only the leader answers): after a failure, NATS 2.9's servers can hold
+// different records at the same sequence for good ("expected sequence does
+// not match store"), and a consumer delivers its own server's copy, not
+// necessarily the one writers were acknowledged from. An ordered consumer
+// of headers only is the doorbell: it says up to where records exist; with
+// it silent, the leader is asked anyway every half second.
 class NatsLogReader final : public LogReader {
  public:
-  NatsLogReader(natsSubscription* subscription, std::string stream, Lsn next)
-      : subscription_(subscription), stream_(std::move(stream)), next_(next) {}
+  NatsLogReader(natsSubscription* doorbell, jsCtx* js, int64_t deadline_ms, std::string stream,
+                Lsn next)
+      : doorbell_(doorbell),
+        js_(js),
+        deadline_ms_(deadline_ms),
+        stream_(std::move(stream)),
+        next_(next) {}
   ~NatsLogReader() override {
     natsMsg_Destroy(message_);
-    natsSubscription_Unsubscribe(subscription_);
-    natsSubscription_Destroy(subscription_);
+    natsSubscription_Unsubscribe(doorbell_);
+    natsSubscription_Destroy(doorbell_);
   }
 
   Result<std::optional<LogRecord>> Next(std::chrono::milliseconds wait) override {
+    using Clock = std::chrono::steady_clock;
+    const auto until = Clock::now() + wait;
     while (true) {
+      if (rung_ < next_) {
+        // Nothing known past what was read: wait for the doorbell.
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        natsMsg* ring = nullptr;
+        natsStatus status =
+            natsSubscription_NextMsg(&ring, doorbell_, std::max<int64_t>(left.count(), 0));
+        if (status == NATS_TIMEOUT) {
+          if (Clock::now() - asked_ < std::chrono::milliseconds(500))
+            return std::optional<LogRecord>();
+          asked_ = Clock::now();  // the doorbell's server may be stuck: ask the leader
+        } else {
+          QV_RETURN_IF_ERROR(FromNats(status, jsErrCode{}, "read of stream " + stream_));
+          jsMsgMetaData* meta = nullptr;
+          status = natsMsg_GetMetaData(&meta, ring);
+          natsMsg_Destroy(ring);
+          QV_RETURN_IF_ERROR(
+              FromNats(status, jsErrCode{}, "metadata of a message of stream " + stream_));
+          rung_ = std::max<Lsn>(rung_, meta->Sequence.Stream);
+          jsMsgMetaData_Destroy(meta);
+          if (rung_ < next_) continue;  // delivered again after the consumer was reset
+        }
+      }
       natsMsg_Destroy(message_);
       message_ = nullptr;
-      natsStatus status = natsSubscription_NextMsg(&message_, subscription_, wait.count());
-      if (status == NATS_TIMEOUT) return std::optional<LogRecord>();
-      QV_RETURN_IF_ERROR(FromNats(status, jsErrCode{}, "read of stream " + stream_));
-      jsMsgMetaData* meta = nullptr;
-      QV_RETURN_IF_ERROR(FromNats(natsMsg_GetMetaData(&meta, message_), jsErrCode{},
-                                  "metadata of a message of stream " + stream_));
-      const Lsn lsn = meta->Sequence.Stream;
-      jsMsgMetaData_Destroy(meta);
-      if (lsn < next_) continue;  // delivered again after the consumer was reset
-      if (lsn > next_) {
-        return Status::NotFound("stream " + stream_ + ": records " + std::to_string(next_) +
-                                " to " + std::to_string(lsn - 1) +
-                                " were trimmed; read from a checkpoint");
+      jsOptions options;
+      jsOptions_Init(&options);
+      options.Wait = deadline_ms_;
+      jsErrCode error{};
+      natsStatus status = js_GetMsg(&message_, js_, stream_.c_str(), next_, &options, &error);
+      if (status == NATS_OK) {
+        QV_ASSIGN_OR_RETURN(LogRecord record, RecordOf(message_, next_, stream_));
+        ++next_;
+        return std::optional<LogRecord>(record);
       }
-      const std::string_view data(natsMsg_GetData(message_),
-                                  static_cast<size_t>(natsMsg_GetDataLength(message_)));
-      LogRecord record;
-      size_t size = 0;
-      if (wal::DecodeFrame(data, &record, &size) != wal::FrameStatus::kOk || size != data.size()) {
-        return Status::Corruption("stream " + stream_ + ": record " + std::to_string(lsn) +
-                                  " is damaged");
+      if (error != JSNoMessageFoundErr)
+        return FromNats(status, error, "record " + std::to_string(next_) + " of stream " + stream_);
+      if (rung_ > next_) {
+        // Records past it exist, it does not: it was trimmed.
+        return Status::NotFound("stream " + stream_ + ": record " + std::to_string(next_) +
+                                " was trimmed; read from a checkpoint");
       }
-      record.lsn = lsn;
-      const char* request_id = nullptr;
-      if (natsMsgHeader_Get(message_, "Nats-Msg-Id", &request_id) == NATS_OK &&
-          request_id != nullptr)
-        record.request_id = request_id;
-      ++next_;
-      return std::optional<LogRecord>(record);
+      rung_ = std::min(rung_, next_ - 1);  // not there yet: wait for the doorbell again
+      if (Clock::now() >= until) return std::optional<LogRecord>();
     }
   }
 
  private:
-  natsSubscription* const subscription_;
+  natsSubscription* const doorbell_;
+  jsCtx* const js_;
+  const int64_t deadline_ms_;
   const std::string stream_;
   Lsn next_;
+  Lsn rung_ = 0;  // the highest sequence the doorbell told of
+  std::chrono::steady_clock::time_point asked_{};
   natsMsg* message_ = nullptr;  // holds the last record's payload
 };
 
@@ -219,6 +267,7 @@ class NatsLog final : public Log {
     options.Ordered = true;  // the client restarts it where it was on any gap
     options.Config.DeliverPolicy = js_DeliverByStartSequence;
     options.Config.OptStartSeq = lsn;
+    options.Config.HeadersOnly = true;  // a doorbell: the records come from the leader
     // The server sends a heartbeat when it has nothing to deliver; a reader
     // that hears nothing for two to four of them (its consumer was on a
     // server that died) has the client make a new consumer from where it was.
@@ -232,8 +281,8 @@ class NatsLog final : public Log {
     // Readers of a busy stream fall behind by design (a catching-up replica):
     // no pending limit, so the client never drops what it received.
     natsSubscription_SetPendingLimits(subscription, -1, -1);
-    return std::unique_ptr<LogReader>(
-        std::make_unique<NatsLogReader>(subscription, options_.stream, lsn));
+    return std::unique_ptr<LogReader>(std::make_unique<NatsLogReader>(
+        subscription, client_->js(), client_->deadline_ms(), options_.stream, lsn));
   }
 
   Status TrimBefore(Lsn lsn) override {

@@ -535,8 +535,9 @@ class NodeImpl final : public Node {
     std::vector<ReplicaReport> out;
     MutexLock lock(&mu_);
     for (const auto& [key, replica] : replicas_) {
-      out.push_back({replica->id, replica->caught_up, replica->shared,
-                     replica->shard->Leading() && LeaseValid(), replica->shard->ManifestRevision(),
+      const bool leading = replica->shard->Leading();
+      out.push_back({replica->id, replica->caught_up, replica->shared, leading && LeaseValid(),
+                     leading && !LeaseValid(), replica->shard->ManifestRevision(),
                      replica->shard->Stats()});
     }
     return out;

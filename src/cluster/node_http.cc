@@ -17,6 +17,7 @@ nlohmann::json ReplicasJson(const std::vector<ReplicaReport>& replicas) {
                    // a leader whose lease may have passed is stepping down
                    {"role", !r.shared   ? "replica"
                             : r.leading ? "leader"
+                            : r.fenced  ? "fenced"
                                         : "follower"},
                    {"manifestRevision", r.manifest_revision},
                    {"indexBuilds", r.stats.index_builds},

@@ -20,6 +20,7 @@ struct ReplicaReport {
   bool ready = false;    // caught up with its log: it serves reads
   bool shared = false;   // its shard has a leader and followers
   bool leading = false;  // it leads, and the node's lease is valid
+  bool fenced = false;   // it led, but the node's lease may have passed: stepping down
   Revision manifest_revision = 0;
   ShardStats stats;
 };
