@@ -59,6 +59,16 @@ Status FromNats(natsStatus status, jsErrCode error, const std::string& what) {
   }
 }
 
+// The message at `lsn` as the stream's leader holds it (STREAM.MSG.GET,
+// which only the leader answers); JSNoMessageFoundErr when it has none.
+natsStatus LeaderMessage(jsCtx* js, const std::string& stream, Lsn lsn, int64_t wait_ms,
+                         natsMsg** message, jsErrCode* error) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = wait_ms;
+  return js_GetMsg(message, js, stream.c_str(), lsn, &options, error);
+}
+
 // A record's frame and request id from a stream message at `lsn`.
 Result<LogRecord> RecordOf(natsMsg* message, Lsn lsn, const std::string& stream) {
   const std::string_view data(natsMsg_GetData(message),
@@ -108,7 +118,7 @@ class NatsLogReader final : public LogReader {
             std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
         natsMsg* ring = nullptr;
         natsStatus status =
-            natsSubscription_NextMsg(&ring, doorbell_, std::max<int64_t>(left.count(), 0));
+            natsSubscription_NextMsg(&ring, doorbell_, std::max<int64_t>(left.count(), 1));
         if (status == NATS_TIMEOUT) {
           if (Clock::now() - asked_ < std::chrono::milliseconds(500))
             return std::optional<LogRecord>();
@@ -127,11 +137,8 @@ class NatsLogReader final : public LogReader {
       }
       natsMsg_Destroy(message_);
       message_ = nullptr;
-      jsOptions options;
-      jsOptions_Init(&options);
-      options.Wait = deadline_ms_;
       jsErrCode error{};
-      natsStatus status = js_GetMsg(&message_, js_, stream_.c_str(), next_, &options, &error);
+      natsStatus status = LeaderMessage(js_, stream_, next_, deadline_ms_, &message_, &error);
       if (status == NATS_OK) {
         QV_ASSIGN_OR_RETURN(LogRecord record, RecordOf(message_, next_, stream_));
         ++next_;
@@ -228,13 +235,10 @@ class NatsLog final : public Log {
   }
 
   Result<std::optional<std::string>> RequestIdAt(Lsn lsn) const override {
-    jsOptions options;
-    jsOptions_Init(&options);
-    options.Wait = client_->deadline_ms();
     natsMsg* message = nullptr;
     jsErrCode error{};
-    natsStatus status =
-        js_GetMsg(&message, client_->js(), options_.stream.c_str(), lsn, &options, &error);
+    natsStatus status = LeaderMessage(client_->js(), options_.stream, lsn, client_->deadline_ms(),
+                                      &message, &error);
     if (status != NATS_OK) {
       if (error == JSNoMessageFoundErr) return std::optional<std::string>();
       return FromNats(status, error,

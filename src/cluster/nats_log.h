@@ -45,7 +45,8 @@ struct NatsLogOptions {
 // on NATS 2.9). A failed publish poisons nothing: a stream stores a record
 // whole or not at all (a timeout may still have stored it: retry with the
 // same request id). LastLsn asks the server; TrimBefore purges the stream
-// below the LSN; a reader is an ordered consumer from its LSN on.
+// below the LSN; a reader fetches each record from the stream's leader,
+// woken by an ordered consumer of headers only.
 Result<std::unique_ptr<Log>> OpenNatsLog(std::shared_ptr<NatsClient> client,
                                          NatsLogOptions options);
 
