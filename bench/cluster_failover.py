@@ -14,13 +14,16 @@ instant the script times
           leader's objects and the stream's tail)
 
 then starts the dead node again and waits for the shard to be whole before
-the next kill. Prints p50 and max of each over the kills.
+the next kill. Prints p50 and max of each over the kills; when a write or
+read after a kill waited over a second, keeps every process's log.
 
   python3 bench/cluster_failover.py --bin build/bin/quiver [--kills 20]
 """
 
 import argparse
+import glob
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -150,30 +153,40 @@ def main():
     from cluster import Cluster, Services  # noqa: E402
 
     services = Services()
-    with tempfile.TemporaryDirectory(prefix="quiver-failover-") as tmp:
-        cluster = Cluster(services, tmp, nodes=3, dispatchers=2, replicas=2,
-                          node_args=("--seal-rows", "100"))
-        try:
-            url = cluster.url
-            requests.post(url + "/api/load", json={"name": "db", "path": "/x"}).raise_for_status()
-            requests.post(url + "/api/db/schema/tables", json={
-                "name": "t", "shards": 1, "replicas": 2, "fields": FIELDS}).raise_for_status()
-            writer, reader = Load(url, "write"), Load(cluster.dispatchers[1].url, "read")
-            rounds = []
-            for k in range(args.kills):
-                marks = one_kill(cluster, url, writer, reader)
-                rounds.append(marks)
-                print(f"kill {k + 1:2}: " + ", ".join(
-                    f"{m} {marks[m]:.2f} s" for m in ("write", "read", "leader", "seal", "placed")),
-                    flush=True)
-            writer.stopping = reader.stopping = True
-            writer.thread.join()
-            reader.thread.join()
-            rows = requests.post(url + "/api/db/data/get", json={"table": "t"}, timeout=60).json()
-            lost = len(set(range(writer.next_id)) - {r["id"] for r in rows["result"]})
-        finally:
-            cluster.stop()
-            services.stop()
+    rounds = []
+    tmp = tempfile.mkdtemp(prefix="quiver-failover-")
+    cluster = Cluster(services, tmp, nodes=3, dispatchers=2, replicas=2,
+                      node_args=("--seal-rows", "100"))
+    try:
+        url = cluster.url
+        requests.post(url + "/api/load", json={"name": "db", "path": "/x"}).raise_for_status()
+        requests.post(url + "/api/db/schema/tables", json={
+            "name": "t", "shards": 1, "replicas": 2, "fields": FIELDS}).raise_for_status()
+        writer, reader = Load(url, "write"), Load(cluster.dispatchers[1].url, "read")
+        for k in range(args.kills):
+            marks = one_kill(cluster, url, writer, reader)
+            rounds.append(marks)
+            print(f"kill {k + 1:2}: " + ", ".join(
+                f"{m} {marks[m]:.2f} s" for m in ("write", "read", "leader", "seal", "placed")),
+                flush=True)
+        writer.stopping = reader.stopping = True
+        writer.thread.join()
+        reader.thread.join()
+        rows = requests.post(url + "/api/db/data/get", json={"table": "t"}, timeout=60).json()
+        lost = len(set(range(writer.next_id)) - {r["id"] for r in rows["result"]})
+    finally:
+        cluster.stop()
+        # A write or read that waited over a second after a kill: keep
+        # every process's log for a look.
+        slow = [k + 1 for k, r in enumerate(rounds) if max(r["write"], r["read"]) > 1.0]
+        if slow:
+            for log in glob.glob(os.path.join(services.dir, "*.log")):
+                shutil.copy(log, tmp)
+        services.stop()
+    if slow:
+        print(f"kills {slow}: a write or read waited over 1 s; logs kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{args.kills} leader kills (kill -9), lease 3 s, one shard x 2 replicas on 3 nodes:")
     for m in ("write", "read", "leader", "seal", "placed"):
         values = [r[m] for r in rounds]
