@@ -21,11 +21,14 @@ Result<std::string> Divergence(const Shard& replica, Lsn* last) {
   auto mine = replica.AwaitApplied(applied, std::chrono::milliseconds(0));
   if (!mine.ok() || mine->request_id.empty()) return std::string();
   QV_ASSIGN_OR_RETURN(auto held, log.RequestIdAt(applied));
-  if (held && !held->empty() && *held != mine->request_id) {
-    return "it applied record '" + mine->request_id + "' at LSN " + std::to_string(applied) +
-           ", where its log holds '" + *held + "'";
-  }
+  if (held && !held->empty() && *held != mine->request_id)
+    return AppliedAnother(mine->request_id, applied, *held);
   return std::string();
+}
+
+std::string AppliedAnother(const std::string& applied, Lsn lsn, const std::string& held) {
+  return "it applied record '" + applied + "' at LSN " + std::to_string(lsn) +
+         ", where its log holds '" + held + "'";
 }
 
 }  // namespace quiver::cluster

@@ -19,4 +19,8 @@ namespace quiver::cluster {
 // the log's last LSN. Errors: the log could not be asked.
 Result<std::string> Divergence(const Shard& replica, Lsn* last);
 
+// The reason given when a replica applied record `applied` at `lsn` where
+// its log holds record `held` (request ids).
+std::string AppliedAnother(const std::string& applied, Lsn lsn, const std::string& held);
+
 }  // namespace quiver::cluster

@@ -69,6 +69,13 @@ natsStatus LeaderMessage(jsCtx* js, const std::string& stream, Lsn lsn, int64_t 
   return js_GetMsg(message, js, stream.c_str(), lsn, &options, error);
 }
 
+// A message's request id (its Nats-Msg-Id; empty when it has none), valid
+// while the message is.
+std::string_view RequestIdOf(natsMsg* message) {
+  const char* id = nullptr;
+  return natsMsgHeader_Get(message, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr ? id : "";
+}
+
 // A record's frame and request id from a stream message at `lsn`.
 Result<LogRecord> RecordOf(natsMsg* message, Lsn lsn, const std::string& stream) {
   const std::string_view data(natsMsg_GetData(message),
@@ -80,9 +87,7 @@ Result<LogRecord> RecordOf(natsMsg* message, Lsn lsn, const std::string& stream)
                               " is damaged");
   }
   record.lsn = lsn;
-  const char* request_id = nullptr;
-  if (natsMsgHeader_Get(message, "Nats-Msg-Id", &request_id) == NATS_OK && request_id != nullptr)
-    record.request_id = request_id;
+  record.request_id = RequestIdOf(message);
   return record;
 }
 
@@ -244,9 +249,7 @@ class NatsLog final : public Log {
       return FromNats(status, error,
                       "record " + std::to_string(lsn) + " of stream " + options_.stream);
     }
-    const char* id = nullptr;
-    std::string request_id;
-    if (natsMsgHeader_Get(message, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) request_id = id;
+    std::string request_id(RequestIdOf(message));
     natsMsg_Destroy(message);
     return std::optional<std::string>(std::move(request_id));
   }

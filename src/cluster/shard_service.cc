@@ -1,5 +1,6 @@
 #include "cluster/shard_service.h"
 
+#include "cluster/log_divergence.h"
 #include "cluster/proto/shard.grpc.pb.h"
 #include "cluster/shard_codec.h"
 
@@ -118,9 +119,7 @@ class ShardServiceImpl final : public proto::ShardService::Service {
         auto held = shard.log()->RequestIdAt(call->lsn());
         if (held.ok() && *held && **held == appended) {
           const ShardId id = IdOf(call->shard());
-          const std::string why = "it applied record '" + applied.request_id + "' at LSN " +
-                                  std::to_string(call->lsn()) + ", where its log holds '" +
-                                  appended + "'";
+          const std::string why = AppliedAnother(applied.request_id, call->lsn(), appended);
           registry_->Diverged(id, why);
           return Status::Unavailable("the replica of shard " + id.ToString() +
                                      " diverged from its log (" + why + "); it reloads");
